@@ -1,0 +1,1 @@
+//! Digest and signature algorithms: identifiers, digests, signature verification.

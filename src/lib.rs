@@ -1,0 +1,21 @@
+//! Cachet: S/MIME for the web.
+//!
+//! A pure-Rust S/MIME core (RFC 8551, CMS per RFC 5652) that compiles to WebAssembly. Time,
+//! randomness and trust anchors are inputs: the core reads no clock and touches no storage.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+extern crate alloc;
+
+pub mod algorithms;
+pub mod error;
+pub mod keys;
+pub mod pem;
+pub mod time;
+pub mod x509;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, Result};
+pub use keys::{Identity, PrivateKey};
+pub use time::UnixTime;
