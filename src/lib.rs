@@ -10,6 +10,7 @@ pub mod algorithms;
 pub mod error;
 pub mod keys;
 pub mod pem;
+pub mod smime;
 pub mod time;
 pub mod x509;
 
