@@ -9,6 +9,7 @@ extern crate alloc;
 pub mod algorithms;
 pub mod error;
 pub mod keys;
+pub mod mime;
 pub mod pem;
 pub mod smime;
 pub mod time;

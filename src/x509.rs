@@ -40,3 +40,9 @@ pub fn subject(cert: &Certificate) -> String {
 pub fn issuer(cert: &Certificate) -> String {
     alloc::format!("{}", cert.tbs_certificate().issuer())
 }
+
+/// Does the certificate name `address`?
+#[must_use]
+pub fn address_matches(cert: &Certificate, address: &str) -> bool {
+    email_addresses(cert).iter().any(|a| a.eq_ignore_ascii_case(address))
+}
