@@ -2,8 +2,8 @@
 
 use alloc::vec::Vec;
 
-use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
+use const_oid::ObjectIdentifier;
 
 /// A message digest algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -132,7 +132,10 @@ pub fn verify_signature(
     signature: &[u8],
 ) -> Result<Verified, SignatureError> {
     let _ = (spki, digest, message, signature);
-    Err(SignatureError::Unsupported(alloc::format!("{}", algorithm.oid)))
+    Err(SignatureError::Unsupported(alloc::format!(
+        "{}",
+        algorithm.oid
+    )))
 }
 
 /// Sign `message`.
@@ -147,5 +150,7 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> crate::Result<(spki::AlgorithmIdentifierOwned, Vec<u8>)> {
     let _ = (digest, rsa_pss, message, rng);
-    Err(crate::Error::KeyUnsupported { algorithm: alloc::string::String::from(key.algorithm_name()) })
+    Err(crate::Error::KeyUnsupported {
+        algorithm: alloc::string::String::from(key.algorithm_name()),
+    })
 }

@@ -76,9 +76,16 @@ impl<'a> Entity<'a> {
             let continuation = matches!(line.first(), Some(b' ' | b'\t'));
             if !continuation {
                 if let Some((s, n)) = start.take() {
-                    let name = core::str::from_utf8(data.get(s..n).unwrap_or_default())
-                        .map_err(|_| Error::MimeMalformed { detail: "header name is not ASCII" })?;
-                    fields.push(Field { name, raw: data.get(s..pos).unwrap_or_default() });
+                    let name =
+                        core::str::from_utf8(data.get(s..n).unwrap_or_default()).map_err(|_| {
+                            Error::MimeMalformed {
+                                detail: "header name is not ASCII",
+                            }
+                        })?;
+                    fields.push(Field {
+                        name,
+                        raw: data.get(s..pos).unwrap_or_default(),
+                    });
                     if fields.len() > MAX_HEADER_FIELDS {
                         return Err(Error::InputTooLarge {
                             what: "header fields",
@@ -89,20 +96,29 @@ impl<'a> Entity<'a> {
             }
             if blank {
                 let body_start = pos + line.len();
-                return Ok(Self { fields, body: data.get(body_start..).unwrap_or_default() });
+                return Ok(Self {
+                    fields,
+                    body: data.get(body_start..).unwrap_or_default(),
+                });
             }
             if continuation {
                 if start.is_none() {
-                    return Err(Error::MimeMalformed { detail: "header starts with a continuation" });
+                    return Err(Error::MimeMalformed {
+                        detail: "header starts with a continuation",
+                    });
                 }
             } else {
                 let colon = line
                     .iter()
                     .position(|&b| b == b':')
-                    .ok_or(Error::MimeMalformed { detail: "header line without a colon" })?;
+                    .ok_or(Error::MimeMalformed {
+                        detail: "header line without a colon",
+                    })?;
                 let name = line.get(..colon).unwrap_or_default();
                 if name.is_empty() || !name.iter().all(|&b| b.is_ascii_graphic()) {
-                    return Err(Error::MimeMalformed { detail: "bad header field name" });
+                    return Err(Error::MimeMalformed {
+                        detail: "bad header field name",
+                    });
                 }
                 start = Some((pos, pos + colon));
             }
@@ -120,7 +136,9 @@ impl<'a> Entity<'a> {
     #[must_use]
     pub fn content_type(&self) -> ContentType {
         self.field("Content-Type")
-            .map_or_else(ContentType::default_text, |f| ContentType::parse(&f.value()))
+            .map_or_else(ContentType::default_text, |f| {
+                ContentType::parse(&f.value())
+            })
     }
 
     /// The `Content-Transfer-Encoding`, lowercased (default `7bit`).
@@ -178,7 +196,10 @@ impl ContentType {
     /// The value of parameter `name` (lowercase).
     #[must_use]
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Is this `type/subtype` (lowercase)?
@@ -236,7 +257,9 @@ fn unquote(v: &str) -> String {
 /// `MIME_MALFORMED` when the first delimiter is missing, `INPUT_TOO_LARGE` past [`MAX_PARTS`].
 pub fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<&'a [u8]>> {
     if boundary.is_empty() || boundary.len() > 200 {
-        return Err(Error::MimeMalformed { detail: "bad multipart boundary" });
+        return Err(Error::MimeMalformed {
+            detail: "bad multipart boundary",
+        });
     }
     let delimiter = alloc::format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
@@ -249,15 +272,25 @@ pub fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<&'a [u8
         let line = rest.get(..line_len).unwrap_or_default();
         if let Some(after) = line.strip_prefix(delimiter) {
             let closing = after.starts_with(b"--");
-            let tail = if closing { after.get(2..).unwrap_or_default() } else { after };
+            let tail = if closing {
+                after.get(2..).unwrap_or_default()
+            } else {
+                after
+            };
             // Transport padding (white space) may follow the delimiter.
-            if tail.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+            if tail
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
                 if let Some(s) = part_start {
                     // The CRLF before the delimiter belongs to the delimiter.
                     let end = pos.saturating_sub(2).max(s);
                     parts.push(body.get(s..end).unwrap_or_default());
                     if parts.len() > MAX_PARTS {
-                        return Err(Error::InputTooLarge { what: "MIME parts", limit: MAX_PARTS });
+                        return Err(Error::InputTooLarge {
+                            what: "MIME parts",
+                            limit: MAX_PARTS,
+                        });
                     }
                 }
                 if closing {
@@ -277,7 +310,9 @@ pub fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<&'a [u8
             parts.push(body.get(s..).unwrap_or_default());
             Ok(parts)
         }
-        None => Err(Error::MimeMalformed { detail: "multipart without its boundary" }),
+        None => Err(Error::MimeMalformed {
+            detail: "multipart without its boundary",
+        }),
     }
 }
 
@@ -326,7 +361,11 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// # Errors
 /// `MIME_MALFORMED` for characters outside the base64 alphabet.
 pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
-    let clean: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let clean: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let trimmed: &[u8] = {
         let mut end = clean.len();
         while end > 0 && clean.get(end - 1) == Some(&b'=') {
@@ -334,8 +373,11 @@ pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
         }
         clean.get(..end).unwrap_or_default()
     };
-    let text = core::str::from_utf8(trimmed).map_err(|_| Error::MimeMalformed { detail: "base64" })?;
-    base64ct::Base64Unpadded::decode_vec(text).map_err(|_| Error::MimeMalformed { detail: "invalid base64" })
+    let text =
+        core::str::from_utf8(trimmed).map_err(|_| Error::MimeMalformed { detail: "base64" })?;
+    base64ct::Base64Unpadded::decode_vec(text).map_err(|_| Error::MimeMalformed {
+        detail: "invalid base64",
+    })
 }
 
 /// Encode base64 in lines of 76 characters, CRLF after each line.
@@ -476,18 +518,34 @@ mod tests {
 
     #[test]
     fn rejects_malformed_headers() {
-        assert_eq!(Entity::parse(b" cont\r\n\r\n").unwrap_err().code(), "MIME_MALFORMED");
-        assert_eq!(Entity::parse(b"no colon here\r\n\r\n").unwrap_err().code(), "MIME_MALFORMED");
+        assert_eq!(
+            Entity::parse(b" cont\r\n\r\n").unwrap_err().code(),
+            "MIME_MALFORMED"
+        );
+        assert_eq!(
+            Entity::parse(b"no colon here\r\n\r\n").unwrap_err().code(),
+            "MIME_MALFORMED"
+        );
         let many = "X: y\r\n".repeat(MAX_HEADER_FIELDS + 1);
-        assert_eq!(Entity::parse(many.as_bytes()).unwrap_err().code(), "INPUT_TOO_LARGE");
+        assert_eq!(
+            Entity::parse(many.as_bytes()).unwrap_err().code(),
+            "INPUT_TOO_LARGE"
+        );
     }
 
     #[test]
     fn splits_multipart_exactly() {
-        let body = b"preamble\r\n--b\r\nA: 1\r\n\r\none\r\n--b \r\n\r\ntwo\r\n\r\n--b--\r\nepilogue";
+        let body =
+            b"preamble\r\n--b\r\nA: 1\r\n\r\none\r\n--b \r\n\r\ntwo\r\n\r\n--b--\r\nepilogue";
         let parts = split_multipart(body, "b").unwrap();
-        assert_eq!(parts, alloc::vec![&b"A: 1\r\n\r\none"[..], &b"\r\ntwo\r\n"[..]]);
-        assert_eq!(split_multipart(b"nothing", "b").unwrap_err().code(), "MIME_MALFORMED");
+        assert_eq!(
+            parts,
+            alloc::vec![&b"A: 1\r\n\r\none"[..], &b"\r\ntwo\r\n"[..]]
+        );
+        assert_eq!(
+            split_multipart(b"nothing", "b").unwrap_err().code(),
+            "MIME_MALFORMED"
+        );
         // "--bb" is not the delimiter "--b".
         let parts = split_multipart(b"--b\r\nx\r\n--bb\r\ny\r\n--b--", "b").unwrap();
         assert_eq!(parts, alloc::vec![&b"x\r\n--bb\r\ny"[..]]);

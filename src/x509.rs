@@ -44,5 +44,17 @@ pub fn issuer(cert: &Certificate) -> String {
 /// Does the certificate name `address`?
 #[must_use]
 pub fn address_matches(cert: &Certificate, address: &str) -> bool {
-    email_addresses(cert).iter().any(|a| a.eq_ignore_ascii_case(address))
+    email_addresses(cert)
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(address))
+}
+
+/// The subjectKeyIdentifier extension's value, if the certificate has one.
+#[must_use]
+pub fn subject_key_id(cert: &Certificate) -> Option<Vec<u8>> {
+    cert.tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+        .ok()
+        .flatten()
+        .map(|(_, ski)| ski.0.as_bytes().to_vec())
 }

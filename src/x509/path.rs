@@ -57,7 +57,10 @@ pub fn validate(
     time: UnixTime,
 ) -> PathReport {
     let _ = (intermediates, anchors, time);
-    PathReport { chain: alloc::vec![leaf.clone()], problem: Some(PathProblem::Untrusted) }
+    PathReport {
+        chain: alloc::vec![leaf.clone()],
+        problem: Some(PathProblem::Untrusted),
+    }
 }
 
 /// May this certificate sign mail (RFC 8550 §4.4)?
