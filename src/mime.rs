@@ -501,6 +501,74 @@ pub fn first_address(value: &str) -> Option<String> {
     }
 }
 
+/// Parse an RFC 5322 `Date:` value (`Mon, 26 Jan 2026 20:38:03 +0000`, day name and seconds
+/// optional, obsolete zone names `GMT`/`UT`/`Z` and US zones accepted). `None` when unparsable.
+#[must_use]
+pub fn parse_date(value: &str) -> Option<crate::time::UnixTime> {
+    // Drop a trailing comment such as "(16:45 EST)" and the day name.
+    let value = value.split('(').next()?.trim();
+    let value = match value.split_once(',') {
+        Some((_, rest)) => rest.trim(),
+        None => value,
+    };
+    let mut it = value.split_whitespace();
+    let day: u8 = it.next()?.parse().ok()?;
+    let month_name = it.next()?.to_ascii_lowercase();
+    let month = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
+    .iter()
+    .position(|m| month_name.starts_with(m))?;
+    let mut year: u16 = it.next()?.parse().ok()?;
+    if year < 50 {
+        year += 2000;
+    } else if year < 1000 {
+        year += 1900;
+    }
+    let mut hms = it.next()?.split(':');
+    let hour: u8 = hms.next()?.parse().ok()?;
+    let minute: u8 = hms.next()?.parse().ok()?;
+    let second: u8 = hms.next().map_or(Some(0), |s| s.parse().ok())?;
+    let zone = it.next().unwrap_or("+0000");
+    let offset: i64 = match zone.to_ascii_uppercase().as_str() {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        "EST" => -5 * 3600,
+        "EDT" => -4 * 3600,
+        "CST" => -6 * 3600,
+        "CDT" => -5 * 3600,
+        "MST" => -7 * 3600,
+        "MDT" => -6 * 3600,
+        "PST" => -8 * 3600,
+        "PDT" => -7 * 3600,
+        z if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => {
+            let h: i64 = z.get(1..3)?.parse().ok()?;
+            let m: i64 = z.get(3..5)?.parse().ok()?;
+            let o = h * 3600 + m * 60;
+            if z.starts_with('-') {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => 0,
+    };
+    let month = u8::try_from(month + 1).ok()?;
+    let dt = der::DateTime::new(year, month, day, hour, minute, second).ok()?;
+    let secs = i64::try_from(dt.unix_duration().as_secs()).ok()? - offset;
+    Some(crate::time::UnixTime(u64::try_from(secs).ok()?))
+}
+
+/// Remove a leading mbox `From ` separator line, if any.
+#[must_use]
+pub fn strip_mbox_separator(data: &[u8]) -> &[u8] {
+    if data.starts_with(b"From ") {
+        if let Some(i) = find(data, b"\n") {
+            return data.get(i + 1..).unwrap_or_default();
+        }
+    }
+    data
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,6 +644,19 @@ mod tests {
         let data: Vec<u8> = (0..=255).collect();
         assert_eq!(base64_decode(&base64_encode_lines(&data)).unwrap(), data);
         assert_eq!(base64_decode(b"!!").unwrap_err().code(), "MIME_MALFORMED");
+    }
+
+    #[test]
+    fn dates() {
+        let t = |s| parse_date(s).map(|t| t.0);
+        assert_eq!(t("Mon, 26 Jan 2026 20:38:03 +0000"), Some(1_769_459_883));
+        assert_eq!(t("26 Jan 2026 21:38:03 +0100"), Some(1_769_459_883));
+        assert_eq!(
+            t("Tue, 08 Sep 2009 08:45:17 +0200 (16:45 EST)"),
+            Some(1_252_392_317)
+        );
+        assert_eq!(t("garbage"), None);
+        assert_eq!(t("Mon, 32 Jan 2026 20:38:03 +0000"), None);
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub enum SignerStatus {
     WeakAlgorithm,
     /// An algorithm Cachet does not implement.
     UnsupportedAlgorithm,
+    /// A certificate of the chain is revoked by a CRL given.
+    Revoked,
+    /// Everything holds, but the `Date:` header is well after the signing time.
+    DateMismatch,
 }
 
 impl SignerStatus {
@@ -77,6 +81,8 @@ impl SignerStatus {
             Self::AddressMismatch => "address-mismatch",
             Self::WeakAlgorithm => "weak-algorithm",
             Self::UnsupportedAlgorithm => "unsupported-algorithm",
+            Self::Revoked => "revoked",
+            Self::DateMismatch => "date-mismatch",
         }
     }
 }
@@ -128,6 +134,9 @@ impl VerifyReport {
         !self.signers.is_empty() && self.signers.iter().all(|s| s.status == SignerStatus::Valid)
     }
 }
+
+/// How far the `Date:` header may lie after the signing-time attribute (one hour).
+pub const MAX_DATE_AFTER_SIGNING: u64 = 3600;
 
 /// Largest message Cachet signs or verifies (256 MiB).
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
@@ -395,8 +404,11 @@ fn find_signature(entity: &Entity<'_>) -> Result<Found> {
 /// signature that does not hold is not an error: see [`SignerReport::status`].
 pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<VerifyReport> {
     check_size(message)?;
-    let message = mime::to_crlf(message);
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
     let entity = Entity::parse(&message)?;
+    let date = entity
+        .field("Date")
+        .and_then(|f| mime::parse_date(&f.value()));
     let from = entity
         .field("From")
         .and_then(|f| mime::first_address(&f.value()));
