@@ -32,6 +32,8 @@ pub struct VerifyOptions<'a> {
     pub trust_anchors: &'a [Certificate],
     /// Extra certificates for chain building (e.g. a signer certificate the sender did not embed).
     pub certificates: &'a [Certificate],
+    /// Certificate revocation lists to check the chain against (none are fetched).
+    pub crls: &'a [x509_cert::crl::CertificateList],
     /// The time at which certificates must be valid.
     pub time: UnixTime,
 }

@@ -58,3 +58,15 @@ pub fn subject_key_id(cert: &Certificate) -> Option<Vec<u8>> {
         .flatten()
         .map(|(_, ski)| ski.0.as_bytes().to_vec())
 }
+
+/// Parse one or many CRLs (PEM `X509 CRL` blocks or DER).
+///
+/// # Errors
+/// `CERT_MALFORMED`, `PEM_MALFORMED`.
+pub fn parse_crls(data: &[u8]) -> Result<Vec<x509_cert::crl::CertificateList>> {
+    use der::Decode;
+    crate::pem::pem_or_der(data)?
+        .iter()
+        .map(|b| x509_cert::crl::CertificateList::from_der(&b.der).map_err(|_| Error::CertificateMalformed))
+        .collect()
+}
