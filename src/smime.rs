@@ -416,8 +416,15 @@ pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<Ver
         .and_then(|f| mime::first_address(&f.value()));
     let found = find_signature(&entity)?;
     let parsed = cms::verify::parse(&found.signature)?;
+    // A detached signature that also carries content which differs from the signed part is a
+    // confusion attack (one text shown, another signed): every signer is reported altered.
+    let mut econtent_mismatch = false;
     let content = match (found.content, &parsed.content) {
-        (Some(detached), _) => detached,
+        (Some(detached), Some(encapsulated)) => {
+            econtent_mismatch = &detached != encapsulated;
+            detached
+        }
+        (Some(detached), None) => detached,
         (None, Some(encapsulated)) => encapsulated.clone(),
         (None, None) => {
             return Err(Error::CmsMalformed {
@@ -425,7 +432,29 @@ pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<Ver
             })
         }
     };
-    let signers = cms::verify::verify_signers(&parsed, &content, options, from.as_deref());
+    let mut signers = cms::verify::verify_signers(&parsed, &content, options, from.as_deref());
+    for s in &mut signers {
+        if econtent_mismatch {
+            s.status = SignerStatus::ContentAltered;
+            s.code = "ECONTENT_MISMATCH";
+            s.reason = String::from(
+                "the signature carries its own content, which differs from the signed part",
+            );
+        } else if s.status == SignerStatus::Valid {
+            if let (Some(date), Some(signed_at)) = (date, s.signing_time) {
+                if date.0 > signed_at.0.saturating_add(MAX_DATE_AFTER_SIGNING) {
+                    s.status = SignerStatus::DateMismatch;
+                    s.code = "DATE_MISMATCH";
+                    s.reason = alloc::format!(
+                        "the Date: header ({}) is later than the signing time ({}): the message \
+                         may have been re-dated",
+                        date.to_rfc3339(),
+                        signed_at.to_rfc3339()
+                    );
+                }
+            }
+        }
+    }
     Ok(VerifyReport {
         opaque: found.opaque,
         content,

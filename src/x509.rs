@@ -67,6 +67,9 @@ pub fn parse_crls(data: &[u8]) -> Result<Vec<x509_cert::crl::CertificateList>> {
     use der::Decode;
     crate::pem::pem_or_der(data)?
         .iter()
-        .map(|b| x509_cert::crl::CertificateList::from_der(&b.der).map_err(|_| Error::CertificateMalformed))
+        .map(|b| {
+            x509_cert::crl::CertificateList::from_der(&b.der)
+                .map_err(|_| Error::CertificateMalformed)
+        })
         .collect()
 }

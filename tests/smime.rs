@@ -1,15 +1,26 @@
 //! Sign and verify whole messages with the test PKI: every key type, both forms, and every way a
 //! signature can fail to hold.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
 use cachet::algorithms::DigestAlgorithm;
-use cachet::smime::{self, SignOptions, SignerStatus, VerifyOptions};
+use cachet::smime::{self, SignOptions, VerifyOptions};
 use cachet::UnixTime;
 use common::{anchors, certs, identity, sign, sign_with, verdict, verify, verify_at, AT, MESSAGE};
 
-const SIGNERS: &[&str] = &["alice-rsa", "alice-rsa4096", "alice-p256", "alice-p384", "alice-ed25519"];
+const SIGNERS: &[&str] = &[
+    "alice-rsa",
+    "alice-rsa4096",
+    "alice-p256",
+    "alice-p384",
+    "alice-ed25519",
+];
 
 #[test]
 fn every_key_type_both_forms_verifies() {
@@ -18,13 +29,20 @@ fn every_key_type_both_forms_verifies() {
         for opaque in [false, true] {
             let signed = sign_with(MESSAGE, &id, opaque, DigestAlgorithm::Sha256, false);
             let report = verify(&signed);
-            assert_eq!(verdict(&report), ("valid", "SIG_VALID"), "{name} opaque={opaque}: {report:?}");
+            assert_eq!(
+                verdict(&report),
+                ("valid", "SIG_VALID"),
+                "{name} opaque={opaque}: {report:?}"
+            );
             let s = &report.signers[0];
             assert_eq!(s.email.as_deref(), Some("alice@example.org"));
             assert_eq!(s.chain.len(), 3, "{name}: leaf, intermediate, root");
             assert_eq!(s.signing_time, Some(AT));
             assert_eq!(report.opaque, opaque);
-            assert!(report.content.starts_with(b"Content-Type: text/plain"), "{name}");
+            assert!(
+                report.content.starts_with(b"Content-Type: text/plain"),
+                "{name}"
+            );
             assert!(report.content.ends_with(b"Hello Bob.\r\n"));
         }
     }
@@ -33,15 +51,25 @@ fn every_key_type_both_forms_verifies() {
 #[test]
 fn digests_and_pss() {
     let id = identity("alice-rsa");
-    for digest in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+    for digest in [
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ] {
         for pss in [false, true] {
             let signed = sign_with(MESSAGE, &id, false, digest, pss);
             let text = String::from_utf8_lossy(&signed);
-            assert!(text.contains(&format!("micalg={}", digest.micalg())), "{text}");
+            assert!(
+                text.contains(&format!("micalg={}", digest.micalg())),
+                "{text}"
+            );
             let report = verify(&signed);
             assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
             assert_eq!(report.signers[0].digest_algorithm, digest.micalg());
-            assert_eq!(report.signers[0].signature_algorithm, if pss { "rsa-pss" } else { "rsa-pkcs1v15" });
+            assert_eq!(
+                report.signers[0].signature_algorithm,
+                if pss { "rsa-pss" } else { "rsa-pkcs1v15" }
+            );
         }
     }
     // Ed25519 always signs with SHA-512 (RFC 8419).
@@ -52,14 +80,20 @@ fn digests_and_pss() {
 #[test]
 fn weak_digests_are_refused_for_signing() {
     let id = identity("alice-rsa");
-    let options = SignOptions { opaque: false, digest: DigestAlgorithm::Sha1, rsa_pss: false, time: AT };
+    let options = SignOptions {
+        opaque: false,
+        digest: DigestAlgorithm::Sha1,
+        rsa_pss: false,
+        time: AT,
+    };
     let err = smime::sign_message(MESSAGE, &[&id], &options, &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "API_MISUSE");
 }
 
 #[test]
 fn pkcs12_identity_signs() {
-    let id = cachet::Identity::load(&common::pki("alice-p256.p12"), None, Some("test"), &[]).unwrap();
+    let id =
+        cachet::Identity::load(&common::pki("alice-p256.p12"), None, Some("test"), &[]).unwrap();
     assert_eq!(id.chain.len(), 1, "the .p12 carries the intermediate");
     let report = verify(&sign(MESSAGE, &id));
     assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
@@ -70,18 +104,29 @@ fn outer_headers_stay_outside_and_entity_is_signed() {
     let signed = sign(MESSAGE, &identity("alice-p256"));
     let text = String::from_utf8(signed.clone()).unwrap();
     let (head, _) = text.split_once("\r\n\r\n").unwrap();
-    for h in ["From: Alice <alice@example.org>", "To: Bob <bob@example.org>", "Subject: Hello", "Message-ID: <1@example.org>", "MIME-Version: 1.0"] {
+    for h in [
+        "From: Alice <alice@example.org>",
+        "To: Bob <bob@example.org>",
+        "Subject: Hello",
+        "Message-ID: <1@example.org>",
+        "MIME-Version: 1.0",
+    ] {
         assert!(head.contains(h), "{h} missing from outer header:\n{head}");
     }
     assert!(head.contains("multipart/signed"));
     assert!(head.contains("protocol=\"application/pkcs7-signature\""));
     assert!(!text.contains("\n\n"), "CRLF only");
-    assert!(text.split("\r\n").all(|l| !l.contains('\n') && !l.contains('\r')));
+    assert!(text
+        .split("\r\n")
+        .all(|l| !l.contains('\n') && !l.contains('\r')));
 }
 
 #[test]
 fn eight_bit_long_lines_and_trailing_space_are_reencoded() {
-    let body = format!("Grüße aus Köln \r\nFrom the start\r\n{}\r\n", "x".repeat(1200));
+    let body = format!(
+        "Grüße aus Köln \r\nFrom the start\r\n{}\r\n",
+        "x".repeat(1200)
+    );
     let msg = format!("From: alice@example.org\r\nSubject: t\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}");
     let signed = sign(msg.as_bytes(), &identity("alice-rsa"));
     assert!(signed.iter().all(|&b| b < 0x80), "7-bit output");
@@ -93,7 +138,10 @@ fn eight_bit_long_lines_and_trailing_space_are_reencoded() {
     assert!(!content.contains("8bit"));
     // Relays that strip trailing white space cannot break it: there is none left.
     assert!(content.split("\r\n").all(|l| !l.ends_with(' ')));
-    assert_eq!(cachet::mime::qp_decode(content.split_once("\r\n\r\n").unwrap().1.as_bytes()), body.as_bytes());
+    assert_eq!(
+        cachet::mime::qp_decode(content.split_once("\r\n\r\n").unwrap().1.as_bytes()),
+        body.as_bytes()
+    );
 }
 
 #[test]
@@ -117,7 +165,10 @@ fn lf_only_input_and_lf_only_transport() {
 
 #[test]
 fn bare_entity_is_signed() {
-    let signed = sign(b"Content-Type: text/plain\r\n\r\nbare\r\n", &identity("alice-rsa"));
+    let signed = sign(
+        b"Content-Type: text/plain\r\n\r\nbare\r\n",
+        &identity("alice-rsa"),
+    );
     let report = verify(&signed);
     assert_eq!(report.from, None);
     assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
@@ -132,9 +183,18 @@ fn tamper(signed: &[u8], from: &str, to: &str) -> Vec<u8> {
 #[test]
 fn tampered_body_is_content_altered() {
     for opaque in [false] {
-        let signed = sign_with(MESSAGE, &identity("alice-rsa"), opaque, DigestAlgorithm::Sha256, false);
+        let signed = sign_with(
+            MESSAGE,
+            &identity("alice-rsa"),
+            opaque,
+            DigestAlgorithm::Sha256,
+            false,
+        );
         let bad = tamper(&signed, "Hello Bob.", "Hello Eve.");
-        assert_eq!(verdict(&verify(&bad)), ("content-altered", "CONTENT_ALTERED"));
+        assert_eq!(
+            verdict(&verify(&bad)),
+            ("content-altered", "CONTENT_ALTERED")
+        );
     }
 }
 
@@ -143,14 +203,20 @@ fn tampered_signature_is_invalid() {
     let signed = sign(MESSAGE, &identity("alice-p256"));
     let text = String::from_utf8(signed).unwrap();
     // Re-encode the signature with one bit of the signature value flipped.
-    let start = text.find("Content-Description: S/MIME Cryptographic Signature\r\n\r\n").unwrap() + 55;
+    let start = text
+        .find("Content-Description: S/MIME Cryptographic Signature\r\n\r\n")
+        .unwrap()
+        + 55;
     let end = text[start..].find("\r\n--").unwrap() + start;
     let mut der = cachet::mime::base64_decode(text[start..end].as_bytes()).unwrap();
     let last = der.len() - 5; // inside the ECDSA signature INTEGER at the end
     der[last] ^= 1;
     let b64 = String::from_utf8(cachet::mime::base64_encode_lines(&der)).unwrap();
     let bad = format!("{}{}{}", &text[..start], b64.trim_end(), &text[end..]);
-    assert_eq!(verdict(&verify(bad.as_bytes())), ("invalid-signature", "SIG_INVALID"));
+    assert_eq!(
+        verdict(&verify(bad.as_bytes())),
+        ("invalid-signature", "SIG_INVALID")
+    );
 }
 
 #[test]
@@ -176,44 +242,98 @@ fn chain_and_policy_failures() {
 #[test]
 fn path_length_not_ca_and_weak_certificate() {
     let sub = certs("pki/sub-ca.pem");
-    let id = cachet::Identity::load(&common::pki("pathlen-leaf.key"), Some(&common::pki("pathlen-leaf.pem")), None, &sub).unwrap();
-    let report = verify_at(&sign(MESSAGE, &id), &anchors(), &certs("pki/inter-ca.pem"), AT);
+    let id = cachet::Identity::load(
+        &common::pki("pathlen-leaf.key"),
+        Some(&common::pki("pathlen-leaf.pem")),
+        None,
+        &sub,
+    )
+    .unwrap();
+    let report = verify_at(
+        &sign(MESSAGE, &id),
+        &anchors(),
+        &certs("pki/inter-ca.pem"),
+        AT,
+    );
     assert_eq!(verdict(&report), ("untrusted", "CERT_PATH_LENGTH"));
 
     let alice = certs("pki/alice-rsa.pem");
-    let id = cachet::Identity::load(&common::pki("not-ca-issued.key"), Some(&common::pki("not-ca-issued.pem")), None, &alice).unwrap();
-    let report = verify_at(&sign(MESSAGE, &id), &anchors(), &certs("pki/inter-ca.pem"), AT);
+    let id = cachet::Identity::load(
+        &common::pki("not-ca-issued.key"),
+        Some(&common::pki("not-ca-issued.pem")),
+        None,
+        &alice,
+    )
+    .unwrap();
+    let report = verify_at(
+        &sign(MESSAGE, &id),
+        &anchors(),
+        &certs("pki/inter-ca.pem"),
+        AT,
+    );
     assert_eq!(verdict(&report), ("untrusted", "CERT_NOT_CA"));
 
-    let id = cachet::Identity::load(&common::pki("sha1-leaf.key"), Some(&common::pki("sha1-leaf.pem")), None, &[]).unwrap();
-    assert_eq!(verdict(&verify(&sign(MESSAGE, &id))), ("weak-algorithm", "CERT_WEAK_SIGNATURE"));
+    let id = cachet::Identity::load(
+        &common::pki("sha1-leaf.key"),
+        Some(&common::pki("sha1-leaf.pem")),
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        verdict(&verify(&sign(MESSAGE, &id))),
+        ("weak-algorithm", "CERT_WEAK_SIGNATURE")
+    );
 }
 
 #[test]
 fn time_and_anchor_matter() {
     let signed = sign(MESSAGE, &identity("alice-rsa"));
     let later = UnixTime::parse_rfc3339("2036-01-01T00:00:00Z").unwrap();
-    assert_eq!(verdict(&verify_at(&signed, &anchors(), &[], later)), ("expired", "CERT_EXPIRED"));
+    assert_eq!(
+        verdict(&verify_at(&signed, &anchors(), &[], later)),
+        ("expired", "CERT_EXPIRED")
+    );
     let earlier = UnixTime::parse_rfc3339("2025-03-01T00:00:00Z").unwrap();
-    assert_eq!(verdict(&verify_at(&signed, &anchors(), &[], earlier)), ("not-yet-valid", "CERT_NOT_YET_VALID"));
+    assert_eq!(
+        verdict(&verify_at(&signed, &anchors(), &[], earlier)),
+        ("not-yet-valid", "CERT_NOT_YET_VALID")
+    );
     let other = certs("pki/other-root-ca.pem");
-    assert_eq!(verdict(&verify_at(&signed, &other, &[], AT)), ("untrusted", "CERT_UNTRUSTED"));
-    assert_eq!(verdict(&verify_at(&signed, &[], &[], AT)), ("untrusted", "CERT_UNTRUSTED"));
+    assert_eq!(
+        verdict(&verify_at(&signed, &other, &[], AT)),
+        ("untrusted", "CERT_UNTRUSTED")
+    );
+    assert_eq!(
+        verdict(&verify_at(&signed, &[], &[], AT)),
+        ("untrusted", "CERT_UNTRUSTED")
+    );
 }
 
 #[test]
 fn from_must_match_the_signer() {
-    let msg = String::from_utf8(MESSAGE.to_vec()).unwrap().replace("From: Alice <alice@example.org>", "From: Mallory <ceo@example.org>");
+    let msg = String::from_utf8(MESSAGE.to_vec()).unwrap().replace(
+        "From: Alice <alice@example.org>",
+        "From: Mallory <ceo@example.org>",
+    );
     let report = verify(&sign(msg.as_bytes(), &identity("alice-rsa")));
     assert_eq!(verdict(&report), ("address-mismatch", "ADDRESS_MISMATCH"));
     // Domains compare case-insensitively.
-    let msg = String::from_utf8(MESSAGE.to_vec()).unwrap().replace("alice@example.org>", "alice@EXAMPLE.org>");
-    assert_eq!(verdict(&verify(&sign(msg.as_bytes(), &identity("alice-rsa")))), ("valid", "SIG_VALID"));
+    let msg = String::from_utf8(MESSAGE.to_vec())
+        .unwrap()
+        .replace("alice@example.org>", "alice@EXAMPLE.org>");
+    assert_eq!(
+        verdict(&verify(&sign(msg.as_bytes(), &identity("alice-rsa")))),
+        ("valid", "SIG_VALID")
+    );
 }
 
 #[test]
 fn redated_message_is_flagged() {
-    let msg = String::from_utf8(MESSAGE.to_vec()).unwrap().replace("Tue, 01 Jan 2030 00:00:00 +0000", "Tue, 01 Jan 2030 06:00:00 +0000");
+    let msg = String::from_utf8(MESSAGE.to_vec()).unwrap().replace(
+        "Tue, 01 Jan 2030 00:00:00 +0000",
+        "Tue, 01 Jan 2030 06:00:00 +0000",
+    );
     let report = verify(&sign(msg.as_bytes(), &identity("alice-rsa")));
     assert_eq!(verdict(&report), ("date-mismatch", "DATE_MISMATCH"));
 }
@@ -222,7 +342,12 @@ fn redated_message_is_flagged() {
 fn two_signers() {
     let a = identity("alice-rsa");
     let b = identity("alice-p256");
-    let options = SignOptions { opaque: false, digest: DigestAlgorithm::Sha384, rsa_pss: false, time: AT };
+    let options = SignOptions {
+        opaque: false,
+        digest: DigestAlgorithm::Sha384,
+        rsa_pss: false,
+        time: AT,
+    };
     let signed = smime::sign_message(MESSAGE, &[&a, &b], &options, &mut common::rng()).unwrap();
     let report = verify(&signed);
     assert_eq!(report.signers.len(), 2);
@@ -232,17 +357,37 @@ fn two_signers() {
 #[test]
 fn not_signed_and_malformed_inputs_are_typed_errors() {
     let options_anchors = anchors();
-    let options = VerifyOptions { trust_anchors: &options_anchors, certificates: &[], crls: &[], time: AT };
+    let options = VerifyOptions {
+        trust_anchors: &options_anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
     let err = |m: &[u8]| smime::verify_message(m, &options).unwrap_err().code();
     assert_eq!(err(MESSAGE), "NOT_SIGNED");
-    assert_eq!(err(b"Content-Type: multipart/signed\r\n\r\nx"), "MIME_MALFORMED");
-    assert_eq!(err(b"Content-Type: application/pkcs7-mime\r\n\r\n!!!!"), "MIME_MALFORMED");
-    assert_eq!(err(b"Content-Type: application/pkcs7-mime\r\n\r\nAAAA"), "DER_MALFORMED");
+    assert_eq!(
+        err(b"Content-Type: multipart/signed\r\n\r\nx"),
+        "MIME_MALFORMED"
+    );
+    assert_eq!(
+        err(b"Content-Type: application/pkcs7-mime\r\n\r\n!!!!"),
+        "MIME_MALFORMED"
+    );
+    assert_eq!(
+        err(b"Content-Type: application/pkcs7-mime\r\n\r\nAAAA"),
+        "DER_MALFORMED"
+    );
     assert_eq!(err(b"\x00\x01 no header"), "MIME_MALFORMED");
 
     // Every truncation and many bit flips of a signed message: a report or a typed error, no panic.
     for opaque in [false, true] {
-        let signed = sign_with(MESSAGE, &identity("alice-p256"), opaque, DigestAlgorithm::Sha256, false);
+        let signed = sign_with(
+            MESSAGE,
+            &identity("alice-p256"),
+            opaque,
+            DigestAlgorithm::Sha256,
+            false,
+        );
         for n in (0..signed.len()).step_by(7) {
             let _ = smime::verify_message(&signed[..n], &options);
         }

@@ -11,7 +11,9 @@ use x509_cert::Certificate;
 pub const AT: UnixTime = UnixTime(1_893_456_000); // 2030-01-01T00:00:00Z
 
 pub fn vector(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(path);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -30,8 +32,13 @@ pub fn anchors() -> Vec<Certificate> {
 /// Load `pki/<name>.key` + `pki/<name>.pem` with `inter-ca` as the chain.
 pub fn identity(name: &str) -> Identity {
     let chain = certs("pki/inter-ca.pem");
-    Identity::load(&pki(&format!("{name}.key")), Some(&pki(&format!("{name}.pem"))), None, &chain)
-        .unwrap()
+    Identity::load(
+        &pki(&format!("{name}.key")),
+        Some(&pki(&format!("{name}.pem"))),
+        None,
+        &chain,
+    )
+    .unwrap()
 }
 
 pub const MESSAGE: &[u8] = b"From: Alice <alice@example.org>\r\n\
@@ -46,8 +53,19 @@ pub fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }
 
-pub fn sign_with(message: &[u8], id: &Identity, opaque: bool, digest: DigestAlgorithm, pss: bool) -> Vec<u8> {
-    let options = SignOptions { opaque, digest, rsa_pss: pss, time: AT };
+pub fn sign_with(
+    message: &[u8],
+    id: &Identity,
+    opaque: bool,
+    digest: DigestAlgorithm,
+    pss: bool,
+) -> Vec<u8> {
+    let options = SignOptions {
+        opaque,
+        digest,
+        rsa_pss: pss,
+        time: AT,
+    };
     cachet::smime::sign_message(message, &[id], &options, &mut rng()).unwrap()
 }
 
@@ -55,8 +73,18 @@ pub fn sign(message: &[u8], id: &Identity) -> Vec<u8> {
     sign_with(message, id, false, DigestAlgorithm::Sha256, false)
 }
 
-pub fn verify_at(message: &[u8], anchors: &[Certificate], extra: &[Certificate], time: UnixTime) -> VerifyReport {
-    let options = VerifyOptions { trust_anchors: anchors, certificates: extra, crls: &[], time };
+pub fn verify_at(
+    message: &[u8],
+    anchors: &[Certificate],
+    extra: &[Certificate],
+    time: UnixTime,
+) -> VerifyReport {
+    let options = VerifyOptions {
+        trust_anchors: anchors,
+        certificates: extra,
+        crls: &[],
+        time,
+    };
     cachet::smime::verify_message(message, &options).unwrap()
 }
 
