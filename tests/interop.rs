@@ -1,0 +1,971 @@
+//! Interop with real S/MIME peers, both ways: OpenSSL (`openssl cms`), NSS (`cmsutil`) and gpgsm
+//! verify what Cachet signs, Cachet verifies what they sign, and they reject what we tamper with.
+//! See tests/interop/README.md for what each peer can and cannot do.
+//!
+//! The peers check certificates against the real clock, so these tests sign and verify at the
+//! current time (the test PKI is valid 2025-06-01..2035-06-01). A missing peer binary FAILS the
+//! test with a hint to run `.ci/setup`: nothing is skipped.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::cell::Cell;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64ct::{Base64, Encoding};
+use cachet::algorithms::DigestAlgorithm;
+use cachet::smime::{SignOptions, VerifyOptions, VerifyReport};
+use cachet::UnixTime;
+use sha1::Digest;
+
+// ---- fixtures -------------------------------------------------------------------------------
+
+/// The MIME entity every test signs. Explicit `Content-Type` and a 7-bit body, so Cachet signs it
+/// byte for byte and every peer must hand back exactly these bytes.
+const ENTITY: &[u8] = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Bob.\r\n";
+
+/// Outer header fields (outside the signature).
+const HEADERS: &[u8] = b"From: Alice <alice@example.org>\r\n\
+To: Bob <bob@example.org>\r\n\
+Subject: interop\r\n";
+
+fn message() -> Vec<u8> {
+    [HEADERS, b"MIME-Version: 1.0\r\n", ENTITY].concat()
+}
+
+/// A harder message: multipart with 8-bit text, trailing white space and a binary attachment, which
+/// Cachet re-encodes before signing. Proves the peers agree with our canonical form.
+fn rich_message() -> Vec<u8> {
+    let mut m = HEADERS.to_vec();
+    m.extend_from_slice(
+        "MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\r\n\
+\r\n\
+--outer\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\
+\r\n\
+Grüße aus Köln \r\n\
+From the start of a line\r\n\
+--outer\r\n\
+Content-Type: application/octet-stream; name=\"b.bin\"\r\n\
+Content-Transfer-Encoding: binary\r\n\
+\r\n"
+            .as_bytes(),
+    );
+    m.extend_from_slice(b"\x00\x01\xff\xfe\r\n\r\n\x80");
+    m.extend_from_slice(b"\r\n--outer--\r\n");
+    m
+}
+
+fn pki_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors/pki")
+        .join(name)
+}
+
+fn now() -> UnixTime {
+    UnixTime(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+}
+
+/// The DER of the first certificate of a PEM file (decoded here, not by Cachet).
+fn pem_to_der(pem: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(pem).unwrap();
+    let body: String = text
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)
+        .unwrap()
+        .split("-----END CERTIFICATE-----")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    Base64::decode_vec(&body).unwrap()
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    let compact: String = text.split_whitespace().collect();
+    Base64::decode_vec(&compact).unwrap_or_else(|e| panic!("base64: {e}"))
+}
+
+fn b64_lines(der: &[u8]) -> Vec<u8> {
+    let s = Base64::encode_string(der);
+    let mut out = Vec::new();
+    for chunk in s.as_bytes().chunks(76) {
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn replace_once(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at =
+        find(data, from).unwrap_or_else(|| panic!("{:?} not found", String::from_utf8_lossy(from)));
+    let mut out = data.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}
+
+// ---- a tiny S/MIME splitter, independent of cachet::mime -----------------------------------
+
+/// The outer header (unfolded) and body of a message.
+fn head_body(msg: &[u8]) -> (String, &[u8]) {
+    let at = find(msg, b"\r\n\r\n").expect("header/body separator");
+    let head = String::from_utf8_lossy(&msg[..at])
+        .replace("\r\n\t", " ")
+        .replace("\r\n ", " ");
+    (head, &msg[at + 4..])
+}
+
+fn content_type(head: &str) -> String {
+    head.split("\r\n")
+        .find(|l| l.to_ascii_lowercase().starts_with("content-type:"))
+        .expect("Content-Type")
+        .to_string()
+}
+
+/// (signed part, signature DER) of a `multipart/signed` message Cachet wrote.
+fn split_detached(msg: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (head, body) = head_body(msg);
+    let ct = content_type(&head);
+    assert!(ct.contains("multipart/signed"), "{ct}");
+    let boundary = ct
+        .split("boundary=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("quoted boundary");
+    let delimiter = format!("\r\n--{boundary}");
+    let body = [b"\r\n".as_slice(), body].concat();
+    let mut parts = Vec::new();
+    let mut rest = body.as_slice();
+    while let Some(at) = find(rest, delimiter.as_bytes()) {
+        parts.push(&rest[..at]);
+        rest = &rest[at + delimiter.len()..];
+    }
+    parts.push(rest);
+    // preamble, "\r\n" + signed part, "\r\n" + signature part, "--\r\n"
+    assert_eq!(parts.len(), 4, "two body parts expected");
+    let signed = parts[1].strip_prefix(b"\r\n").unwrap().to_vec();
+    let sig_part = parts[2].strip_prefix(b"\r\n").unwrap();
+    let (sig_head, sig_body) = head_body(sig_part);
+    assert!(content_type(&sig_head).contains("application/pkcs7-signature"));
+    assert!(parts[3].starts_with(b"--"), "closing delimiter");
+    (signed, b64_decode(std::str::from_utf8(sig_body).unwrap()))
+}
+
+/// The SignedData DER of an `application/pkcs7-mime` message Cachet wrote.
+fn opaque_der(msg: &[u8]) -> Vec<u8> {
+    let (head, body) = head_body(msg);
+    let ct = content_type(&head);
+    assert!(ct.contains("application/pkcs7-mime"), "{ct}");
+    assert!(ct.contains("signed-data"), "{ct}");
+    b64_decode(std::str::from_utf8(body).unwrap())
+}
+
+/// Wrap a peer's detached signature and the content it signed into a message.
+fn wrap_detached(content: &[u8], der: &[u8], micalg: &str) -> Vec<u8> {
+    let mut m = HEADERS.to_vec();
+    m.extend_from_slice(
+        format!(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/signed; \
+             protocol=\"application/pkcs7-signature\"; micalg={micalg}; boundary=\"peer-b\"\r\n\r\n\
+             --peer-b\r\n"
+        )
+        .as_bytes(),
+    );
+    m.extend_from_slice(content);
+    m.extend_from_slice(
+        b"\r\n--peer-b\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    m.extend_from_slice(&b64_lines(der));
+    m.extend_from_slice(b"--peer-b--\r\n");
+    m
+}
+
+/// Wrap a peer's encapsulating SignedData into a message.
+fn wrap_opaque(der: &[u8]) -> Vec<u8> {
+    let mut m = HEADERS.to_vec();
+    m.extend_from_slice(
+        b"MIME-Version: 1.0\r\n\
+Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    m.extend_from_slice(&b64_lines(der));
+    m
+}
+
+// ---- processes and scratch directories ------------------------------------------------------
+
+/// Fail (never skip) when a peer is missing.
+fn require(name: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
+    assert!(
+        found,
+        "interop peer `{name}` is not on PATH: run .ci/setup (it installs openssl, \
+         libnss3-tools and gpgsm)"
+    );
+}
+
+fn tool(name: &str) -> Command {
+    require(name);
+    Command::new(name)
+}
+
+/// Run with stdin closed, stdout and stderr captured.
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(out.status.success(), "{cmd:?} failed: {}", describe(&out));
+    out
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct Scratch {
+    dir: PathBuf,
+    next: Cell<usize>,
+}
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "cachet-interop-{tag}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::SeqCst)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        Self {
+            dir,
+            next: Cell::new(0),
+        }
+    }
+
+    /// A new, unused file name in this directory.
+    fn file(&self, suffix: &str) -> PathBuf {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        self.dir.join(format!("f{n}.{suffix}"))
+    }
+
+    fn write(&self, suffix: &str, data: &[u8]) -> PathBuf {
+        let p = self.file(suffix);
+        fs::write(&p, data).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ---- Cachet ---------------------------------------------------------------------------------
+
+fn sign_ours(
+    name: &str,
+    message: &[u8],
+    opaque: bool,
+    digest: DigestAlgorithm,
+    rsa_pss: bool,
+) -> Vec<u8> {
+    let id = common::identity(name);
+    let options = SignOptions {
+        opaque,
+        digest,
+        rsa_pss,
+        time: now(),
+    };
+    cachet::smime::sign_message(message, &[&id], &options, &mut common::rng())
+        .unwrap_or_else(|e| panic!("Cachet could not sign with {name}: {e}"))
+}
+
+/// Verify at the current time, trusting only the root (the chain must come from the message).
+fn verify_ours(message: &[u8]) -> VerifyReport {
+    let anchors = common::anchors();
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: now(),
+    };
+    cachet::smime::verify_message(message, &options)
+        .unwrap_or_else(|e| panic!("Cachet could not process the peer's message: {e}"))
+}
+
+/// Cachet must find the peer's signature valid, over exactly [`ENTITY`].
+fn assert_cachet_valid(
+    what: &str,
+    message: &[u8],
+    opaque: bool,
+    digest: &str,
+    signature_algorithm: &str,
+) {
+    let report = verify_ours(message);
+    assert_eq!(report.signers.len(), 1, "{what}: {report:?}");
+    let s = &report.signers[0];
+    assert_eq!(
+        (s.status.as_str(), s.code),
+        ("valid", "SIG_VALID"),
+        "{what}: {} {}",
+        s.reason,
+        String::from_utf8_lossy(message)
+    );
+    assert_eq!(report.opaque, opaque, "{what}");
+    assert_eq!(report.content, ENTITY, "{what}: signed content");
+    assert_eq!(s.email.as_deref(), Some("alice@example.org"), "{what}");
+    assert_eq!(s.digest_algorithm, digest, "{what}");
+    assert_eq!(s.signature_algorithm, signature_algorithm, "{what}");
+    let t = s.signing_time.expect("peers add a signing time").0;
+    assert!(t.abs_diff(now().0) < 600, "{what}: signing time {t}");
+}
+
+// ---- OpenSSL --------------------------------------------------------------------------------
+
+fn openssl() -> Command {
+    tool("openssl")
+}
+
+/// `openssl cms -verify` of a whole S/MIME message (detached or opaque); returns the process
+/// output and the content OpenSSL says was signed.
+fn openssl_verify(dir: &Scratch, message: &[u8]) -> (Output, Vec<u8>) {
+    let input = dir.write("eml", message);
+    let output = dir.file("out");
+    let out = run(openssl()
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "SMIME",
+            "-purpose",
+            "smimesign",
+        ])
+        .arg("-in")
+        .arg(&input)
+        .arg("-CAfile")
+        .arg(pki_path("root-ca.pem"))
+        .arg("-certfile")
+        .arg(pki_path("inter-ca.pem"))
+        .arg("-out")
+        .arg(&output));
+    let content = fs::read(&output).unwrap_or_default();
+    (out, content)
+}
+
+/// `openssl cms -sign` of [`ENTITY`] as S/MIME (detached unless `opaque`).
+fn openssl_sign(dir: &Scratch, name: &str, opaque: bool, md: &str, pss: bool) -> Vec<u8> {
+    let input = dir.write("txt", ENTITY);
+    let output = dir.file("eml");
+    let mut cmd = openssl();
+    cmd.args(["cms", "-sign", "-binary", "-outform", "SMIME", "-md", md])
+        .arg("-in")
+        .arg(&input)
+        .arg("-signer")
+        .arg(pki_path(&format!("{name}.pem")))
+        .arg("-inkey")
+        .arg(pki_path(&format!("{name}.key")))
+        .arg("-certfile")
+        .arg(pki_path("inter-ca.pem"))
+        .arg("-out")
+        .arg(&output);
+    if opaque {
+        cmd.arg("-nodetach");
+    }
+    if pss {
+        cmd.args(["-keyopt", "rsa_padding_mode:pss"]);
+    }
+    run_ok(&mut cmd);
+    read(&output)
+}
+
+// ---- NSS ------------------------------------------------------------------------------------
+
+/// An NSS database that trusts the test root, optionally holding one signing identity.
+struct Nss {
+    dir: Scratch,
+}
+
+impl Nss {
+    fn new() -> Self {
+        let dir = Scratch::new("nss");
+        let db = dir.dir.clone();
+        run_ok(
+            tool("certutil")
+                .arg("-N")
+                .arg("-d")
+                .arg(&db)
+                .arg("--empty-password"),
+        );
+        run_ok(
+            tool("certutil")
+                .args(["-A", "-n", "root", "-t", "C,C,C"])
+                .arg("-d")
+                .arg(&db)
+                .arg("-i")
+                .arg(pki_path("root-ca.pem")),
+        );
+        Self { dir }
+    }
+
+    /// Import `<name>.p12` (modern PBES2); its nickname is the file's friendly name, `name`.
+    /// NSS gives every certificate of one subject the same nickname, so use one database per
+    /// identity.
+    fn import(&self, name: &str) {
+        run_ok(
+            tool("pk12util")
+                .arg("-i")
+                .arg(pki_path(&format!("{name}.p12")))
+                .arg("-d")
+                .arg(&self.dir.dir)
+                .args(["-W", "test"]),
+        );
+    }
+
+    /// `cmsutil -D`: (process output, the report and content it printed).
+    fn verify(&self, content: Option<&[u8]>, der: &[u8]) -> (Output, Vec<u8>) {
+        let input = self.dir.write("p7", der);
+        let output = self.dir.file("out");
+        let mut cmd = tool("cmsutil");
+        cmd.args(["-D", "-h", "2"])
+            .arg("-d")
+            .arg(&self.dir.dir)
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output);
+        if let Some(content) = content {
+            cmd.arg("-c").arg(self.dir.write("txt", content));
+        }
+        let out = run(&mut cmd);
+        (out, fs::read(&output).unwrap_or_default())
+    }
+
+    /// Assert NSS reports a good, trusted signature (and hands back `content` when opaque).
+    fn assert_good(&self, what: &str, content: Option<&[u8]>, der: &[u8]) {
+        let (out, printed) = self.verify(content, der);
+        let text = String::from_utf8_lossy(&printed);
+        assert!(
+            out.status.success() && text.contains("signer0.status=GoodSignature;"),
+            "NSS rejects {what}: {}\n--- report\n{text}",
+            describe(&out)
+        );
+        assert!(text.contains("nsigners=1;"), "{what}: {text}");
+        assert!(printed.ends_with(ENTITY), "{what}: NSS content:\n{text}");
+    }
+
+    /// `cmsutil -S` of [`ENTITY`] with a signing time and S/MIME capabilities.
+    fn sign(&self, nickname: &str, detached: bool, hash: &str) -> Vec<u8> {
+        let input = self.dir.write("txt", ENTITY);
+        let output = self.dir.file("p7");
+        let mut cmd = tool("cmsutil");
+        cmd.args(["-S", "-G", "-P", "-N", nickname, "-H", hash])
+            .arg("-d")
+            .arg(&self.dir.dir)
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output);
+        if detached {
+            cmd.arg("-T");
+        }
+        run_ok(&mut cmd);
+        read(&output)
+    }
+}
+
+// ---- gpgsm ----------------------------------------------------------------------------------
+
+/// A GNUPGHOME that trusts the test root (trustlist.txt), checks no CRLs and takes passphrases
+/// on stdin. Its gpg-agent is stopped on drop.
+struct Gpgsm {
+    home: Scratch,
+}
+
+impl Gpgsm {
+    fn new() -> Self {
+        require("gpgsm");
+        require("gpgconf");
+        let home = Scratch::new("gpgsm");
+        let fingerprint = hex::encode_upper(sha1::Sha1::digest(pem_to_der(&read(&pki_path(
+            "root-ca.pem",
+        )))));
+        fs::write(
+            home.dir.join("trustlist.txt"),
+            format!("{fingerprint} S relax\n"),
+        )
+        .unwrap();
+        fs::write(
+            home.dir.join("gpgsm.conf"),
+            "disable-crl-checks\ndisable-dirmngr\n",
+        )
+        .unwrap();
+        fs::write(home.dir.join("gpg-agent.conf"), "allow-loopback-pinentry\n").unwrap();
+        let g = Self { home };
+        run_ok(
+            g.cmd()
+                .arg("--import")
+                .arg(pki_path("root-ca.pem"))
+                .arg(pki_path("inter-ca.pem")),
+        );
+        g
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = tool("gpgsm");
+        c.env("GNUPGHOME", &self.home.dir).arg("--batch");
+        c
+    }
+
+    /// `gpgsm --verify` with status lines on stdout; `content` for a detached signature.
+    fn verify(&self, der: &[u8], content: Option<&[u8]>) -> Output {
+        let sig = self.home.write("p7s", der);
+        let mut cmd = self.cmd();
+        cmd.args(["--status-fd", "1"]);
+        if content.is_none() {
+            cmd.arg("--output").arg(self.home.file("out"));
+        }
+        cmd.arg("--verify").arg(&sig);
+        if let Some(content) = content {
+            cmd.arg(self.home.write("txt", content));
+        }
+        run(&mut cmd)
+    }
+
+    fn assert_good(&self, what: &str, der: &[u8], content: Option<&[u8]>) {
+        let out = self.verify(der, content);
+        let status = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success()
+                && status.contains("[GNUPG:] GOODSIG ")
+                && status.contains("[GNUPG:] VALIDSIG ")
+                && status.contains("[GNUPG:] TRUST_FULLY")
+                && !status.contains("BADSIG")
+                && !status.contains("ERRSIG"),
+            "gpgsm rejects {what}: {}",
+            describe(&out)
+        );
+    }
+
+    /// A passphrase file to give gpgsm on stdin (loopback pinentry).
+    fn passphrase(&self) -> fs::File {
+        fs::File::open(self.home.write("pw", b"test\n")).unwrap()
+    }
+
+    /// Import `<name>` as a legacy (3DES/RC2) PKCS#12, the only kind gpgsm 2.2 reads; returns the
+    /// SHA-1 fingerprint of its certificate.
+    fn import_identity(&self, name: &str) -> String {
+        let p12 = self.home.file("p12");
+        run_ok(
+            openssl()
+                .args(["pkcs12", "-export", "-legacy", "-passout", "pass:test"])
+                .arg("-in")
+                .arg(pki_path(&format!("{name}.pem")))
+                .arg("-inkey")
+                .arg(pki_path(&format!("{name}.key")))
+                .arg("-certfile")
+                .arg(pki_path("inter-ca.pem"))
+                .arg("-out")
+                .arg(&p12),
+        );
+        run_ok(
+            self.cmd()
+                .args([
+                    "--pinentry-mode",
+                    "loopback",
+                    "--passphrase-fd",
+                    "0",
+                    "--import",
+                ])
+                .arg(&p12)
+                .stdin(self.passphrase()),
+        );
+        hex::encode_upper(sha1::Sha1::digest(pem_to_der(&read(&pki_path(&format!(
+            "{name}.pem"
+        ))))))
+    }
+
+    fn sign(&self, fingerprint: &str, detached: bool) -> Vec<u8> {
+        let input = self.home.write("txt", ENTITY);
+        let output = self.home.file("p7");
+        let mut cmd = self.cmd();
+        cmd.args(["--pinentry-mode", "loopback", "--passphrase-fd", "0"])
+            .args(["--include-certs", "-2", "-u", &format!("0x{fingerprint}")])
+            .arg(if detached { "--detach-sign" } else { "--sign" })
+            .arg("--output")
+            .arg(&output)
+            .arg(&input)
+            .stdin(self.passphrase());
+        run_ok(&mut cmd);
+        read(&output)
+    }
+}
+
+impl Drop for Gpgsm {
+    fn drop(&mut self) {
+        // Stop the agent this home started (and only it); the directory goes with `home`.
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &self.home.dir)
+            .args(["--kill", "all"])
+            .output();
+    }
+}
+
+// ---- the harness itself ---------------------------------------------------------------------
+
+/// The peers accept OpenSSL's signatures through this harness and reject a tampered one, so a
+/// failure below is about Cachet, not about how the peers are driven. Needs no Cachet core.
+#[test]
+fn harness_peers_accept_openssl_signatures_and_reject_tampering() {
+    let dir = Scratch::new("harness");
+    let nss = Nss::new();
+    let gpgsm = Gpgsm::new();
+    for (name, md) in [
+        ("alice-rsa", "sha256"),
+        ("alice-p256", "sha256"),
+        ("alice-p384", "sha384"),
+    ] {
+        let detached = openssl_sign(&dir, name, false, md, false);
+        let (out, content) = openssl_verify(&dir, &detached);
+        assert!(out.status.success(), "{name}: {}", describe(&out));
+        assert_eq!(content, ENTITY);
+        // DER of the signature, via openssl itself.
+        let eml = dir.write("eml", &detached);
+        let der_path = dir.file("der");
+        run_ok(
+            openssl()
+                .args(["cms", "-cmsout", "-inform", "SMIME", "-outform", "DER"])
+                .arg("-in")
+                .arg(&eml)
+                .arg("-out")
+                .arg(&der_path),
+        );
+        let der = read(&der_path);
+        nss.assert_good(name, Some(ENTITY), &der);
+        gpgsm.assert_good(name, &der, Some(ENTITY));
+
+        let altered = replace_once(ENTITY, b"Hello Bob.", b"Hello Eve.");
+        let (out, printed) = nss.verify(Some(&altered), &der);
+        assert!(
+            !String::from_utf8_lossy(&printed).contains("GoodSignature"),
+            "NSS accepts altered content: {}",
+            describe(&out)
+        );
+        let out = gpgsm.verify(&der, Some(&altered));
+        assert!(!out.status.success(), "gpgsm accepts altered content");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("BADSIG"));
+        let (out, _) = openssl_verify(&dir, &replace_once(&detached, b"Hello Bob.", b"Hello Eve."));
+        assert!(!out.status.success(), "OpenSSL accepts altered content");
+    }
+}
+
+// ---- ours -> peers --------------------------------------------------------------------------
+
+/// (signer, digest, RSA-PSS) cases every RSA/ECDSA-capable verifier gets.
+const OURS: &[(&str, DigestAlgorithm, bool)] = &[
+    ("alice-rsa", DigestAlgorithm::Sha256, false),
+    ("alice-rsa", DigestAlgorithm::Sha384, false),
+    ("alice-rsa", DigestAlgorithm::Sha512, false),
+    ("alice-rsa", DigestAlgorithm::Sha256, true),
+    ("alice-rsa", DigestAlgorithm::Sha512, true),
+    ("alice-rsa4096", DigestAlgorithm::Sha256, false),
+    ("alice-p256", DigestAlgorithm::Sha256, false),
+    ("alice-p384", DigestAlgorithm::Sha256, false),
+    ("alice-p384", DigestAlgorithm::Sha384, false),
+];
+
+#[test]
+fn openssl_verifies_ours() {
+    let dir = Scratch::new("openssl-verify");
+    for &(name, digest, pss) in OURS {
+        for opaque in [false, true] {
+            let what = format!("{name} {} pss={pss} opaque={opaque}", digest.micalg());
+            let signed = sign_ours(name, &message(), opaque, digest, pss);
+            let (out, content) = openssl_verify(&dir, &signed);
+            assert!(
+                out.status.success(),
+                "OpenSSL rejects {what}: {}",
+                describe(&out)
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("Verification successful"),
+                "{what}"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&content),
+                String::from_utf8_lossy(ENTITY),
+                "{what}: OpenSSL's signed content"
+            );
+            if !opaque {
+                assert_eq!(split_detached(&signed).0, ENTITY, "{what}: our signed part");
+            }
+        }
+    }
+}
+
+/// Our canonical form (re-encoded 8-bit text and binary attachment) is what OpenSSL verifies.
+#[test]
+fn openssl_verifies_ours_rich_message() {
+    let dir = Scratch::new("openssl-rich");
+    for name in ["alice-rsa", "alice-p256"] {
+        let detached = sign_ours(name, &rich_message(), false, DigestAlgorithm::Sha256, false);
+        let (part, _) = split_detached(&detached);
+        assert!(part.iter().all(|&b| b < 0x80), "7-bit signed part");
+        let (out, content) = openssl_verify(&dir, &detached);
+        assert!(out.status.success(), "{name} detached: {}", describe(&out));
+        assert_eq!(content, part, "{name}: OpenSSL's signed content");
+
+        let opaque = sign_ours(name, &rich_message(), true, DigestAlgorithm::Sha256, false);
+        let (out, content) = openssl_verify(&dir, &opaque);
+        assert!(out.status.success(), "{name} opaque: {}", describe(&out));
+        assert_eq!(
+            content, part,
+            "{name}: opaque content is the same canonical entity"
+        );
+    }
+}
+
+#[test]
+fn nss_verifies_ours() {
+    let nss = Nss::new();
+    for &(name, digest, pss) in OURS {
+        let what = format!("{name} {} pss={pss}", digest.micalg());
+        let detached = sign_ours(name, &message(), false, digest, pss);
+        let (part, der) = split_detached(&detached);
+        assert_eq!(part, ENTITY, "{what}: our signed part");
+        nss.assert_good(&format!("{what} detached"), Some(&part), &der);
+
+        let opaque = sign_ours(name, &message(), true, digest, pss);
+        nss.assert_good(&format!("{what} opaque"), None, &opaque_der(&opaque));
+    }
+}
+
+#[test]
+fn gpgsm_verifies_ours() {
+    let gpgsm = Gpgsm::new();
+    // gpgsm 2.2 crashes on RSA-PSS, and wants a hash as long as the ECDSA key (no P-384 with
+    // SHA-256): those cases are left out here and covered by OpenSSL and NSS.
+    let cases = OURS.iter().filter(|(name, digest, pss)| {
+        !pss && !(*name == "alice-p384" && *digest == DigestAlgorithm::Sha256)
+    });
+    for &(name, digest, _) in cases {
+        let what = format!("{name} {}", digest.micalg());
+        let detached = sign_ours(name, &message(), false, digest, false);
+        let (part, der) = split_detached(&detached);
+        gpgsm.assert_good(&format!("{what} detached"), &der, Some(&part));
+
+        let opaque = sign_ours(name, &message(), true, digest, false);
+        gpgsm.assert_good(&format!("{what} opaque"), &opaque_der(&opaque), None);
+    }
+}
+
+// ---- peers -> ours --------------------------------------------------------------------------
+
+#[test]
+fn cachet_verifies_openssl() {
+    let dir = Scratch::new("openssl-sign");
+    let cases: &[(&str, &str, bool, &str, &str)] = &[
+        ("alice-rsa", "sha256", false, "sha-256", "rsa-pkcs1v15"),
+        ("alice-rsa", "sha384", false, "sha-384", "rsa-pkcs1v15"),
+        ("alice-rsa", "sha512", false, "sha-512", "rsa-pkcs1v15"),
+        ("alice-rsa", "sha256", true, "sha-256", "rsa-pss"),
+        ("alice-rsa", "sha512", true, "sha-512", "rsa-pss"),
+        ("alice-rsa4096", "sha256", false, "sha-256", "rsa-pkcs1v15"),
+        ("alice-p256", "sha256", false, "sha-256", "ecdsa"),
+        ("alice-p256", "sha512", false, "sha-512", "ecdsa"),
+        ("alice-p384", "sha384", false, "sha-384", "ecdsa"),
+        ("alice-p384", "sha256", false, "sha-256", "ecdsa"),
+    ];
+    for &(name, md, pss, micalg, algorithm) in cases {
+        for opaque in [false, true] {
+            let what = format!("openssl {name} {md} pss={pss} opaque={opaque}");
+            let smime = openssl_sign(&dir, name, opaque, md, pss);
+            // OpenSSL writes MIME-Version and Content-Type itself; add the mail headers.
+            let message = [HEADERS, &smime].concat();
+            assert_cachet_valid(&what, &message, opaque, micalg, algorithm);
+        }
+    }
+}
+
+#[test]
+fn cachet_verifies_nss() {
+    // One database per identity: NSS gives all of Alice's certificates one nickname.
+    for (name, hashes, algorithm) in [
+        ("alice-rsa", &["SHA256", "SHA512"][..], "rsa-pkcs1v15"),
+        ("alice-p256", &["SHA256"][..], "ecdsa"),
+        ("alice-p384", &["SHA384"][..], "ecdsa"),
+    ] {
+        let nss = Nss::new();
+        nss.import(name);
+        for hash in hashes {
+            let micalg = format!("sha-{}", &hash[3..]);
+            let what = format!("NSS {name} {hash}");
+            // NSS writes BER with indefinite lengths.
+            let der = nss.sign(name, true, hash);
+            assert_eq!(
+                &der[..2],
+                &[0x30, 0x80],
+                "{what}: NSS output is indefinite-length BER"
+            );
+            let message = wrap_detached(ENTITY, &der, &micalg);
+            assert_cachet_valid(
+                &format!("{what} detached"),
+                &message,
+                false,
+                &micalg,
+                algorithm,
+            );
+
+            let der = nss.sign(name, false, hash);
+            let message = wrap_opaque(&der);
+            assert_cachet_valid(
+                &format!("{what} opaque"),
+                &message,
+                true,
+                &micalg,
+                algorithm,
+            );
+        }
+    }
+}
+
+#[test]
+fn cachet_verifies_gpgsm() {
+    let gpgsm = Gpgsm::new();
+    let fingerprint = gpgsm.import_identity("alice-rsa");
+    let der = gpgsm.sign(&fingerprint, true);
+    let message = wrap_detached(ENTITY, &der, "sha-256");
+    assert_cachet_valid(
+        "gpgsm rsa detached",
+        &message,
+        false,
+        "sha-256",
+        "rsa-pkcs1v15",
+    );
+
+    let der = gpgsm.sign(&fingerprint, false);
+    let message = wrap_opaque(&der);
+    assert_cachet_valid(
+        "gpgsm rsa opaque",
+        &message,
+        true,
+        "sha-256",
+        "rsa-pkcs1v15",
+    );
+}
+
+// ---- negative interop -----------------------------------------------------------------------
+
+/// What Cachet calls tampered, the peers reject too: our tamper tests are not self-confirming.
+#[test]
+fn peers_reject_what_we_tampered() {
+    let dir = Scratch::new("tamper");
+    let nss = Nss::new();
+    let gpgsm = Gpgsm::new();
+    for name in ["alice-rsa", "alice-p256"] {
+        // Detached: the signed part changes.
+        let signed = sign_ours(name, &message(), false, DigestAlgorithm::Sha256, false);
+        let bad = replace_once(&signed, b"Hello Bob.", b"Hello Eve.");
+        let report = verify_ours(&bad);
+        assert_eq!(
+            common::verdict(&report),
+            ("content-altered", "CONTENT_ALTERED"),
+            "{name}"
+        );
+        let (out, _) = openssl_verify(&dir, &bad);
+        assert!(!out.status.success(), "OpenSSL accepts tampered {name}");
+        let (part, der) = split_detached(&bad);
+        let (out, printed) = nss.verify(Some(&part), &der);
+        let text = String::from_utf8_lossy(&printed);
+        assert!(
+            !text.contains("GoodSignature") && text.contains("DigestMismatch"),
+            "NSS on tampered {name}: {}\n{text}",
+            describe(&out)
+        );
+        let out = gpgsm.verify(&der, Some(&part));
+        assert!(!out.status.success(), "gpgsm accepts tampered {name}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("[GNUPG:] BADSIG"));
+
+        // Opaque: the encapsulated content changes inside the SignedData.
+        let signed = sign_ours(name, &message(), true, DigestAlgorithm::Sha256, false);
+        let der = replace_once(&opaque_der(&signed), b"Hello Bob.", b"Hello Eve.");
+        let bad = wrap_opaque(&der);
+        let report = verify_ours(&bad);
+        assert_eq!(
+            common::verdict(&report),
+            ("content-altered", "CONTENT_ALTERED"),
+            "{name} opaque"
+        );
+        let (out, _) = openssl_verify(&dir, &bad);
+        assert!(
+            !out.status.success(),
+            "OpenSSL accepts tampered opaque {name}"
+        );
+        let (_, printed) = nss.verify(None, &der);
+        assert!(!String::from_utf8_lossy(&printed).contains("GoodSignature"));
+
+        // The signature value itself changes.
+        let signed = sign_ours(name, &message(), false, DigestAlgorithm::Sha256, false);
+        let (part, mut der) = split_detached(&signed);
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let bad = wrap_detached(&part, &der, "sha-256");
+        let report = verify_ours(&bad);
+        assert_eq!(
+            common::verdict(&report).0,
+            "invalid-signature",
+            "{name}: flipped signature bit: {report:?}"
+        );
+        let (out, _) = openssl_verify(&dir, &bad);
+        assert!(
+            !out.status.success(),
+            "OpenSSL accepts a flipped signature bit ({name})"
+        );
+    }
+}
