@@ -374,6 +374,11 @@ fn openssl() -> Command {
 
 /// `openssl cms -verify` of a whole S/MIME message (detached or opaque); returns the process
 /// output and the content OpenSSL says was signed.
+///
+/// Not `-binary`: OpenSSL 3.0's MIME splitter in binary mode keeps the CR of the CRLF that
+/// precedes the boundary in the signed part (its own output puts a bare LF there), so it fails
+/// on every message with CRLF line ends. Text mode canonicalizes to CRLF, which our signed parts already
+/// are, so the digest is still over the exact bytes, and the output is compared byte for byte.
 fn openssl_verify(dir: &Scratch, message: &[u8]) -> (Output, Vec<u8>) {
     let input = dir.write("eml", message);
     let output = dir.file("out");
@@ -381,7 +386,6 @@ fn openssl_verify(dir: &Scratch, message: &[u8]) -> (Output, Vec<u8>) {
         .args([
             "cms",
             "-verify",
-            "-binary",
             "-inform",
             "SMIME",
             "-purpose",
@@ -702,6 +706,47 @@ fn harness_peers_accept_openssl_signatures_and_reject_tampering() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("BADSIG"));
         let (out, _) = openssl_verify(&dir, &replace_once(&detached, b"Hello Bob.", b"Hello Eve."));
         assert!(!out.status.success(), "OpenSSL accepts altered content");
+    }
+}
+
+/// The messages this file builds around NSS's and gpgsm's bare CMS are well-formed S/MIME:
+/// OpenSSL verifies them. Needs no Cachet core.
+#[test]
+fn harness_wrapped_peer_signatures_verify_in_openssl() {
+    let dir = Scratch::new("harness-wrap");
+    let nss = Nss::new();
+    nss.import("alice-p256");
+    let gpgsm = Gpgsm::new();
+    let fingerprint = gpgsm.import_identity("alice-rsa");
+    for (what, message, opaque) in [
+        (
+            "NSS detached",
+            wrap_detached(ENTITY, &nss.sign("alice-p256", true, "SHA256"), "sha-256"),
+            false,
+        ),
+        (
+            "NSS opaque",
+            wrap_opaque(&nss.sign("alice-p256", false, "SHA256")),
+            true,
+        ),
+        (
+            "gpgsm detached",
+            wrap_detached(ENTITY, &gpgsm.sign(&fingerprint, true), "sha-256"),
+            false,
+        ),
+        (
+            "gpgsm opaque",
+            wrap_opaque(&gpgsm.sign(&fingerprint, false)),
+            true,
+        ),
+    ] {
+        let (out, content) = openssl_verify(&dir, &message);
+        assert!(out.status.success(), "{what}: {}", describe(&out));
+        assert_eq!(content, ENTITY, "{what}");
+        if !opaque {
+            let (part, _) = split_detached(&message);
+            assert_eq!(part, ENTITY, "{what}: the splitter finds the signed part");
+        }
     }
 }
 
