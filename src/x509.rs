@@ -2,6 +2,7 @@
 //!
 //! Does not fetch anything (no AIA, no OCSP): every certificate and CRL is an input.
 
+pub mod crl;
 pub mod path;
 
 use alloc::string::String;

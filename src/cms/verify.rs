@@ -551,6 +551,18 @@ fn check(
             ),
         };
     }
+    if let Some(i) = x509::crl::revoked(&report.chain, options.crls, options.time) {
+        let which = if i == 0 {
+            "the signer's certificate"
+        } else {
+            "a CA certificate of the chain"
+        };
+        return verdict(
+            S::Revoked,
+            "CERT_REVOKED",
+            alloc::format!("{which} is revoked by a CRL"),
+        );
+    }
     match path::check_signer_usage(cert) {
         Ok(()) => {}
         Err(path::UsageProblem::KeyUsage) => {
