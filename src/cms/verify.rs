@@ -51,7 +51,9 @@ pub fn parse(der_bytes: &[u8]) -> Result<ParsedSignedData> {
             limit: crate::cms::MAX_CMS_SIZE,
         });
     }
-    let info = ContentInfo::from_der(der_bytes)?;
+    // NSS, gpgsm, Java and Outlook write BER (indefinite lengths, segmented OCTET STRINGs).
+    let normalised = crate::ber::to_der(der_bytes)?;
+    let info = ContentInfo::from_der(&normalised)?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(Error::NotSigned);
     }
