@@ -2,8 +2,8 @@
 
 use alloc::vec::Vec;
 
-use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
+use const_oid::ObjectIdentifier;
 
 /// A message digest algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

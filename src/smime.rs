@@ -139,7 +139,9 @@ pub fn sign_message<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Vec<u8>> {
     let _ = (message, signers, options, rng);
-    Err(Error::Internal { detail: "not implemented" })
+    Err(Error::Internal {
+        detail: "not implemented",
+    })
 }
 
 /// Verify a signed message, detached (`multipart/signed`) or opaque.
