@@ -426,3 +426,339 @@ pub fn check_signer_usage(leaf: &Certificate) -> Result<(), UsageProblem> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::x509::tests::{pki, read};
+
+    /// 2030-01-01T00:00:00Z, the fixtures' verification time.
+    const T2030: UnixTime = UnixTime(1_893_456_000);
+
+    fn certs(stems: &[&str]) -> Vec<Certificate> {
+        stems.iter().map(|s| pki(s)).collect()
+    }
+
+    fn check(leaf: &str, intermediates: &[&str], time: UnixTime) -> PathReport {
+        validate(
+            &pki(leaf),
+            &certs(intermediates),
+            &certs(&["root-ca"]),
+            time,
+        )
+    }
+
+    /// Every intermediate the fixtures have, in an unhelpful order.
+    const ALL: &[&str] = &[
+        "other-root-ca",
+        "sub-ca",
+        "alice-rsa",
+        "loop-ca-a",
+        "inter-ca",
+    ];
+
+    #[test]
+    fn valid_leaves_chain_to_the_root() {
+        for leaf in [
+            "alice-rsa",
+            "alice-rsa4096",
+            "alice-p256",
+            "alice-p384",
+            "alice-ed25519",
+            "bob-rsa",
+            "bob-p256",
+            "no-eku",
+            "any-eku",
+            "legacy-email",
+            "eku-server",
+            "ku-keyenc",
+            "no-email",
+            "mixed-case",
+        ] {
+            for intermediates in [&["inter-ca"][..], ALL] {
+                let report = check(leaf, intermediates, T2030);
+                assert_eq!(report.problem, None, "{leaf}");
+                assert_eq!(
+                    report.chain,
+                    certs(&[leaf, "inter-ca", "root-ca"]),
+                    "{leaf}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_negative_gets_its_problem() {
+        let cases: &[(&str, &[&str], PathProblem, usize)] = &[
+            ("expired", &["inter-ca"], PathProblem::Expired, 3),
+            ("not-yet-valid", &["inter-ca"], PathProblem::NotYetValid, 3),
+            (
+                "untrusted-leaf",
+                &["other-root-ca", "inter-ca"],
+                PathProblem::Untrusted,
+                2,
+            ),
+            ("untrusted-leaf", &[], PathProblem::Untrusted, 1),
+            (
+                "pathlen-leaf",
+                &["sub-ca", "inter-ca"],
+                PathProblem::PathLength,
+                4,
+            ),
+            (
+                "not-ca-issued",
+                &["alice-rsa", "inter-ca"],
+                PathProblem::NotCa,
+                4,
+            ),
+            ("sha1-leaf", &[], PathProblem::WeakSignature, 2),
+            ("alice-rsa", &[], PathProblem::Untrusted, 1),
+            (
+                "loop-leaf",
+                &["loop-ca-a", "loop-ca-b"],
+                PathProblem::Untrusted,
+                3,
+            ),
+            (
+                "nc-leaf",
+                &["nc-ca"],
+                PathProblem::UnhandledCriticalExtension("2.5.29.30".into()),
+                3,
+            ),
+        ];
+        for (leaf, intermediates, problem, len) in cases {
+            for list in [*intermediates, ALL] {
+                if list == ALL
+                    && (intermediates.is_empty() || ["nc-leaf", "loop-leaf"].contains(leaf))
+                {
+                    continue;
+                }
+                let report = check(leaf, list, T2030);
+                assert_eq!(report.problem.as_ref(), Some(problem), "{leaf} {list:?}");
+                assert_eq!(report.chain.len(), *len, "{leaf} {list:?}");
+                assert_eq!(report.chain[0], pki(leaf));
+            }
+        }
+    }
+
+    #[test]
+    fn validity_is_checked_for_every_certificate_at_the_given_time() {
+        // 2024: before everything.
+        assert_eq!(
+            check("alice-rsa", &["inter-ca"], UnixTime(1_704_067_200)).problem,
+            Some(PathProblem::NotYetValid)
+        );
+        // 2036: the leaf expired.
+        assert_eq!(
+            check("alice-rsa", &["inter-ca"], UnixTime(2_082_758_400)).problem,
+            Some(PathProblem::Expired)
+        );
+        // 2039-06: not-yet-valid's own window has passed, the intermediate is still valid.
+        assert_eq!(
+            check("not-yet-valid", &["inter-ca"], UnixTime(2_191_000_000)).problem,
+            Some(PathProblem::Expired)
+        );
+        // 2037: within not-yet-valid's window.
+        assert_eq!(
+            check("not-yet-valid", &["inter-ca"], UnixTime(2_114_380_800)).problem,
+            None
+        );
+        // The anchor's own validity counts: root-ca ends 2045-01-01.
+        let root = pki("root-ca");
+        let after_2045 = UnixTime(2_366_841_600 + 1);
+        assert_eq!(
+            validate(&root, &[], core::slice::from_ref(&root), after_2045).problem,
+            Some(PathProblem::Expired)
+        );
+        assert_eq!(
+            validate(
+                &root,
+                &[],
+                core::slice::from_ref(&root),
+                UnixTime(2_366_841_600)
+            )
+            .problem,
+            None
+        );
+    }
+
+    #[test]
+    fn anchors_are_taken_as_they_are() {
+        let root = pki("root-ca");
+        let inter = pki("inter-ca");
+        // A leaf that is an anchor.
+        let r = validate(&root, &[], core::slice::from_ref(&root), T2030);
+        assert_eq!((r.problem, r.chain.len()), (None, 1));
+        // An intermediate as the anchor: its CA checks and the root are not needed.
+        let r = validate(
+            &pki("alice-p256"),
+            &[],
+            core::slice::from_ref(&inter),
+            T2030,
+        );
+        assert_eq!(r.problem, None);
+        assert_eq!(r.chain, vec![pki("alice-p256"), inter.clone()]);
+        // Several anchors, the right one last.
+        let anchors = certs(&["other-root-ca", "inter-ca", "root-ca"]);
+        let r = validate(&pki("bob-rsa"), &[], &anchors, T2030);
+        assert_eq!(r.problem, None);
+        assert_eq!(r.chain.len(), 2);
+        // The SHA-1 signature of a corpus root on itself does not matter.
+        let carl = crate::x509::parse_certificates(&read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/certs/CarlRSASelf.cer"
+        )))
+        .unwrap();
+        let alice = crate::x509::parse_certificates(&read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/certs/AliceRSASignByCarl.cer"
+        )))
+        .unwrap();
+        // Alice's certificate (1999..2039) is itself SHA-1 signed: weak, below the anchor.
+        let r = validate(&alice[0], &[], &carl, T2030);
+        assert_eq!(r.problem, Some(PathProblem::WeakSignature));
+        assert_eq!(r.chain.len(), 2);
+        let r = validate(&carl[0], &[], &carl, T2030);
+        assert_eq!(r.problem, None);
+    }
+
+    #[test]
+    fn forged_signature_is_reported_over_untrusted() {
+        let mut der = pki("alice-p256").to_der().unwrap();
+        // The last byte belongs to the ECDSA signature's `s`.
+        *der.last_mut().unwrap() ^= 0x01;
+        let forged = crate::x509::parse_certificates(&der).unwrap().remove(0);
+        let r = validate(&forged, &certs(&["inter-ca"]), &certs(&["root-ca"]), T2030);
+        assert_eq!(r.problem, Some(PathProblem::BadSignature));
+        assert_eq!(r.chain.len(), 3);
+        // A forged link plus an expired leaf: the forgery is what gets reported.
+        let r = validate(
+            &forged,
+            &certs(&["inter-ca"]),
+            &certs(&["root-ca"]),
+            UnixTime(2_082_758_400),
+        );
+        assert_eq!(r.problem, Some(PathProblem::BadSignature));
+        // With the real intermediate also present under another name order, still bad: there
+        // is no other key that signed it.
+        let r = validate(
+            &forged,
+            &certs(ALL),
+            &certs(&["other-root-ca", "root-ca"]),
+            T2030,
+        );
+        assert_eq!(r.problem, Some(PathProblem::BadSignature));
+    }
+
+    /// Copies of inter-ca with another serial number: same name and key (so the leaf's
+    /// signature verifies with them), broken signature from the root.
+    fn inter_variants(n: usize) -> Vec<Certificate> {
+        let der = pki("inter-ca").to_der().unwrap();
+        // serialNumber INTEGER 0x1002 (make.py's second serial).
+        let at = der
+            .windows(4)
+            .position(|w| w == [0x02, 0x02, 0x10, 0x02])
+            .unwrap();
+        (0..n)
+            .map(|i| {
+                let mut d = der.clone();
+                d[at + 2] = 0x20 + u8::try_from(i / 256).unwrap();
+                d[at + 3] = u8::try_from(i % 256).unwrap();
+                crate::x509::parse_certificates(&d).unwrap().remove(0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_candidate_is_tried_within_a_budget() {
+        let leaf = pki("alice-p256");
+        let anchors = certs(&["root-ca"]);
+        // Decoys first, the real intermediate last: still found.
+        let mut list = inter_variants(50);
+        list.push(pki("inter-ca"));
+        let r = validate(&leaf, &list, &anchors, T2030);
+        assert_eq!(r.problem, None);
+        assert_eq!(r.chain[1], pki("inter-ca"));
+        // Only decoys: the best failure is the bad signature on a path to the anchor.
+        let r = validate(&leaf, &inter_variants(5), &anchors, T2030);
+        assert_eq!(r.problem, Some(PathProblem::BadSignature));
+        assert_eq!(r.chain.len(), 3);
+        // Too many decoys: the search stops (bounded work) and reports what it saw.
+        let mut list = inter_variants(400);
+        list.push(pki("inter-ca"));
+        let r = validate(&leaf, &list, &anchors, T2030);
+        assert_eq!(r.problem, Some(PathProblem::BadSignature));
+    }
+
+    #[test]
+    fn circular_certificates_terminate() {
+        let mut intermediates = Vec::new();
+        for _ in 0..40 {
+            intermediates.extend(certs(&["loop-ca-a", "loop-ca-b", "sub-ca"]));
+        }
+        let r = validate(
+            &pki("loop-leaf"),
+            &intermediates,
+            &certs(&["root-ca"]),
+            T2030,
+        );
+        assert_eq!(r.problem, Some(PathProblem::Untrusted));
+        assert_eq!(r.chain, certs(&["loop-leaf", "loop-ca-a", "loop-ca-b"]));
+        // Even when the loop CA is the leaf.
+        let r = validate(
+            &pki("loop-ca-a"),
+            &intermediates,
+            &certs(&["root-ca"]),
+            T2030,
+        );
+        assert_eq!(r.problem, Some(PathProblem::Untrusted));
+    }
+
+    #[test]
+    fn signer_usage_policy() {
+        for ok in [
+            "alice-rsa",
+            "alice-p256",
+            "alice-ed25519",
+            "no-eku",
+            "any-eku",
+            "legacy-email",
+        ] {
+            assert_eq!(check_signer_usage(&pki(ok)), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            check_signer_usage(&pki("eku-server")),
+            Err(UsageProblem::ExtendedKeyUsage)
+        );
+        assert_eq!(
+            check_signer_usage(&pki("ku-keyenc")),
+            Err(UsageProblem::KeyUsage)
+        );
+        // A CA certificate: keyCertSign+cRLSign only.
+        assert_eq!(
+            check_signer_usage(&pki("root-ca")),
+            Err(UsageProblem::KeyUsage)
+        );
+    }
+
+    #[test]
+    fn problem_codes_are_distinct() {
+        let all = [
+            PathProblem::Untrusted,
+            PathProblem::Expired,
+            PathProblem::NotYetValid,
+            PathProblem::BadSignature,
+            PathProblem::NotCa,
+            PathProblem::PathLength,
+            PathProblem::WeakSignature,
+            PathProblem::UnsupportedAlgorithm(String::new()),
+            PathProblem::Malformed,
+            PathProblem::UnhandledCriticalExtension(String::new()),
+        ];
+        let mut codes: Vec<_> = all.iter().map(PathProblem::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+}
