@@ -84,17 +84,21 @@ fn parse_concatenated(der_bytes: &[u8]) -> Result<Vec<Certificate>> {
     Ok(certs)
 }
 
-/// The certificates of a CMS `ContentInfo` holding `SignedData` (RFC 5652 §5.1), DER only.
+/// The certificates of a CMS `ContentInfo` holding `SignedData` (RFC 5652 §5.1): a certs-only
+/// bundle or any signature. DER, or BER as signers such as BouncyCastle write it.
 fn parse_pkcs7(der_bytes: &[u8]) -> Result<Vec<Certificate>> {
     use cms::cert::CertificateChoices;
-    let info = cms::content_info::ContentInfo::from_der(der_bytes)
+    use der::EncodingRules;
+    let mut reader = der::SliceReader::new_with_encoding_rules(der_bytes, EncodingRules::Ber)
         .map_err(|_| Error::CertificateMalformed)?;
-    if info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+    let info = cms::content_info::ContentInfo::decode(&mut reader)
+        .map_err(|_| Error::CertificateMalformed)?;
+    if !reader.is_finished() || info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
         return Err(Error::CertificateMalformed);
     }
     let signed: cms::signed_data::SignedData = info
         .content
-        .decode_as()
+        .decode_as_encoding(EncodingRules::Ber)
         .map_err(|_| Error::CertificateMalformed)?;
     Ok(signed
         .certificates

@@ -19,6 +19,8 @@
 //! SHA-1 and MD5: a certificate below the anchor signed with either (or with RSA under 1024
 //! bits) gets [`PathProblem::WeakSignature`], even when the signature is correct; the anchor's
 //! own (self-)signature is never looked at, so old roots signed with SHA-1 still work.
+//! `WeakSignature` is only reported for a path with no other problem, so a caller can treat it
+//! as a warning without hiding anything else.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -102,6 +104,21 @@ impl PathProblem {
     }
 }
 
+/// The problem of a path that had `current` and now meets `new`: the first one from the leaf
+/// up, except that a forgery outweighs everything and [`PathProblem::WeakSignature`] gives way
+/// to everything (so that it is only reported on paths that are otherwise valid).
+fn merge(current: Option<PathProblem>, new: Option<PathProblem>) -> Option<PathProblem> {
+    match (current, new) {
+        (None, new) => new,
+        (Some(current), None) => Some(current),
+        (Some(current), Some(new)) => {
+            let new_wins = (new.is_forgery() && !current.is_forgery())
+                || (current == PathProblem::WeakSignature && new != PathProblem::WeakSignature);
+            Some(if new_wins { new } else { current })
+        }
+    }
+}
+
 /// A certificate with its DER, for identity comparisons.
 struct Node<'a> {
     cert: &'a Certificate,
@@ -121,7 +138,8 @@ impl Outcome {
     /// those, anything over a forged link.
     fn rank(&self) -> u8 {
         match (&self.problem, self.reached_anchor) {
-            (None, true) => 4,
+            (None, true) => 5,
+            (Some(PathProblem::WeakSignature), true) => 4,
             (Some(p), true) if !p.is_forgery() => 3,
             (_, true) => 2,
             (_, false) => 1,
@@ -145,7 +163,8 @@ struct Search<'a> {
 /// anchor with a problem such as [`PathProblem::Expired`] beats one that reached it through a
 /// bad signature, which beats [`PathProblem::Untrusted`] (reported with the longest path
 /// built). On a path, the first problem from the leaf up is reported, except that a bad
-/// signature outweighs problems found below it.
+/// signature outweighs every other problem and [`PathProblem::WeakSignature`] is reported only
+/// when the path has no other problem: callers may treat it as a warning.
 ///
 /// A leaf that is itself an anchor is accepted (chain of one) if valid at `time`.
 #[must_use]
@@ -228,7 +247,7 @@ impl Search<'_> {
                     || (outcome.rank() == 1 && best.rank() == 1 && chain.len() > best.chain.len())
             }
         };
-        let done = outcome.rank() == 4;
+        let done = outcome.rank() == 5;
         if better {
             self.best = Some(outcome);
         }
@@ -278,11 +297,7 @@ impl Search<'_> {
                 return self.record(chain, problem, false);
             }
             let link = self.link_problem(chain, candidate);
-            let next = match (problem.clone(), link) {
-                (Some(p), Some(l)) if l.is_forgery() && !p.is_forgery() => Some(l),
-                (Some(p), _) => Some(p),
-                (None, l) => l.or_else(|| self.cert_problem(candidate)),
-            };
+            let next = merge(merge(problem.clone(), link), self.cert_problem(candidate));
             chain.push(candidate);
             let found = self.extend(chain, next);
             chain.pop();
@@ -564,6 +579,11 @@ mod tests {
             check("not-yet-valid", &["inter-ca"], UnixTime(2_114_380_800)).problem,
             None
         );
+        // A weak signature gives way to any other problem: sha1-leaf expired in 2035.
+        assert_eq!(
+            check("sha1-leaf", &[], UnixTime(2_082_758_400)).problem,
+            Some(PathProblem::Expired)
+        );
         // The anchor's own validity counts: root-ca ends 2045-01-01.
         let root = pki("root-ca");
         let after_2045 = UnixTime(2_366_841_600 + 1);
@@ -713,6 +733,112 @@ mod tests {
             T2030,
         );
         assert_eq!(r.problem, Some(PathProblem::Untrusted));
+    }
+
+    /// The BouncyCastle SignedMailValidator set: the certificates inside each signature,
+    /// checked against validator.root.crt at the message's signing time.
+    #[test]
+    fn bouncycastle_validator_set() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/certs/");
+        let root =
+            crate::x509::parse_certificates(&read(&format!("{dir}validator.root.crt"))).unwrap();
+        let fake = crate::x509::parse_certificates(&read(&format!("{dir}validator.fakeRoot.crt")))
+            .unwrap();
+        // (message, signing time, path problem, usage, has an address)
+        let cases: &[(
+            &str,
+            &str,
+            Option<PathProblem>,
+            Result<(), UsageProblem>,
+            bool,
+        )] = &[
+            (
+                "validMail",
+                "2006-09-04T09:36:14Z",
+                Some(PathProblem::WeakSignature),
+                Ok(()),
+                true,
+            ),
+            (
+                "expired",
+                "2006-09-01T09:08:35Z",
+                Some(PathProblem::Expired),
+                Ok(()),
+                true,
+            ),
+            (
+                "notYetValid",
+                "2006-08-28T15:04:01Z",
+                Some(PathProblem::NotYetValid),
+                Ok(()),
+                true,
+            ),
+            (
+                "keyUsage",
+                "2006-08-28T12:52:38Z",
+                Some(PathProblem::WeakSignature),
+                Err(UsageProblem::KeyUsage),
+                true,
+            ),
+            (
+                "extKeyUsage",
+                "2006-08-28T15:01:37Z",
+                Some(PathProblem::WeakSignature),
+                Err(UsageProblem::ExtendedKeyUsage),
+                true,
+            ),
+            (
+                "noEmail",
+                "2006-08-28T15:02:56Z",
+                Some(PathProblem::WeakSignature),
+                Ok(()),
+                false,
+            ),
+            (
+                "shortKey",
+                "2006-08-28T15:05:26Z",
+                Some(PathProblem::WeakSignature),
+                Ok(()),
+                true,
+            ),
+            (
+                "longValidity",
+                "2006-09-01T12:01:23Z",
+                Some(PathProblem::WeakSignature),
+                Ok(()),
+                true,
+            ),
+            // Revoked per the CRL, which Cachet does not check.
+            (
+                "revoked",
+                "2006-09-01T10:49:05Z",
+                Some(PathProblem::WeakSignature),
+                Ok(()),
+                true,
+            ),
+        ];
+        for (name, time, problem, usage, has_address) in cases {
+            let certs = crate::x509::parse_certificates(&read(&format!(
+                "{dir}validator/validator.{name}.p7s"
+            )))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(certs.len(), 2, "{name}");
+            assert!(certs.contains(&root[0]), "{name}");
+            let leaf = certs.iter().find(|c| **c != root[0]).unwrap();
+            let time = UnixTime::parse_rfc3339(time).unwrap();
+            let report = validate(leaf, &certs, &root, time);
+            assert_eq!(report.problem.as_ref(), problem.as_ref(), "{name}");
+            assert_eq!(report.chain.len(), 2, "{name}");
+            assert_eq!(check_signer_usage(leaf), *usage, "{name}");
+            assert_eq!(
+                crate::x509::address_matches(leaf, "arminha@student.ethz.ch"),
+                *has_address,
+                "{name}"
+            );
+            // Trusting the fake root (same name, other key and key identifier) gets nowhere.
+            let report = validate(leaf, &certs, &fake, time);
+            assert_eq!(report.problem, Some(PathProblem::Untrusted), "{name}");
+        }
     }
 
     #[test]
