@@ -443,7 +443,12 @@ pub fn check_signer_usage(leaf: &Certificate) -> Result<(), UsageProblem> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
     use crate::x509::tests::{pki, read};
