@@ -551,6 +551,12 @@ fn check(
                 "CERT_MALFORMED",
                 "a certificate of the chain is malformed",
             ),
+            P::UnhandledCriticalExtension(oid) => verdict(
+                S::Untrusted,
+                "CERT_CRITICAL_EXTENSION",
+                alloc::format!("a certificate of the chain has a critical extension ({oid}) Cachet does not process"),
+            ),
+            _ => verdict(S::Untrusted, "CERT_UNTRUSTED", "the chain is not valid"),
         };
     }
     if let Some(i) = x509::crl::revoked(&report.chain, options.crls, options.time) {
