@@ -476,7 +476,8 @@ pub fn parse_crls(data: &[u8]) -> Result<Vec<x509_cert::crl::CertificateList>> {
     crate::pem::pem_or_der(data)?
         .iter()
         .map(|b| {
-            x509_cert::crl::CertificateList::from_der(&b.der).map_err(|_| Error::CertificateMalformed)
+            x509_cert::crl::CertificateList::from_der(&b.der)
+                .map_err(|_| Error::CertificateMalformed)
         })
         .collect()
 }
