@@ -1,5 +1,11 @@
 //! Private key, PKCS#12 and identity import against OpenSSL fixtures and real PKCS#12 files
 //! (tests/vectors/keys/, see SOURCES.md and make.sh there).
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 use std::time::{Duration, Instant};
 
