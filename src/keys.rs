@@ -407,7 +407,8 @@ impl Identity {
     /// certificates become the chain, in issuer order. `cert_data` (PEM or DER, one or more
     /// certificates), when given, overrides the file's certificates: its first certificate that
     /// matches the key is the leaf, the rest are the chain. A PKCS#12 file without `password`
-    /// is tried with the empty password.
+    /// is tried with the empty password. A PEM key file may also carry the certificates
+    /// (`CERTIFICATE` blocks), which are then used like a PKCS#12 file's.
     ///
     /// # Errors
     /// Those of [`PrivateKey::parse`] and [`pkcs12::parse`], `CERT_MISSING` when no certificate
@@ -429,10 +430,19 @@ impl Identity {
             }
             (p12.keys, p12.certificates)
         } else {
-            (
-                alloc::vec![PrivateKey::parse(key_data, password)?],
-                Vec::new(),
-            )
+            // A PEM key file may carry its certificates too (`openssl pkcs12 -nodes` output).
+            let mut certs = Vec::new();
+            if crate::pem::is_pem(key_data) {
+                for block in crate::pem::decode_all(key_data)? {
+                    if block.label == "CERTIFICATE" {
+                        certs.push(
+                            Certificate::from_der(&block.der)
+                                .map_err(|_| Error::CertificateMalformed)?,
+                        );
+                    }
+                }
+            }
+            (alloc::vec![PrivateKey::parse(key_data, password)?], certs)
         };
         let given = cert_data.is_some();
         let candidates = match cert_data {

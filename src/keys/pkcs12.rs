@@ -461,6 +461,10 @@ fn check_pbes2_cost(params: &pkcs5::pbes2::Parameters) -> Result<()> {
             let n = s.cost_parameter;
             let r = u64::from(s.block_size);
             let p = u64::from(s.parallelization);
+            // The pkcs5 crate panics on N = 0: check its shape here first.
+            if !n.is_power_of_two() || n < 2 || r == 0 || p == 0 {
+                return Err(malformed("scrypt parameters"));
+            }
             let memory = n.saturating_mul(r).saturating_mul(128);
             let work = n.saturating_mul(r).saturating_mul(p);
             if memory > MAX_SCRYPT_MEMORY || work > MAX_SCRYPT_WORK {
@@ -663,7 +667,8 @@ mod tests {
     fn kdf_known_vectors() {
         let smeg = &bmp_forms("smeg")[0];
         assert_eq!(smeg.as_slice(), unhex("0073006d006500670000").as_slice());
-        let cases: [(&[u8], &str, u8, u64, usize, &str); 5] = [
+        type Case<'a> = (&'a [u8], &'a str, u8, u64, usize, &'a str);
+        let cases: [Case<'_>; 5] = [
             (
                 smeg,
                 "0a58cf64530d823f",
