@@ -330,6 +330,7 @@ fn parse(input: &[u8], pos: &mut usize, depth: usize) -> Result<Node> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

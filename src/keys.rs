@@ -407,7 +407,8 @@ impl Identity {
     /// certificates become the chain, in issuer order. `cert_data` (PEM or DER, one or more
     /// certificates), when given, overrides the file's certificates: its first certificate that
     /// matches the key is the leaf, the rest are the chain. A PKCS#12 file without `password`
-    /// is tried with the empty password.
+    /// is tried with the empty password. A PEM key file may also carry the certificates
+    /// (`CERTIFICATE` blocks), which are then used like a PKCS#12 file's.
     ///
     /// # Errors
     /// Those of [`PrivateKey::parse`] and [`pkcs12::parse`], `CERT_MISSING` when no certificate
@@ -429,10 +430,19 @@ impl Identity {
             }
             (p12.keys, p12.certificates)
         } else {
-            (
-                alloc::vec![PrivateKey::parse(key_data, password)?],
-                Vec::new(),
-            )
+            // A PEM key file may carry its certificates too (`openssl pkcs12 -nodes` output).
+            let mut certs = Vec::new();
+            if crate::pem::is_pem(key_data) {
+                for block in crate::pem::decode_all(key_data)? {
+                    if block.label == "CERTIFICATE" {
+                        certs.push(
+                            Certificate::from_der(&block.der)
+                                .map_err(|_| Error::CertificateMalformed)?,
+                        );
+                    }
+                }
+            }
+            (alloc::vec![PrivateKey::parse(key_data, password)?], certs)
         };
         let given = cert_data.is_some();
         let candidates = match cert_data {
@@ -480,5 +490,63 @@ impl Identity {
             certificate,
             chain: ordered,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkcs12_detection() {
+        assert!(looks_like_pkcs12(&[
+            0x30, 0x80, 0x02, 0x01, 0x03, 0x30, 0x80
+        ]));
+        assert!(looks_like_pkcs12(&[
+            0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03
+        ]));
+        // PKCS#8 (version 0), PKCS#1, PEM, short input
+        assert!(!looks_like_pkcs12(&[
+            0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00
+        ]));
+        assert!(!looks_like_pkcs12(b"-----BEGIN PKCS12-----\n"));
+        assert!(!looks_like_pkcs12(&[0x30]));
+        assert!(!looks_like_pkcs12(&[]));
+    }
+
+    #[test]
+    fn sec1_without_parameters_goes_by_length() {
+        // ECPrivateKey { version 1, privateKey 32 bytes of 0x01 } : P-256 by length
+        let mut der = alloc::vec![0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20];
+        der.extend_from_slice(&[1; 32]);
+        let key = PrivateKey::parse(&der, None).unwrap();
+        assert_eq!(key.algorithm_name(), "P-256");
+        // 20 bytes: no curve to guess
+        let mut der = alloc::vec![0x30, 0x19, 0x02, 0x01, 0x01, 0x04, 0x14];
+        der.extend_from_slice(&[1; 20]);
+        assert_eq!(
+            PrivateKey::parse(&der, None).unwrap_err().code(),
+            "KEY_MALFORMED"
+        );
+    }
+
+    #[test]
+    fn ed25519_public_key_must_match() {
+        // OneAsymmetricKey v2 (RFC 8410 §10.3 example), its public key, then a wrong one.
+        let good = hex::decode(
+            "307202010130050603 2b6570042204 20d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842a01f301d060a2a864886f70d01090914310f0c0d437572646c6520436861697273812100 19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1"
+                .replace(' ', ""),
+        )
+        .unwrap();
+        let key = PrivateKey::parse(&good, None).unwrap();
+        assert_eq!(key.algorithm_name(), "Ed25519");
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(
+            PrivateKey::parse(&bad, None).unwrap_err().code(),
+            "KEY_MALFORMED"
+        );
     }
 }

@@ -1,5 +1,11 @@
 //! Private key, PKCS#12 and identity import against OpenSSL fixtures and real PKCS#12 files
 //! (tests/vectors/keys/, see SOURCES.md and make.sh there).
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 use std::time::{Duration, Instant};
 
@@ -398,11 +404,22 @@ fn absurd_iteration_counts_are_refused_quickly() {
         "INPUT_TOO_LARGE"
     );
 
-    // scrypt N = 2^30
     let scrypt = cachet::pem::decode_all(&vector("p256.scrypt.pem"))
         .unwrap()
         .remove(0)
         .der;
+    // scrypt N = 0 and N = 3 are malformed, not a panic inside the pkcs5 crate.
+    for n in [[0x02, 0x01, 0x00], [0x02, 0x01, 0x03]] {
+        let patched = replace(&scrypt, &[0, 1, 0, 1, 1], &n);
+        assert_eq!(
+            PrivateKey::parse(&patched, Some("secret"))
+                .unwrap_err()
+                .code(),
+            "KEY_MALFORMED"
+        );
+    }
+
+    // scrypt N = 2^30
     let patched = replace(&scrypt, &[0, 1, 0, 1, 1], &[0x02, 0x04, 0x40, 0, 0, 0]);
     assert_eq!(
         PrivateKey::parse(&patched, Some("secret"))
@@ -465,6 +482,14 @@ fn identity_from_key_and_certificate_files() {
     let mut bundle = vector("chain-ca.crt.pem");
     bundle.extend(vector("chain-leaf.crt.pem"));
     let id = Identity::load(&vector("chain-leaf.key.pem"), Some(&bundle), None, &[]).unwrap();
+    assert_eq!(id.certificate, certificate("chain-leaf.crt.pem"));
+    assert_eq!(id.chain, vec![certificate("chain-ca.crt.pem")]);
+
+    // Key and certificate in one PEM file, and a chain from the PEM file too.
+    let mut both = vector("chain-leaf.key.pem");
+    both.extend(vector("chain-ca.crt.pem"));
+    both.extend(vector("chain-leaf.crt.pem"));
+    let id = Identity::load(&both, None, None, &[]).unwrap();
     assert_eq!(id.certificate, certificate("chain-leaf.crt.pem"));
     assert_eq!(id.chain, vec![certificate("chain-ca.crt.pem")]);
 

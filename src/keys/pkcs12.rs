@@ -461,6 +461,10 @@ fn check_pbes2_cost(params: &pkcs5::pbes2::Parameters) -> Result<()> {
             let n = s.cost_parameter;
             let r = u64::from(s.block_size);
             let p = u64::from(s.parallelization);
+            // The pkcs5 crate panics on N = 0: check its shape here first.
+            if !n.is_power_of_two() || n < 2 || r == 0 || p == 0 {
+                return Err(malformed("scrypt parameters"));
+            }
             let memory = n.saturating_mul(r).saturating_mul(128);
             let work = n.saturating_mul(r).saturating_mul(p);
             if memory > MAX_SCRYPT_MEMORY || work > MAX_SCRYPT_WORK {
@@ -646,4 +650,126 @@ fn read_attributes(set: &Tlv<'_>) -> Result<BagAttributes> {
         }
     }
     Ok(attributes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    /// Test vectors from http://www.drh-consultancy.demon.co.uk/test.txt (also used by
+    /// OpenSSL, GnuTLS and BouncyCastle).
+    #[test]
+    fn kdf_known_vectors() {
+        let smeg = &bmp_forms("smeg")[0];
+        assert_eq!(smeg.as_slice(), unhex("0073006d006500670000").as_slice());
+        type Case<'a> = (&'a [u8], &'a str, u8, u64, usize, &'a str);
+        let cases: [Case<'_>; 5] = [
+            (
+                smeg,
+                "0a58cf64530d823f",
+                1,
+                1,
+                24,
+                "8aaae6297b6cb04642ab5b077851284eb7128f1a2a7fbca3",
+            ),
+            (smeg, "0a58cf64530d823f", 2, 1, 8, "79993dfe048d3b76"),
+            (
+                smeg,
+                "642b99ab44fb4b1f",
+                1,
+                1,
+                24,
+                "f3a95fec48d7711e985cfe67908c5ab79fa3d7c5caa5d966",
+            ),
+            (
+                smeg,
+                "3d83c0e4546ac140",
+                3,
+                1,
+                20,
+                "8d967d88f6caa9d714800ab3d48051d63f73a312",
+            ),
+            (
+                &bmp_forms("queeg")[0],
+                "05dec959acff72f7",
+                1,
+                1000,
+                24,
+                "ed2034e36328830ff09df1e1a07dd357185dac0d4f9eb3d4",
+            ),
+        ];
+        for (password, salt, id, iterations, n, expected) in cases {
+            let out = kdf::<sha1::Sha1>(64, password, &unhex(salt), id, iterations, n);
+            assert_eq!(hex::encode(out.as_slice()), expected);
+        }
+    }
+
+    #[test]
+    fn password_forms() {
+        let empty = bmp_forms("");
+        assert_eq!(empty.len(), 2);
+        assert_eq!(empty[0].as_slice(), &[0, 0]);
+        assert!(empty[1].is_empty());
+        // Non-ASCII goes through UTF-16; outside the BMP as a surrogate pair.
+        assert_eq!(bmp_forms("é")[0].as_slice(), &[0x00, 0xe9, 0, 0]);
+        assert_eq!(
+            bmp_forms("😀")[0].as_slice(),
+            &[0xd8, 0x3d, 0xde, 0x00, 0, 0]
+        );
+    }
+
+    #[test]
+    fn integers() {
+        let int = |der: &[u8]| small_uint(&ber::expect_one(der, der[0]).unwrap());
+        assert_eq!(int(&[0x02, 0x02, 0x08, 0x00]).unwrap(), 2048);
+        assert_eq!(
+            int(&[0x02, 0x01, 0x80]).unwrap_err().code(),
+            "P12_MALFORMED"
+        );
+        assert_eq!(
+            int(&[0x04, 0x01, 0x01]).unwrap_err().code(),
+            "P12_MALFORMED"
+        );
+        let mut big = alloc::vec![0x02, 0x0a, 0x00, 0x01];
+        big.extend_from_slice(&[0xff; 8]);
+        assert_eq!(int(&big).unwrap(), u64::MAX);
+        assert_eq!(
+            check_iterations(u64::MAX).unwrap_err().code(),
+            "INPUT_TOO_LARGE"
+        );
+        assert_eq!(check_iterations(0).unwrap_err().code(), "P12_MALFORMED");
+        assert!(check_iterations(MAX_ITERATIONS).is_ok());
+    }
+
+    #[test]
+    fn unknown_encryption_algorithm_is_unsupported() {
+        // AlgorithmIdentifier { pbeWithSHAAnd128BitRC4 (1.2.840.113549.1.12.1.1), params }
+        let alg = unhex("301c060a2a864886f70d010c0101300e0408000102030405060702020800");
+        let err = decrypt(&alg, &[0; 16], "pw", &[&[0, 0]]).unwrap_err();
+        assert_eq!(err.code(), "CMS_UNSUPPORTED_ALGORITHM");
+        // A PKCS#12 PBE with a wrong password fails on the padding: BAD_PASSWORD.
+        let alg = unhex("301c060a2a864886f70d010c0103300e0408000102030405060702020800");
+        let err = decrypt(&alg, &[0x55; 16], "pw", &[&[0, 0x70, 0, 0x77, 0, 0]]).unwrap_err();
+        assert_eq!(err.code(), "BAD_PASSWORD");
+    }
+
+    #[test]
+    fn not_a_pfx() {
+        assert_eq!(parse(b"", "").unwrap_err().code(), "P12_MALFORMED");
+        // SEQUENCE { INTEGER 2 }: wrong version
+        assert_eq!(
+            parse(&[0x30, 0x03, 0x02, 0x01, 0x02], "")
+                .unwrap_err()
+                .code(),
+            "P12_MALFORMED"
+        );
+        // version 2 with an authSafe
+        let pfx = unhex("3016020102301106092a864886f70d010701a0040402300000");
+        assert_eq!(parse(&pfx, "").unwrap_err().code(), "P12_MALFORMED");
+    }
 }
