@@ -837,7 +837,8 @@ fn gpgsm_verifies_ours() {
     // gpgsm 2.2 crashes on RSA-PSS, and wants a hash as long as the ECDSA key (no P-384 with
     // SHA-256): those cases are left out here and covered by OpenSSL and NSS.
     let cases = OURS.iter().filter(|(name, digest, pss)| {
-        !pss && !(*name == "alice-p384" && *digest == DigestAlgorithm::Sha256)
+        let p384_sha256 = *name == "alice-p384" && *digest == DigestAlgorithm::Sha256;
+        !(*pss || p384_sha256)
     });
     for &(name, digest, _) in cases {
         let what = format!("{name} {}", digest.micalg());
@@ -942,6 +943,107 @@ fn cachet_verifies_gpgsm() {
         true,
         "sha-256",
         "rsa-pkcs1v15",
+    );
+}
+
+/// Two signers (RSA and P-256) in one SignedData, both ways.
+#[test]
+fn two_signers_both_ways() {
+    let dir = Scratch::new("two-signers");
+    let nss = Nss::new();
+    let rsa = common::identity("alice-rsa");
+    let p256 = common::identity("alice-p256");
+    for opaque in [false, true] {
+        let options = SignOptions {
+            opaque,
+            digest: DigestAlgorithm::Sha256,
+            rsa_pss: false,
+            time: now(),
+        };
+        let signed =
+            cachet::smime::sign_message(&message(), &[&rsa, &p256], &options, &mut common::rng())
+                .unwrap();
+        let (out, content) = openssl_verify(&dir, &signed);
+        assert!(out.status.success(), "opaque={opaque}: {}", describe(&out));
+        assert_eq!(content, ENTITY);
+        let (content, der) = if opaque {
+            (None, opaque_der(&signed))
+        } else {
+            let (part, der) = split_detached(&signed);
+            (Some(part), der)
+        };
+        let (out, printed) = nss.verify(content.as_deref(), &der);
+        let text = String::from_utf8_lossy(&printed);
+        assert!(
+            out.status.success()
+                && text.contains("nsigners=2;")
+                && text.contains("signer0.status=GoodSignature;")
+                && text.contains("signer1.status=GoodSignature;"),
+            "NSS, two signers, opaque={opaque}: {}\n{text}",
+            describe(&out)
+        );
+    }
+
+    // OpenSSL signs with both keys; Cachet reports both valid.
+    let input = dir.write("txt", ENTITY);
+    let output = dir.file("eml");
+    let mut cmd = openssl();
+    cmd.args(["cms", "-sign", "-binary", "-outform", "SMIME"])
+        .arg("-in")
+        .arg(&input)
+        .arg("-certfile")
+        .arg(pki_path("inter-ca.pem"))
+        .arg("-out")
+        .arg(&output);
+    for name in ["alice-rsa", "alice-p256"] {
+        cmd.arg("-signer")
+            .arg(pki_path(&format!("{name}.pem")))
+            .arg("-inkey")
+            .arg(pki_path(&format!("{name}.key")));
+    }
+    run_ok(&mut cmd);
+    let report = verify_ours(&[HEADERS, &read(&output)].concat());
+    assert!(report.all_valid(), "{report:?}");
+    // OpenSSL sorts the SET OF SignerInfo (DER), so compare as a set.
+    let mut algorithms: Vec<&str> = report
+        .signers
+        .iter()
+        .map(|s| s.signature_algorithm.as_str())
+        .collect();
+    algorithms.sort_unstable();
+    assert_eq!(algorithms, ["ecdsa", "rsa-pkcs1v15"]);
+}
+
+/// Peers' signatures over altered content: Cachet says content-altered (BER included).
+#[test]
+fn cachet_rejects_tampered_peer_signatures() {
+    let dir = Scratch::new("tamper-peer");
+    let smime = openssl_sign(&dir, "alice-p256", false, "sha256", false);
+    let bad = replace_once(&[HEADERS, &smime].concat(), b"Hello Bob.", b"Hello Eve.");
+    assert_eq!(
+        common::verdict(&verify_ours(&bad)),
+        ("content-altered", "CONTENT_ALTERED"),
+        "OpenSSL detached"
+    );
+
+    let nss = Nss::new();
+    nss.import("alice-rsa");
+    let ber = replace_once(
+        &nss.sign("alice-rsa", false, "SHA256"),
+        b"Hello Bob.",
+        b"Hello Eve.",
+    );
+    assert_eq!(
+        common::verdict(&verify_ours(&wrap_opaque(&ber))),
+        ("content-altered", "CONTENT_ALTERED"),
+        "NSS opaque (BER)"
+    );
+    let ber = nss.sign("alice-rsa", true, "SHA256");
+    let altered = replace_once(ENTITY, b"Hello Bob.", b"Hello Eve.");
+    assert_eq!(
+        common::verdict(&verify_ours(&wrap_detached(&altered, &ber, "sha-256"))),
+        ("content-altered", "CONTENT_ALTERED"),
+        "NSS detached (BER)"
     );
 }
 
