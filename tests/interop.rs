@@ -347,6 +347,18 @@ fn assert_cachet_valid(
     digest: &str,
     signature_algorithm: &str,
 ) {
+    assert_cachet_valid_over(what, message, ENTITY, opaque, digest, signature_algorithm);
+}
+
+/// Cachet must find the peer's signature valid, over exactly `entity`.
+fn assert_cachet_valid_over(
+    what: &str,
+    message: &[u8],
+    entity: &[u8],
+    opaque: bool,
+    digest: &str,
+    signature_algorithm: &str,
+) {
     let report = verify_ours(message);
     assert_eq!(report.signers.len(), 1, "{what}: {report:?}");
     let s = &report.signers[0];
@@ -358,7 +370,7 @@ fn assert_cachet_valid(
         String::from_utf8_lossy(message)
     );
     assert_eq!(report.opaque, opaque, "{what}");
-    assert_eq!(report.content, ENTITY, "{what}: signed content");
+    assert!(report.content == entity, "{what}: signed content");
     assert_eq!(s.email.as_deref(), Some("alice@example.org"), "{what}");
     assert_eq!(s.digest_algorithm, digest, "{what}");
     assert_eq!(s.signature_algorithm, signature_algorithm, "{what}");
@@ -405,7 +417,19 @@ fn openssl_verify(dir: &Scratch, message: &[u8]) -> (Output, Vec<u8>) {
 
 /// `openssl cms -sign` of [`ENTITY`] as S/MIME (detached unless `opaque`).
 fn openssl_sign(dir: &Scratch, name: &str, opaque: bool, md: &str, pss: bool) -> Vec<u8> {
-    let input = dir.write("txt", ENTITY);
+    openssl_sign_entity(dir, name, ENTITY, opaque, md, pss)
+}
+
+/// `openssl cms -sign -binary` of `entity` as S/MIME (detached unless `opaque`).
+fn openssl_sign_entity(
+    dir: &Scratch,
+    name: &str,
+    entity: &[u8],
+    opaque: bool,
+    md: &str,
+    pss: bool,
+) -> Vec<u8> {
+    let input = dir.write("txt", entity);
     let output = dir.file("eml");
     let mut cmd = openssl();
     cmd.args(["cms", "-sign", "-binary", "-outform", "SMIME", "-md", md])
@@ -506,7 +530,12 @@ impl Nss {
 
     /// `cmsutil -S` of [`ENTITY`] with a signing time and S/MIME capabilities.
     fn sign(&self, nickname: &str, detached: bool, hash: &str) -> Vec<u8> {
-        let input = self.dir.write("txt", ENTITY);
+        self.sign_entity(nickname, ENTITY, detached, hash)
+    }
+
+    /// `cmsutil -S` of `entity`.
+    fn sign_entity(&self, nickname: &str, entity: &[u8], detached: bool, hash: &str) -> Vec<u8> {
+        let input = self.dir.write("txt", entity);
         let output = self.dir.file("p7");
         let mut cmd = tool("cmsutil");
         cmd.args(["-S", "-G", "-P", "-N", nickname, "-H", hash])
@@ -940,6 +969,56 @@ fn cachet_verifies_gpgsm() {
     assert_cachet_valid(
         "gpgsm rsa opaque",
         &message,
+        true,
+        "sha-256",
+        "rsa-pkcs1v15",
+    );
+}
+
+/// An 8-bit multipart/alternative as older clients sign it (no transfer encoding): Cachet checks
+/// the peer's signature over the part's exact bytes.
+const RICH_ENTITY: &str = "Content-Type: multipart/alternative; boundary=\"alt\"\r\n\
+\r\n\
+--alt\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\
+\r\n\
+Grüße aus Köln\r\n\
+--alt\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\
+\r\n\
+<p>Grüße aus <b>Köln</b></p>\r\n\
+--alt--\r\n";
+
+#[test]
+fn cachet_verifies_peers_over_8bit_multipart() {
+    let entity = RICH_ENTITY.as_bytes();
+    let dir = Scratch::new("rich-peer");
+    for opaque in [false, true] {
+        let smime = openssl_sign_entity(&dir, "alice-p256", entity, opaque, "sha256", false);
+        let what = format!("OpenSSL 8-bit opaque={opaque}");
+        let message = [HEADERS, &smime].concat();
+        assert_cachet_valid_over(&what, &message, entity, opaque, "sha-256", "ecdsa");
+    }
+    let nss = Nss::new();
+    nss.import("alice-rsa");
+    let der = nss.sign_entity("alice-rsa", entity, true, "SHA256");
+    let message = wrap_detached(entity, &der, "sha-256");
+    assert_cachet_valid_over(
+        "NSS 8-bit detached",
+        &message,
+        entity,
+        false,
+        "sha-256",
+        "rsa-pkcs1v15",
+    );
+    let der = nss.sign_entity("alice-rsa", entity, false, "SHA256");
+    let message = wrap_opaque(&der);
+    assert_cachet_valid_over(
+        "NSS 8-bit opaque",
+        &message,
+        entity,
         true,
         "sha-256",
         "rsa-pkcs1v15",
