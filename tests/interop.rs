@@ -429,6 +429,23 @@ fn openssl_sign_entity(
     md: &str,
     pss: bool,
 ) -> Vec<u8> {
+    let extra: &[&str] = if pss {
+        &["-keyopt", "rsa_padding_mode:pss"]
+    } else {
+        &[]
+    };
+    openssl_sign_args(dir, name, entity, opaque, md, extra)
+}
+
+/// `openssl cms -sign -binary` with extra arguments.
+fn openssl_sign_args(
+    dir: &Scratch,
+    name: &str,
+    entity: &[u8],
+    opaque: bool,
+    md: &str,
+    extra: &[&str],
+) -> Vec<u8> {
     let input = dir.write("txt", entity);
     let output = dir.file("eml");
     let mut cmd = openssl();
@@ -446,9 +463,7 @@ fn openssl_sign_entity(
     if opaque {
         cmd.arg("-nodetach");
     }
-    if pss {
-        cmd.args(["-keyopt", "rsa_padding_mode:pss"]);
-    }
+    cmd.args(extra);
     run_ok(&mut cmd);
     read(&output)
 }
@@ -1023,6 +1038,69 @@ fn cachet_verifies_peers_over_8bit_multipart() {
         "sha-256",
         "rsa-pkcs1v15",
     );
+}
+
+/// OpenSSL's other ways to write a signature: signer identified by subjectKeyIdentifier, no
+/// signed attributes, streamed BER, no S/MIME capabilities, no certificates, SHA-1.
+#[test]
+fn cachet_verifies_openssl_variants() {
+    let dir = Scratch::new("openssl-variants");
+    for opaque in [false, true] {
+        for extra in [
+            &["-keyid"][..],
+            &["-noattr"],
+            &["-stream"],
+            &["-nosmimecap"],
+        ] {
+            let what = format!("openssl {extra:?} opaque={opaque}");
+            let smime = openssl_sign_args(&dir, "alice-p256", ENTITY, opaque, "sha256", extra);
+            let report = verify_ours(&[HEADERS, &smime].concat());
+            assert_eq!(
+                common::verdict(&report),
+                ("valid", "SIG_VALID"),
+                "{what}: {report:?}"
+            );
+            assert_eq!(report.content, ENTITY, "{what}");
+            assert_eq!(
+                report.signers[0].signing_time.is_none(),
+                extra == ["-noattr"],
+                "{what}: signing time"
+            );
+        }
+
+        // No certificates in the message: untrusted, unless the caller supplies them.
+        let smime = openssl_sign_args(&dir, "alice-rsa", ENTITY, opaque, "sha256", &["-nocerts"]);
+        let message = [HEADERS, &smime].concat();
+        assert_eq!(
+            common::verdict(&verify_ours(&message)).0,
+            "untrusted",
+            "-nocerts opaque={opaque}"
+        );
+        let anchors = common::anchors();
+        let mut known = common::certs("pki/alice-rsa.pem");
+        known.extend(common::certs("pki/inter-ca.pem"));
+        let options = VerifyOptions {
+            trust_anchors: &anchors,
+            certificates: &known,
+            crls: &[],
+            time: now(),
+        };
+        let report = cachet::smime::verify_message(&message, &options).unwrap();
+        assert_eq!(
+            common::verdict(&report),
+            ("valid", "SIG_VALID"),
+            "-nocerts with the certificates given, opaque={opaque}"
+        );
+
+        // SHA-1 still verifies at OpenSSL's end, but is weak for Cachet.
+        let smime = openssl_sign_args(&dir, "alice-rsa", ENTITY, opaque, "sha1", &[]);
+        let report = verify_ours(&[HEADERS, &smime].concat());
+        assert_eq!(
+            common::verdict(&report).0,
+            "weak-algorithm",
+            "sha1 opaque={opaque}: {report:?}"
+        );
+    }
 }
 
 /// Two signers (RSA and P-256) in one SignedData, both ways.
