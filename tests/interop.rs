@@ -532,6 +532,11 @@ impl Nss {
 
     /// Assert NSS reports a good, trusted signature (and hands back `content` when opaque).
     fn assert_good(&self, what: &str, content: Option<&[u8]>, der: &[u8]) {
+        self.assert_good_over(what, content, der, ENTITY);
+    }
+
+    /// Assert NSS reports a good, trusted signature over `entity`.
+    fn assert_good_over(&self, what: &str, content: Option<&[u8]>, der: &[u8], entity: &[u8]) {
         let (out, printed) = self.verify(content, der);
         let text = String::from_utf8_lossy(&printed);
         assert!(
@@ -540,7 +545,7 @@ impl Nss {
             describe(&out)
         );
         assert!(text.contains("nsigners=1;"), "{what}: {text}");
-        assert!(printed.ends_with(ENTITY), "{what}: NSS content:\n{text}");
+        assert!(printed.ends_with(entity), "{what}: NSS content:\n{text}");
     }
 
     /// `cmsutil -S` of [`ENTITY`] with a signing time and S/MIME capabilities.
@@ -838,10 +843,12 @@ fn openssl_verifies_ours() {
     }
 }
 
-/// Our canonical form (re-encoded 8-bit text and binary attachment) is what OpenSSL verifies.
+/// Our canonical form (re-encoded 8-bit text and binary attachment) is what the peers verify.
 #[test]
-fn openssl_verifies_ours_rich_message() {
+fn peers_verify_ours_rich_message() {
     let dir = Scratch::new("openssl-rich");
+    let nss = Nss::new();
+    let gpgsm = Gpgsm::new();
     for name in ["alice-rsa", "alice-p256"] {
         let detached = sign_ours(name, &rich_message(), false, DigestAlgorithm::Sha256, false);
         let (part, _) = split_detached(&detached);
@@ -849,6 +856,9 @@ fn openssl_verifies_ours_rich_message() {
         let (out, content) = openssl_verify(&dir, &detached);
         assert!(out.status.success(), "{name} detached: {}", describe(&out));
         assert_eq!(content, part, "{name}: OpenSSL's signed content");
+        let (_, der) = split_detached(&detached);
+        nss.assert_good_over(&format!("{name} rich detached"), Some(&part), &der, &part);
+        gpgsm.assert_good(&format!("{name} rich detached"), &der, Some(&part));
 
         let opaque = sign_ours(name, &rich_message(), true, DigestAlgorithm::Sha256, false);
         let (out, content) = openssl_verify(&dir, &opaque);
@@ -857,6 +867,9 @@ fn openssl_verifies_ours_rich_message() {
             content, part,
             "{name}: opaque content is the same canonical entity"
         );
+        let der = opaque_der(&opaque);
+        nss.assert_good_over(&format!("{name} rich opaque"), None, &der, &part);
+        gpgsm.assert_good(&format!("{name} rich opaque"), &der, None);
     }
 }
 
