@@ -241,7 +241,10 @@ pub fn verify_signature(
         .ok_or_else(|| unsupported(digest.micalg()))?;
     match scheme {
         Scheme::RsaPkcs1v15 | Scheme::RsaPss => {
-            if key_oid != rfc5912::RSA_ENCRYPTION && key_oid != rfc5912::ID_RSASSA_PSS {
+            // An id-RSASSA-PSS key (RFC 4055 §1.2) may only make PSS signatures.
+            let key_fits = key_oid == rfc5912::RSA_ENCRYPTION
+                || (key_oid == rfc5912::ID_RSASSA_PSS && scheme == Scheme::RsaPss);
+            if !key_fits {
                 return Err(SignatureError::Invalid);
             }
             let key = rsa_public_key(key_bytes)?;
@@ -765,6 +768,26 @@ mod tests {
             parameters: Some(der::Any::encode_from(&params).unwrap()),
         };
         verify_signature(spki_of(&cert), &alg, None, msg, &sig).unwrap();
+        // The same key as an id-RSASSA-PSS key: PSS yes, PKCS#1 v1.5 no.
+        let mut pss_key = spki_of(&cert).clone();
+        pss_key.algorithm = spki::AlgorithmIdentifierOwned {
+            oid: rfc5912::ID_RSASSA_PSS,
+            parameters: None,
+        };
+        verify_signature(&pss_key, &alg, None, msg, &sig).unwrap();
+        let (v15_alg, v15_sig) = sign(
+            &PrivateKey::Rsa(key.clone()),
+            DigestAlgorithm::Sha256,
+            false,
+            msg,
+            &mut rng(),
+        )
+        .unwrap();
+        verify_signature(spki_of(&cert), &v15_alg, None, msg, &v15_sig).unwrap();
+        assert_eq!(
+            verify_signature(&pss_key, &v15_alg, None, msg, &v15_sig),
+            Err(SignatureError::Invalid)
+        );
         // MGF1 with another hash: unsupported, not silently wrong.
         let mut params = pkcs1::RsaPssParamsRef::new::<sha2::Sha256>(32);
         params.mask_gen.parameters.as_mut().unwrap().oid = rfc5912::ID_SHA_512;
