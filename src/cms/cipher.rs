@@ -87,13 +87,18 @@ impl ContentCipher {
     /// From a CLI/JS name; only ciphers Cachet encrypts with.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == name && c.can_encrypt())
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == name && c.can_encrypt())
     }
 
     /// Does Cachet write this cipher (not only read it)?
     #[must_use]
     pub fn can_encrypt(self) -> bool {
-        matches!(self, Self::Aes128Gcm | Self::Aes256Gcm | Self::Aes128Cbc | Self::Aes256Cbc)
+        matches!(
+            self,
+            Self::Aes128Gcm | Self::Aes256Gcm | Self::Aes128Cbc | Self::Aes256Cbc
+        )
     }
 
     /// Is this an AEAD (AuthEnvelopedData) cipher?
@@ -155,9 +160,13 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Sealed> {
     if !cipher.can_encrypt() || key.len() != cipher.key_len() {
-        return Err(Error::misuse("cipher cannot encrypt or key length is wrong"));
+        return Err(Error::misuse(
+            "cipher cannot encrypt or key length is wrong",
+        ));
     }
-    let bad_key = || Error::Internal { detail: "content key length checked above" };
+    let bad_key = || Error::Internal {
+        detail: "content key length checked above",
+    };
     if cipher.is_authenticated() {
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut nonce);
@@ -170,10 +179,19 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
                 .map_err(|_| bad_key())?
                 .encrypt_inout_detached(&nonce.into(), aad, buf.as_mut_slice().into()),
         }
-        .map_err(|_| Error::InputTooLarge { what: "GCM plaintext", limit: usize::MAX })?;
-        let params = GcmParameters { nonce: OctetString::new(nonce.to_vec())?, icv_len: Some(16) };
+        .map_err(|_| Error::InputTooLarge {
+            what: "GCM plaintext",
+            limit: usize::MAX,
+        })?;
+        let params = GcmParameters {
+            nonce: OctetString::new(nonce.to_vec())?,
+            icv_len: Some(16),
+        };
         return Ok(Sealed {
-            algorithm: AlgorithmIdentifierOwned { oid: cipher.oid(), parameters: Some(Any::encode_from(&params)?) },
+            algorithm: AlgorithmIdentifierOwned {
+                oid: cipher.oid(),
+                parameters: Some(Any::encode_from(&params)?),
+            },
             ciphertext: buf,
             tag: tag.to_vec(),
         });
@@ -220,26 +238,37 @@ pub fn open(
     aad: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
     let cipher = identify(algorithm)?;
-    let params = algorithm.parameters.as_ref().ok_or(Error::CmsMalformed { detail: "cipher parameters missing" })?;
+    let params = algorithm.parameters.as_ref().ok_or(Error::CmsMalformed {
+        detail: "cipher parameters missing",
+    })?;
     if key.len() != cipher.key_len() {
         return Err(Error::Decryption);
     }
     if cipher.is_authenticated() {
-        let p: GcmParameters = params.decode_as().map_err(|_| Error::CmsMalformed { detail: "GCM parameters" })?;
+        let p: GcmParameters = params.decode_as().map_err(|_| Error::CmsMalformed {
+            detail: "GCM parameters",
+        })?;
         let nonce = p.nonce.as_bytes();
-        if nonce.len() != 12 || tag.len() != usize::from(p.icv_len.unwrap_or(12)) || tag.len() != 16 {
-            return Err(Error::unsupported("GCM with a nonce other than 12 bytes or a tag other than 16"));
+        if nonce.len() != 12 || tag.len() != usize::from(p.icv_len.unwrap_or(12)) || tag.len() != 16
+        {
+            return Err(Error::unsupported(
+                "GCM with a nonce other than 12 bytes or a tag other than 16",
+            ));
         }
         let mut buf = Zeroizing::new(ciphertext.to_vec());
-        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce).map_err(|_| Error::Decryption)?;
-        let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag).map_err(|_| Error::Decryption)?;
+        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce)
+            .map_err(|_| Error::Decryption)?;
+        let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag)
+            .map_err(|_| Error::Decryption)?;
         let r = match cipher {
             ContentCipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
                 .map_err(|_| Error::Decryption)?
                 .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag),
-            ContentCipher::Aes192Gcm => aes_gcm::AesGcm::<aes::Aes192, aes_gcm::aead::consts::U12>::new_from_slice(key)
-                .map_err(|_| Error::Decryption)?
-                .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag),
+            ContentCipher::Aes192Gcm => {
+                aes_gcm::AesGcm::<aes::Aes192, aes_gcm::aead::consts::U12>::new_from_slice(key)
+                    .map_err(|_| Error::Decryption)?
+                    .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
+            }
             _ => aes_gcm::Aes256Gcm::new_from_slice(key)
                 .map_err(|_| Error::Decryption)?
                 .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag),
@@ -247,20 +276,30 @@ pub fn open(
         r.map_err(|_| Error::Decryption)?;
         return Ok(buf);
     }
-    let iv: OctetString = params.decode_as().map_err(|_| Error::CmsMalformed { detail: "CBC IV" })?;
+    let iv: OctetString = params
+        .decode_as()
+        .map_err(|_| Error::CmsMalformed { detail: "CBC IV" })?;
     let iv = iv.as_bytes();
     let plain = match cipher {
         ContentCipher::Aes128Cbc => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
-            .map_err(|_| Error::CmsMalformed { detail: "CBC IV length" })?
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
             .decrypt_padded_vec::<Pkcs7>(ciphertext),
         ContentCipher::Aes192Cbc => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, iv)
-            .map_err(|_| Error::CmsMalformed { detail: "CBC IV length" })?
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
             .decrypt_padded_vec::<Pkcs7>(ciphertext),
         ContentCipher::Aes256Cbc => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
-            .map_err(|_| Error::CmsMalformed { detail: "CBC IV length" })?
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
             .decrypt_padded_vec::<Pkcs7>(ciphertext),
         _ => cbc::Decryptor::<des::TdesEde3>::new_from_slices(key, iv)
-            .map_err(|_| Error::CmsMalformed { detail: "CBC IV length" })?
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
             .decrypt_padded_vec::<Pkcs7>(ciphertext),
     };
     plain.map(Zeroizing::new).map_err(|_| Error::Decryption)
@@ -276,22 +315,70 @@ mod tests {
         for cipher in ContentCipher::ALL.into_iter().filter(|c| c.can_encrypt()) {
             let key = alloc::vec![7u8; cipher.key_len()];
             let sealed = seal(cipher, &key, b"hello world", b"", &mut rng).unwrap();
-            let plain = open(&sealed.algorithm, &key, &sealed.ciphertext, &sealed.tag, b"").unwrap();
+            let plain = open(
+                &sealed.algorithm,
+                &key,
+                &sealed.ciphertext,
+                &sealed.tag,
+                b"",
+            )
+            .unwrap();
             assert_eq!(plain.as_slice(), b"hello world", "{}", cipher.name());
             let mut bad = sealed.ciphertext.clone();
             bad[0] ^= 1;
             if cipher.is_authenticated() {
-                assert_eq!(open(&sealed.algorithm, &key, &bad, &sealed.tag, b"").unwrap_err().code(), "DECRYPTION_FAILED");
-                assert_eq!(open(&sealed.algorithm, &key, &sealed.ciphertext, &sealed.tag, b"x").unwrap_err().code(), "DECRYPTION_FAILED");
+                assert_eq!(
+                    open(&sealed.algorithm, &key, &bad, &sealed.tag, b"")
+                        .unwrap_err()
+                        .code(),
+                    "DECRYPTION_FAILED"
+                );
+                assert_eq!(
+                    open(
+                        &sealed.algorithm,
+                        &key,
+                        &sealed.ciphertext,
+                        &sealed.tag,
+                        b"x"
+                    )
+                    .unwrap_err()
+                    .code(),
+                    "DECRYPTION_FAILED"
+                );
             }
             let wrong = alloc::vec![8u8; cipher.key_len()];
             // CBC with a wrong key fails on padding almost always; GCM always.
             if cipher.is_authenticated() {
-                assert_eq!(open(&sealed.algorithm, &wrong, &sealed.ciphertext, &sealed.tag, b"").unwrap_err().code(), "DECRYPTION_FAILED");
+                assert_eq!(
+                    open(
+                        &sealed.algorithm,
+                        &wrong,
+                        &sealed.ciphertext,
+                        &sealed.tag,
+                        b""
+                    )
+                    .unwrap_err()
+                    .code(),
+                    "DECRYPTION_FAILED"
+                );
             }
-            assert_eq!(open(&sealed.algorithm, &key[1..], &sealed.ciphertext, &sealed.tag, b"").unwrap_err().code(), "DECRYPTION_FAILED");
+            assert_eq!(
+                open(
+                    &sealed.algorithm,
+                    &key[1..],
+                    &sealed.ciphertext,
+                    &sealed.tag,
+                    b""
+                )
+                .unwrap_err()
+                .code(),
+                "DECRYPTION_FAILED"
+            );
         }
-        assert_eq!(ContentCipher::from_name("aes256-gcm"), Some(ContentCipher::Aes256Gcm));
+        assert_eq!(
+            ContentCipher::from_name("aes256-gcm"),
+            Some(ContentCipher::Aes256Gcm)
+        );
         assert_eq!(ContentCipher::from_name("des-ede3-cbc"), None);
     }
 }

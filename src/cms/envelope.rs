@@ -44,7 +44,10 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
         return Err(Error::misuse("at least one recipient is needed"));
     }
     if recipients.len() > MAX_RECIPIENTS {
-        return Err(Error::InputTooLarge { what: "recipients", limit: MAX_RECIPIENTS });
+        return Err(Error::InputTooLarge {
+            what: "recipients",
+            limit: MAX_RECIPIENTS,
+        });
     }
     if !params.cipher.can_encrypt() {
         return Err(Error::misuse("this cipher is for decryption only"));
@@ -74,16 +77,26 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
             mac: OctetString::new(sealed.tag)?,
             unauth_attrs: None,
         };
-        ContentInfo { content_type: ID_AUTH_ENVELOPED_DATA, content: Any::encode_from(&data)? }
+        ContentInfo {
+            content_type: ID_AUTH_ENVELOPED_DATA,
+            content: Any::encode_from(&data)?,
+        }
     } else {
         let data = EnvelopedData {
-            version: if all_v0 { CmsVersion::V0 } else { CmsVersion::V2 },
+            version: if all_v0 {
+                CmsVersion::V0
+            } else {
+                CmsVersion::V2
+            },
             originator_info: None,
             recip_infos: RecipientInfos(infos),
             encrypted_content: eci,
             unprotected_attrs: None,
         };
-        ContentInfo { content_type: ID_ENVELOPED_DATA, content: Any::encode_from(&data)? }
+        ContentInfo {
+            content_type: ID_ENVELOPED_DATA,
+            content: Any::encode_from(&data)?,
+        }
     };
     Ok(info.to_der()?)
 }
@@ -117,10 +130,14 @@ fn encode_tlv(tag: u8, contents: &[u8], out: &mut Vec<u8>) {
 /// After BER→DER normalisation, an `encryptedContent [0] IMPLICIT OCTET STRING` that was sent in
 /// segments is still constructed; rewrite it as one primitive field so the schema decodes.
 fn join_encrypted_content(info: &[u8]) -> Result<Vec<u8>> {
-    let malformed = Error::CmsMalformed { detail: "enveloped-data structure" };
+    let malformed = Error::CmsMalformed {
+        detail: "enveloped-data structure",
+    };
     let (ci, _) = read_tlv(info)?;
     let ci_fields = elements(ci.contents)?;
-    let [oid, explicit] = ci_fields.as_slice() else { return Err(malformed) };
+    let [oid, explicit] = ci_fields.as_slice() else {
+        return Err(malformed);
+    };
     let (data, _) = read_tlv(explicit.contents)?;
     let mut data_fields: Vec<Vec<u8>> = Vec::new();
     let mut seen_recipients = false;
@@ -137,7 +154,9 @@ fn join_encrypted_content(info: &[u8]) -> Result<Vec<u8>> {
                     let mut joined = Vec::new();
                     for seg in elements(g.contents)? {
                         if seg.tag != 0x04 {
-                            return Err(Error::CmsMalformed { detail: "encryptedContent segment" });
+                            return Err(Error::CmsMalformed {
+                                detail: "encryptedContent segment",
+                            });
                         }
                         joined.extend_from_slice(seg.contents);
                     }
@@ -170,7 +189,9 @@ pub fn is_enveloped(ber: &[u8]) -> bool {
     crate::ber::to_der(ber)
         .ok()
         .and_then(|d| ContentInfo::from_der(&d).ok())
-        .is_some_and(|ci| ci.content_type == ID_ENVELOPED_DATA || ci.content_type == ID_AUTH_ENVELOPED_DATA)
+        .is_some_and(|ci| {
+            ci.content_type == ID_ENVELOPED_DATA || ci.content_type == ID_AUTH_ENVELOPED_DATA
+        })
 }
 
 /// Decrypt an EnvelopedData or AuthEnvelopedData `ContentInfo` (BER accepted) with the first of
@@ -185,35 +206,57 @@ pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Decrypted> {
     if ber.len() > crate::cms::MAX_CMS_SIZE {
-        return Err(Error::InputTooLarge { what: "CMS size", limit: crate::cms::MAX_CMS_SIZE });
+        return Err(Error::InputTooLarge {
+            what: "CMS size",
+            limit: crate::cms::MAX_CMS_SIZE,
+        });
     }
     let der_bytes = join_encrypted_content(&crate::ber::to_der(ber)?)?;
     let info = ContentInfo::from_der(&der_bytes)?;
     let inner = info.content.to_der()?;
     let (infos, eci, mac, aad) = if info.content_type == ID_ENVELOPED_DATA {
         let d = EnvelopedData::from_der(&inner)?;
-        (d.recip_infos.0.into_vec(), d.encrypted_content, None, Vec::new())
+        (
+            d.recip_infos.0.into_vec(),
+            d.encrypted_content,
+            None,
+            Vec::new(),
+        )
     } else if info.content_type == ID_AUTH_ENVELOPED_DATA {
         let d = AuthEnvelopedData::from_der(&inner)?;
         let aad = match &d.auth_attrs {
             Some(attrs) => attrs.to_der()?,
             None => Vec::new(),
         };
-        (d.recip_infos.0.into_vec(), d.auth_encrypted_content_info, Some(d.mac), aad)
+        (
+            d.recip_infos.0.into_vec(),
+            d.auth_encrypted_content_info,
+            Some(d.mac),
+            aad,
+        )
     } else {
-        return Err(Error::CmsMalformed { detail: "not enveloped-data" });
+        return Err(Error::CmsMalformed {
+            detail: "not enveloped-data",
+        });
     };
     if infos.len() > MAX_RECIPIENTS {
-        return Err(Error::InputTooLarge { what: "recipients", limit: MAX_RECIPIENTS });
+        return Err(Error::InputTooLarge {
+            what: "recipients",
+            limit: MAX_RECIPIENTS,
+        });
     }
     let content_cipher = cipher::identify(&eci.content_enc_alg)?;
     if content_cipher.is_authenticated() != mac.is_some() {
-        return Err(Error::CmsMalformed { detail: "AEAD cipher outside AuthEnvelopedData or the reverse" });
+        return Err(Error::CmsMalformed {
+            detail: "AEAD cipher outside AuthEnvelopedData or the reverse",
+        });
     }
     let ciphertext = eci
         .encrypted_content
         .as_ref()
-        .ok_or(Error::CmsMalformed { detail: "encrypted content is detached" })?
+        .ok_or(Error::CmsMalformed {
+            detail: "encrypted content is detached",
+        })?
         .as_bytes();
     let tag = mac.as_ref().map(OctetString::as_bytes).unwrap_or_default();
     let mut matched = false;

@@ -76,7 +76,10 @@ struct EccCmsSharedInfo {
 
 fn issuer_and_serial(cert: &Certificate) -> IssuerAndSerialNumber {
     let tbs = cert.tbs_certificate();
-    IssuerAndSerialNumber { issuer: tbs.issuer().clone(), serial_number: tbs.serial_number().clone() }
+    IssuerAndSerialNumber {
+        issuer: tbs.issuer().clone(),
+        serial_number: tbs.serial_number().clone(),
+    }
 }
 
 /// Which kind of key a certificate holds, for encryption.
@@ -88,10 +91,14 @@ enum RecipientKey {
 
 fn recipient_key(cert: &Certificate) -> Result<RecipientKey> {
     let spki = cert.tbs_certificate().subject_public_key_info();
-    let key_bytes = spki.subject_public_key.as_bytes().ok_or(Error::CertificateMalformed)?;
+    let key_bytes = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or(Error::CertificateMalformed)?;
     if spki.algorithm.oid == RSA_ENCRYPTION {
         use rsa::pkcs1::DecodeRsaPublicKey;
-        let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes).map_err(|_| Error::CertificateMalformed)?;
+        let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
+            .map_err(|_| Error::CertificateMalformed)?;
         return Ok(RecipientKey::Rsa(key));
     }
     if spki.algorithm.oid == EC_PUBLIC_KEY {
@@ -102,15 +109,21 @@ fn recipient_key(cert: &Certificate) -> Result<RecipientKey> {
             .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
         return match curve {
             Some(SECP256R1) => Ok(RecipientKey::P256(
-                p256::PublicKey::from_sec1_bytes(key_bytes).map_err(|_| Error::CertificateMalformed)?,
+                p256::PublicKey::from_sec1_bytes(key_bytes)
+                    .map_err(|_| Error::CertificateMalformed)?,
             )),
             Some(SECP384R1) => Ok(RecipientKey::P384(
-                p384::PublicKey::from_sec1_bytes(key_bytes).map_err(|_| Error::CertificateMalformed)?,
+                p384::PublicKey::from_sec1_bytes(key_bytes)
+                    .map_err(|_| Error::CertificateMalformed)?,
             )),
-            _ => Err(Error::KeyUnsupported { algorithm: alloc::string::String::from("EC curve") }),
+            _ => Err(Error::KeyUnsupported {
+                algorithm: alloc::string::String::from("EC curve"),
+            }),
         };
     }
-    Err(Error::KeyUnsupported { algorithm: alloc::format!("{} (not an encryption key)", spki.algorithm.oid) })
+    Err(Error::KeyUnsupported {
+        algorithm: alloc::format!("{} (not an encryption key)", spki.algorithm.oid),
+    })
 }
 
 fn wrap_algorithm(cek_len: usize) -> Result<ObjectIdentifier> {
@@ -118,14 +131,25 @@ fn wrap_algorithm(cek_len: usize) -> Result<ObjectIdentifier> {
         16 => Ok(AES128_WRAP),
         24 => Ok(AES192_WRAP),
         32 => Ok(AES256_WRAP),
-        _ => Err(Error::Internal { detail: "content keys are 16, 24 or 32 bytes" }),
+        _ => Err(Error::Internal {
+            detail: "content keys are 16, 24 or 32 bytes",
+        }),
     }
 }
 
-fn shared_info(wrap: ObjectIdentifier, ukm: Option<&OctetString>, kek_len: usize) -> Result<Vec<u8>> {
-    let bits = u32::try_from(kek_len * 8).map_err(|_| Error::Internal { detail: "key length" })?;
+fn shared_info(
+    wrap: ObjectIdentifier,
+    ukm: Option<&OctetString>,
+    kek_len: usize,
+) -> Result<Vec<u8>> {
+    let bits = u32::try_from(kek_len * 8).map_err(|_| Error::Internal {
+        detail: "key length",
+    })?;
     Ok(EccCmsSharedInfo {
-        key_info: AlgorithmIdentifierOwned { oid: wrap, parameters: None },
+        key_info: AlgorithmIdentifierOwned {
+            oid: wrap,
+            parameters: None,
+        },
         entity_u_info: ukm.cloned(),
         supp_pub_info: OctetString::new(bits.to_be_bytes().to_vec())?,
     }
@@ -135,11 +159,21 @@ fn shared_info(wrap: ObjectIdentifier, ukm: Option<&OctetString>, kek_len: usize
 /// X9.63 KDF with the hash named by the key-agreement scheme.
 fn kdf(scheme: &ObjectIdentifier, z: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
     let r = match *scheme {
-        STD_DH_SHA1 | COFACTOR_DH_SHA1 => ansi_x963_kdf::derive_key_into::<sha1::Sha1>(z, info, out),
-        STD_DH_SHA224 | COFACTOR_DH_SHA224 => ansi_x963_kdf::derive_key_into::<sha2::Sha224>(z, info, out),
-        STD_DH_SHA256 | COFACTOR_DH_SHA256 => ansi_x963_kdf::derive_key_into::<sha2::Sha256>(z, info, out),
-        STD_DH_SHA384 | COFACTOR_DH_SHA384 => ansi_x963_kdf::derive_key_into::<sha2::Sha384>(z, info, out),
-        STD_DH_SHA512 | COFACTOR_DH_SHA512 => ansi_x963_kdf::derive_key_into::<sha2::Sha512>(z, info, out),
+        STD_DH_SHA1 | COFACTOR_DH_SHA1 => {
+            ansi_x963_kdf::derive_key_into::<sha1::Sha1>(z, info, out)
+        }
+        STD_DH_SHA224 | COFACTOR_DH_SHA224 => {
+            ansi_x963_kdf::derive_key_into::<sha2::Sha224>(z, info, out)
+        }
+        STD_DH_SHA256 | COFACTOR_DH_SHA256 => {
+            ansi_x963_kdf::derive_key_into::<sha2::Sha256>(z, info, out)
+        }
+        STD_DH_SHA384 | COFACTOR_DH_SHA384 => {
+            ansi_x963_kdf::derive_key_into::<sha2::Sha384>(z, info, out)
+        }
+        STD_DH_SHA512 | COFACTOR_DH_SHA512 => {
+            ansi_x963_kdf::derive_key_into::<sha2::Sha512>(z, info, out)
+        }
         _ => return Err(Error::unsupported(scheme)),
     };
     r.map_err(|_| Error::Decryption)
@@ -148,11 +182,22 @@ fn kdf(scheme: &ObjectIdentifier, z: &[u8], info: &[u8], out: &mut [u8]) -> Resu
 fn aes_wrap(wrap: ObjectIdentifier, kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
     use aes_kw::cipher::KeyInit;
     let mut out = alloc::vec![0u8; cek.len() + 8];
-    let bad = |_| Error::Internal { detail: "wrap key sizes are fixed" };
+    let bad = |_| Error::Internal {
+        detail: "wrap key sizes are fixed",
+    };
     match wrap {
-        AES128_WRAP => aes_kw::KwAes128::new_from_slice(kek).map_err(|_| Error::Internal { detail: "kek" })?.wrap_key(cek, &mut out).map_err(bad)?,
-        AES192_WRAP => aes_kw::KwAes192::new_from_slice(kek).map_err(|_| Error::Internal { detail: "kek" })?.wrap_key(cek, &mut out).map_err(bad)?,
-        _ => aes_kw::KwAes256::new_from_slice(kek).map_err(|_| Error::Internal { detail: "kek" })?.wrap_key(cek, &mut out).map_err(bad)?,
+        AES128_WRAP => aes_kw::KwAes128::new_from_slice(kek)
+            .map_err(|_| Error::Internal { detail: "kek" })?
+            .wrap_key(cek, &mut out)
+            .map_err(bad)?,
+        AES192_WRAP => aes_kw::KwAes192::new_from_slice(kek)
+            .map_err(|_| Error::Internal { detail: "kek" })?
+            .wrap_key(cek, &mut out)
+            .map_err(bad)?,
+        _ => aes_kw::KwAes256::new_from_slice(kek)
+            .map_err(|_| Error::Internal { detail: "kek" })?
+            .wrap_key(cek, &mut out)
+            .map_err(bad)?,
     };
     Ok(out)
 }
@@ -164,9 +209,18 @@ fn aes_unwrap(wrap: &ObjectIdentifier, kek: &[u8], wrapped: &[u8]) -> Result<Zer
     }
     let mut out = Zeroizing::new(alloc::vec![0u8; wrapped.len() - 8]);
     let r = match *wrap {
-        AES128_WRAP => aes_kw::KwAes128::new_from_slice(kek).map_err(|_| Error::Decryption)?.unwrap_key(wrapped, &mut out).map(|_| ()),
-        AES192_WRAP => aes_kw::KwAes192::new_from_slice(kek).map_err(|_| Error::Decryption)?.unwrap_key(wrapped, &mut out).map(|_| ()),
-        AES256_WRAP => aes_kw::KwAes256::new_from_slice(kek).map_err(|_| Error::Decryption)?.unwrap_key(wrapped, &mut out).map(|_| ()),
+        AES128_WRAP => aes_kw::KwAes128::new_from_slice(kek)
+            .map_err(|_| Error::Decryption)?
+            .unwrap_key(wrapped, &mut out)
+            .map(|_| ()),
+        AES192_WRAP => aes_kw::KwAes192::new_from_slice(kek)
+            .map_err(|_| Error::Decryption)?
+            .unwrap_key(wrapped, &mut out)
+            .map(|_| ()),
+        AES256_WRAP => aes_kw::KwAes256::new_from_slice(kek)
+            .map_err(|_| Error::Decryption)?
+            .unwrap_key(wrapped, &mut out)
+            .map(|_| ()),
         other => return Err(Error::unsupported(other)),
     };
     r.map_err(|_| Error::Decryption)?;
@@ -196,14 +250,27 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
         RecipientKey::Rsa(key) => {
             let (key_enc_alg, enc_key) = match rsa {
                 RsaTransport::Pkcs1v15 => (
-                    AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(Any::null()) },
-                    key.encrypt(rng, rsa::Pkcs1v15Encrypt, cek).map_err(|_| Error::KeyUnsupported { algorithm: "RSA".into() })?,
+                    AlgorithmIdentifierOwned {
+                        oid: RSA_ENCRYPTION,
+                        parameters: Some(Any::null()),
+                    },
+                    key.encrypt(rng, rsa::Pkcs1v15Encrypt, cek).map_err(|_| {
+                        Error::KeyUnsupported {
+                            algorithm: "RSA".into(),
+                        }
+                    })?,
                 ),
                 RsaTransport::OaepSha256 => {
                     let params = rsa::pkcs1::RsaOaepParams::new::<sha2::Sha256>();
                     (
-                        AlgorithmIdentifierOwned { oid: RSAES_OAEP, parameters: Some(Any::encode_from(&params)?) },
-                        key.encrypt(rng, rsa::Oaep::<sha2::Sha256>::new(), cek).map_err(|_| Error::KeyUnsupported { algorithm: "RSA".into() })?,
+                        AlgorithmIdentifierOwned {
+                            oid: RSAES_OAEP,
+                            parameters: Some(Any::encode_from(&params)?),
+                        },
+                        key.encrypt(rng, rsa::Oaep::<sha2::Sha256>::new(), cek)
+                            .map_err(|_| Error::KeyUnsupported {
+                                algorithm: "RSA".into(),
+                            })?,
                     )
                 }
             };
@@ -218,18 +285,36 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
             let eph: p256::ecdh::EphemeralSecret = Generate::generate_from_rng(rng);
             let shared = eph.diffie_hellman(&public);
             let eph_pub = eph.public_key().to_sec1_bytes();
-            kari(cert, cek, STD_DH_SHA256, shared.raw_secret_bytes().as_slice(), &eph_pub)
+            kari(
+                cert,
+                cek,
+                STD_DH_SHA256,
+                shared.raw_secret_bytes().as_slice(),
+                &eph_pub,
+            )
         }
         RecipientKey::P384(public) => {
             let eph: p384::ecdh::EphemeralSecret = Generate::generate_from_rng(rng);
             let shared = eph.diffie_hellman(&public);
             let eph_pub = eph.public_key().to_sec1_bytes();
-            kari(cert, cek, STD_DH_SHA384, shared.raw_secret_bytes().as_slice(), &eph_pub)
+            kari(
+                cert,
+                cek,
+                STD_DH_SHA384,
+                shared.raw_secret_bytes().as_slice(),
+                &eph_pub,
+            )
         }
     }
 }
 
-fn kari(cert: &Certificate, cek: &[u8], scheme: ObjectIdentifier, z: &[u8], eph_pub: &[u8]) -> Result<RecipientInfo> {
+fn kari(
+    cert: &Certificate,
+    cek: &[u8],
+    scheme: ObjectIdentifier,
+    z: &[u8],
+    eph_pub: &[u8],
+) -> Result<RecipientInfo> {
     let wrap_oid = wrap_algorithm(cek.len())?;
     let info = shared_info(wrap_oid, None, cek.len())?;
     let mut kek = Zeroizing::new(alloc::vec![0u8; cek.len()]);
@@ -238,13 +323,19 @@ fn kari(cert: &Certificate, cek: &[u8], scheme: ObjectIdentifier, z: &[u8], eph_
     Ok(RecipientInfo::Kari(KeyAgreeRecipientInfo {
         version: CmsVersion::V3,
         originator: OriginatorIdentifierOrKey::OriginatorKey(OriginatorPublicKey {
-            algorithm: AlgorithmIdentifierOwned { oid: EC_PUBLIC_KEY, parameters: None },
+            algorithm: AlgorithmIdentifierOwned {
+                oid: EC_PUBLIC_KEY,
+                parameters: None,
+            },
             public_key: BitString::from_bytes(eph_pub)?,
         }),
         ukm: None,
         key_enc_alg: AlgorithmIdentifierOwned {
             oid: scheme,
-            parameters: Some(Any::encode_from(&AlgorithmIdentifierOwned { oid: wrap_oid, parameters: None })?),
+            parameters: Some(Any::encode_from(&AlgorithmIdentifierOwned {
+                oid: wrap_oid,
+                parameters: None,
+            })?),
         },
         recipient_enc_keys: alloc::vec![RecipientEncryptedKey {
             rid: KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial(cert)),
@@ -253,11 +344,17 @@ fn kari(cert: &Certificate, cek: &[u8], scheme: ObjectIdentifier, z: &[u8], eph_
     }))
 }
 
-fn is_our_cert(identity: &Identity, isn: Option<&IssuerAndSerialNumber>, ski: Option<&[u8]>) -> bool {
+fn is_our_cert(
+    identity: &Identity,
+    isn: Option<&IssuerAndSerialNumber>,
+    ski: Option<&[u8]>,
+) -> bool {
     let tbs = identity.certificate.tbs_certificate();
     match (isn, ski) {
         (Some(isn), _) => tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number,
-        (None, Some(ski)) => x509::subject_key_id(&identity.certificate).is_some_and(|id| id.as_slice() == ski),
+        (None, Some(ski)) => {
+            x509::subject_key_id(&identity.certificate).is_some_and(|id| id.as_slice() == ski)
+        }
         (None, None) => false,
     }
 }
@@ -267,20 +364,31 @@ fn is_our_cert(identity: &Identity, isn: Option<&IssuerAndSerialNumber>, ski: Op
 pub fn is_for(ri: &RecipientInfo, identity: &Identity) -> bool {
     match ri {
         RecipientInfo::Ktri(k) => match &k.rid {
-            RecipientIdentifier::IssuerAndSerialNumber(isn) => is_our_cert(identity, Some(isn), None),
-            RecipientIdentifier::SubjectKeyIdentifier(ski) => is_our_cert(identity, None, Some(ski.0.as_bytes())),
+            RecipientIdentifier::IssuerAndSerialNumber(isn) => {
+                is_our_cert(identity, Some(isn), None)
+            }
+            RecipientIdentifier::SubjectKeyIdentifier(ski) => {
+                is_our_cert(identity, None, Some(ski.0.as_bytes()))
+            }
         },
-        RecipientInfo::Kari(k) => k.recipient_enc_keys.iter().any(|rek| rek_is_ours(rek, identity)),
+        RecipientInfo::Kari(k) => k
+            .recipient_enc_keys
+            .iter()
+            .any(|rek| rek_is_ours(rek, identity)),
         _ => false,
     }
 }
 
 fn rek_is_ours(rek: &RecipientEncryptedKey, identity: &Identity) -> bool {
     match &rek.rid {
-        KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(isn) => is_our_cert(identity, Some(isn), None),
-        KeyAgreeRecipientIdentifier::RKeyId(rkid) => {
-            is_our_cert(identity, None, Some(rkid.subject_key_identifier.0.as_bytes()))
+        KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(isn) => {
+            is_our_cert(identity, Some(isn), None)
         }
+        KeyAgreeRecipientIdentifier::RKeyId(rkid) => is_our_cert(
+            identity,
+            None,
+            Some(rkid.subject_key_identifier.0.as_bytes()),
+        ),
     }
 }
 
@@ -302,7 +410,11 @@ pub fn unwrap<R: rand_core::CryptoRng + ?Sized>(
     match ri {
         RecipientInfo::Ktri(k) => unwrap_ktri(k, &identity.key, cek_len, rng),
         RecipientInfo::Kari(k) => {
-            let rek = k.recipient_enc_keys.iter().find(|rek| rek_is_ours(rek, identity)).ok_or(Error::Decryption)?;
+            let rek = k
+                .recipient_enc_keys
+                .iter()
+                .find(|rek| rek_is_ours(rek, identity))
+                .ok_or(Error::Decryption)?;
             unwrap_kari(k, rek, &identity.key)
         }
         _ => Err(Error::unsupported("RecipientInfo type")),
@@ -321,7 +433,9 @@ fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
     cek_len: usize,
     rng: &mut R,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let PrivateKey::Rsa(rsa_key) = key else { return Err(Error::Decryption) };
+    let PrivateKey::Rsa(rsa_key) = key else {
+        return Err(Error::Decryption);
+    };
     let ct = k.enc_key.as_bytes();
     let decrypted = if k.key_enc_alg.oid == RSA_ENCRYPTION {
         // Implicit rejection (rsa >= 0.10): never an error for bad padding.
@@ -333,12 +447,7 @@ fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
     };
     let fallback = random_key(cek_len, rng);
     Ok(match decrypted {
-        Some(d) if d.len() == cek_len => {
-            let mut out = Zeroizing::new(d);
-            // Keep the RSA plaintext only in zeroizing memory.
-            core::mem::swap(&mut out, &mut Zeroizing::new(Vec::new()));
-            Zeroizing::new(out.to_vec())
-        }
+        Some(d) if d.len() == cek_len => Zeroizing::new(d),
         Some(mut d) => {
             zeroize::Zeroize::zeroize(&mut d);
             fallback
@@ -371,18 +480,33 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
         Some(p) if p == &Any::null() => (1, 1, Vec::new()),
         Some(p) => {
             let params: rsa::pkcs1::RsaOaepParams<Any> =
-                p.decode_as().map_err(|_| Error::CmsMalformed { detail: "RSAES-OAEP parameters" })?;
-            let hash = hash_of(Some(&AlgorithmIdentifierOwned { oid: params.hash.oid, parameters: params.hash.parameters.clone() }))?;
+                p.decode_as().map_err(|_| Error::CmsMalformed {
+                    detail: "RSAES-OAEP parameters",
+                })?;
+            let hash = hash_of(Some(&AlgorithmIdentifierOwned {
+                oid: params.hash.oid,
+                parameters: params.hash.parameters.clone(),
+            }))?;
             if params.mask_gen.oid != MGF1 {
                 return Err(Error::unsupported(params.mask_gen.oid));
             }
-            let mgf_hash = params.mask_gen.parameters.as_ref().map(|a| AlgorithmIdentifierOwned { oid: a.oid, parameters: a.parameters.clone() });
+            let mgf_hash = params
+                .mask_gen
+                .parameters
+                .as_ref()
+                .map(|a| AlgorithmIdentifierOwned {
+                    oid: a.oid,
+                    parameters: a.parameters.clone(),
+                });
             let mgf = hash_of(mgf_hash.as_ref())?;
             if params.p_source.oid != P_SPECIFIED {
                 return Err(Error::unsupported(params.p_source.oid));
             }
             let label = match &params.p_source.parameters {
-                Some(a) => a.decode_as::<OctetString>().map(|o| o.as_bytes().to_vec()).unwrap_or_default(),
+                Some(a) => a
+                    .decode_as::<OctetString>()
+                    .map(|o| o.as_bytes().to_vec())
+                    .unwrap_or_default(),
                 None => Vec::new(),
             };
             (hash, mgf, label)
@@ -391,7 +515,11 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
     macro_rules! run {
         ($d:ty, $m:ty) => {
             Ok(key
-                .decrypt_blinded(rng, rsa::Oaep::<$d, $m>::new_with_mgf_hash_and_label(label), ct)
+                .decrypt_blinded(
+                    rng,
+                    rsa::Oaep::<$d, $m>::new_with_mgf_hash_and_label(label),
+                    ct,
+                )
                 .ok())
         };
     }
@@ -415,18 +543,30 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
     }
 }
 
-fn unwrap_kari(k: &KeyAgreeRecipientInfo, rek: &RecipientEncryptedKey, key: &PrivateKey) -> Result<Zeroizing<Vec<u8>>> {
+fn unwrap_kari(
+    k: &KeyAgreeRecipientInfo,
+    rek: &RecipientEncryptedKey,
+    key: &PrivateKey,
+) -> Result<Zeroizing<Vec<u8>>> {
     let OriginatorIdentifierOrKey::OriginatorKey(orig) = &k.originator else {
-        return Err(Error::unsupported("static-static ECDH (originator by certificate)"));
+        return Err(Error::unsupported(
+            "static-static ECDH (originator by certificate)",
+        ));
     };
-    let eph = orig.public_key.as_bytes().ok_or(Error::CmsMalformed { detail: "originator key" })?;
+    let eph = orig.public_key.as_bytes().ok_or(Error::CmsMalformed {
+        detail: "originator key",
+    })?;
     let wrap: AlgorithmIdentifierOwned = k
         .key_enc_alg
         .parameters
         .as_ref()
-        .ok_or(Error::CmsMalformed { detail: "key wrap algorithm missing" })?
+        .ok_or(Error::CmsMalformed {
+            detail: "key wrap algorithm missing",
+        })?
         .decode_as()
-        .map_err(|_| Error::CmsMalformed { detail: "key wrap algorithm" })?;
+        .map_err(|_| Error::CmsMalformed {
+            detail: "key wrap algorithm",
+        })?;
     let kek_len = wrap_key_len(&wrap.oid)?;
     let z: Zeroizing<Vec<u8>> = match key {
         PrivateKey::P256(sk) => {
