@@ -272,3 +272,25 @@ fn malformed_encrypted_inputs_are_typed_errors() {
     let err = envelope::decrypt_message(bad, &[&bob], &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "DER_MALFORMED");
 }
+
+#[test]
+fn broken_and_certs_only_corpus_messages() {
+    let bob = identity("bob-rsa");
+    let options = VerifyOptions {
+        trust_anchors: &[],
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    // BouncyCastle's brokenEnv.message: "Malformed content." must be an error, not a panic.
+    let broken = common::vector("corpus/bouncycastle/messages/brokenEnv.message");
+    // It is a lone application/pkcs7-signature part: nothing to open, nothing verified.
+    let report = envelope::open(&broken, &[&bob], &options, &mut common::rng()).unwrap();
+    assert!(report.layers.is_empty() && !report.authenticated);
+    let err = smime::verify_message(&broken, &options).unwrap_err();
+    assert_eq!(err.code(), "NOT_SIGNED");
+    // KMail's certs-only test message carries base64 of garbage: a typed error, no panic.
+    let certs_only = common::vector("corpus/kmail-kde/messages/smime-cert.mbox");
+    let err = envelope::open(&certs_only, &[&bob], &options, &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "DER_MALFORMED");
+}

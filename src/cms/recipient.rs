@@ -352,9 +352,9 @@ fn is_our_cert(
     let tbs = identity.certificate.tbs_certificate();
     match (isn, ski) {
         (Some(isn), _) => tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number,
-        (None, Some(ski)) => {
-            x509::subject_key_id(&identity.certificate).is_some_and(|id| id.as_slice() == ski)
-        }
+        (None, Some(ski)) => x509::key_identifiers(&identity.certificate)
+            .iter()
+            .any(|id| id.as_slice() == ski),
         (None, None) => false,
     }
 }

@@ -239,9 +239,9 @@ fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
             tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
         }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            x509::subject_key_id(cert).is_some_and(|id| id.as_slice() == ski.0.as_bytes())
-        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => x509::key_identifiers(cert)
+            .iter()
+            .any(|id| id.as_slice() == ski.0.as_bytes()),
     }
 }
 

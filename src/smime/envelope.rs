@@ -215,7 +215,12 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
                 limit: MAX_LAYERS,
             });
         }
-        let entity = Entity::parse(&current)?;
+        let entity = match Entity::parse(&current) {
+            Ok(e) => e,
+            // Inner content need not be MIME (OpenSSL encrypts raw text): it is the content.
+            Err(_) if !layers.is_empty() => break,
+            Err(e) => return Err(e),
+        };
         let ct = entity.content_type();
         let next = if ct.is("multipart/signed") {
             let report = smime::verify_entity(&entity, from.clone(), date, verify)?;
@@ -258,7 +263,7 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
         } else {
             break;
         };
-        current = next;
+        current = mime::to_crlf(&next);
     }
     let intact = |s: &SignerReport| {
         !matches!(
