@@ -245,10 +245,10 @@ fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
     }
 }
 
-fn single_attr<'a>(
-    info: &'a SignerInfo,
+fn single_attr(
+    info: &SignerInfo,
     oid: const_oid::ObjectIdentifier,
-) -> core::result::Result<Option<&'a der::Any>, ()> {
+) -> core::result::Result<Option<&der::Any>, ()> {
     let Some(attrs) = &info.signed_attrs else {
         return Ok(None);
     };
