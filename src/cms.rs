@@ -4,6 +4,9 @@
 //! has no verifier, and its builder reads the system clock). Does not handle content types other
 //! than `id-data` inside SignedData, nor attribute certificates.
 
+pub mod cipher;
+pub mod envelope;
+pub mod recipient;
 pub mod sign;
 pub mod verify;
 

@@ -64,6 +64,10 @@ pub enum Error {
     },
     /// Decryption failed. One code for every cause, so that the error reveals nothing.
     Decryption,
+    /// The message is encrypted, but not to any of the certificates given.
+    NotRecipient,
+    /// The message is not encrypted (nothing to decrypt).
+    NotEncrypted,
     /// A limit was exceeded (message size, nesting, count).
     InputTooLarge {
         /// Which limit.
@@ -147,6 +151,11 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("RANDOM_FAILED", "the system random number generator failed"),
     ("INTERNAL", "a bug in Cachet: please report it"),
+    (
+        "NOT_RECIPIENT",
+        "the message is not encrypted to any of the keys given",
+    ),
+    ("NOT_ENCRYPTED", "the message is not S/MIME encrypted"),
 ];
 
 impl Error {
@@ -174,6 +183,8 @@ impl Error {
             Self::ApiMisuse { .. } => "API_MISUSE",
             Self::Random => "RANDOM_FAILED",
             Self::Internal { .. } => "INTERNAL",
+            Self::NotRecipient => "NOT_RECIPIENT",
+            Self::NotEncrypted => "NOT_ENCRYPTED",
         }
     }
 
@@ -267,7 +278,7 @@ mod tests {
             "DER_MALFORMED PEM_MALFORMED MIME_MALFORMED NOT_SIGNED BAD_PASSWORD \
              PASSWORD_REQUIRED P12_MALFORMED P12_NO_KEY KEY_MALFORMED KEY_CERT_MISMATCH \
              KEY_UNSUPPORTED CERT_MALFORMED CERT_MISSING CMS_MALFORMED CMS_UNSUPPORTED_ALGORITHM \
-             DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL"
+             DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED"
         );
     }
 }

@@ -12,6 +12,8 @@ use crate::keys::Identity;
 use crate::mime::{self, Entity};
 use crate::time::UnixTime;
 
+pub mod envelope;
+
 /// How to sign.
 #[derive(Clone, Debug)]
 pub struct SignOptions {
@@ -143,7 +145,7 @@ pub const MAX_DATE_AFTER_SIGNING: u64 = 3600;
 /// Largest message Cachet signs or verifies (256 MiB).
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
 
-fn check_size(message: &[u8]) -> Result<()> {
+pub(crate) fn check_size(message: &[u8]) -> Result<()> {
     if message.len() > MAX_MESSAGE_SIZE {
         return Err(Error::InputTooLarge {
             what: "message size",
@@ -250,7 +252,7 @@ fn write_canonical(
 }
 
 /// Split a message into its outer header fields (raw) and its canonical MIME entity.
-fn split_for_signing(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn split_for_signing(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
     let entity = Entity::parse(message)?;
     let mut outer = Vec::new();
     let mut inner_fields = Vec::new();
@@ -365,6 +367,17 @@ struct Found {
     content: Option<Vec<u8>>,
 }
 
+/// Is this the Content-Type of a CMS object sent as a MIME body (`application/pkcs7-mime`, the
+/// old `x-` form, or an `octet-stream` named `*.p7m` as some clients label it)?
+pub(crate) fn is_pkcs7_mime(ct: &mime::ContentType) -> bool {
+    ct.is("application/pkcs7-mime")
+        || ct.is("application/x-pkcs7-mime")
+        || (ct.is("application/octet-stream")
+            && ct
+                .param("name")
+                .is_some_and(|n| n.to_ascii_lowercase().ends_with(".p7m")))
+}
+
 fn find_signature(entity: &Entity<'_>) -> Result<Found> {
     let ct = entity.content_type();
     if ct.is("multipart/signed") {
@@ -389,7 +402,7 @@ fn find_signature(entity: &Entity<'_>) -> Result<Found> {
             content: Some(content.to_vec()),
         });
     }
-    if ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime") {
+    if is_pkcs7_mime(&ct) {
         return Ok(Found {
             opaque: true,
             signature: entity.decoded_body()?,
@@ -414,7 +427,17 @@ pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<Ver
     let from = entity
         .field("From")
         .and_then(|f| mime::first_address(&f.value()));
-    let found = find_signature(&entity)?;
+    verify_entity(&entity, from, date, options)
+}
+
+/// Verify one signed MIME entity; `from` and `date` come from the message's outer header.
+pub(crate) fn verify_entity(
+    entity: &Entity<'_>,
+    from: Option<String>,
+    date: Option<UnixTime>,
+    options: &VerifyOptions<'_>,
+) -> Result<VerifyReport> {
+    let found = find_signature(entity)?;
     let parsed = cms::verify::parse(&found.signature)?;
     // A detached signature that also carries content which differs from the signed part is a
     // confusion attack (one text shown, another signed): every signer is reported altered.

@@ -481,3 +481,30 @@ pub fn parse_crls(data: &[u8]) -> Result<Vec<x509_cert::crl::CertificateList>> {
         })
         .collect()
 }
+
+/// The key identifiers a certificate answers to: its subjectKeyIdentifier extension and the
+/// SHA-1 of its subjectPublicKey (RFC 5280 §4.2.1.2 method 1), which Outlook uses for
+/// certificates that have no such extension.
+#[must_use]
+pub fn key_identifiers(cert: &Certificate) -> Vec<Vec<u8>> {
+    let mut ids: Vec<Vec<u8>> = subject_key_id(cert).into_iter().collect();
+    // Outlook also hashes the whole SubjectPublicKeyInfo.
+    if let Ok(spki) = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()) {
+        if let Some(sha1) = crate::algorithms::DigestAlgorithm::Sha1.digest(&spki) {
+            ids.push(sha1);
+        }
+    }
+    if let Some(key) = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .as_bytes()
+    {
+        if let Some(sha1) = crate::algorithms::DigestAlgorithm::Sha1.digest(key) {
+            if !ids.contains(&sha1) {
+                ids.push(sha1);
+            }
+        }
+    }
+    ids
+}

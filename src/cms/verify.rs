@@ -239,16 +239,16 @@ fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
             tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
         }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            x509::subject_key_id(cert).is_some_and(|id| id.as_slice() == ski.0.as_bytes())
-        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => x509::key_identifiers(cert)
+            .iter()
+            .any(|id| id.as_slice() == ski.0.as_bytes()),
     }
 }
 
-fn single_attr<'a>(
-    info: &'a SignerInfo,
+fn single_attr(
+    info: &SignerInfo,
     oid: const_oid::ObjectIdentifier,
-) -> core::result::Result<Option<&'a der::Any>, ()> {
+) -> core::result::Result<Option<&der::Any>, ()> {
     let Some(attrs) = &info.signed_attrs else {
         return Ok(None);
     };

@@ -1,0 +1,384 @@
+//! Content-encryption algorithms (RFC 3565 AES-CBC, RFC 5084 AES-GCM, RFC 3370 3DES-CBC).
+//!
+//! Encryption offers AES-GCM and AES-CBC only; 3DES and AES-192 are accepted for decryption of
+//! old mail. Every decryption failure (padding, tag, key length) is [`Error::Decryption`].
+
+use alloc::vec::Vec;
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use const_oid::ObjectIdentifier;
+use der::asn1::OctetString;
+use der::{Any, Sequence};
+use spki::AlgorithmIdentifierOwned;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// AES-128-CBC.
+pub const AES128_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.2");
+/// AES-192-CBC.
+pub const AES192_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.22");
+/// AES-256-CBC.
+pub const AES256_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.42");
+/// AES-128-GCM.
+pub const AES128_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.6");
+/// AES-192-GCM.
+pub const AES192_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.26");
+/// AES-256-GCM.
+pub const AES256_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.46");
+/// DES-EDE3-CBC (RFC 3370 §5.1), decryption only.
+pub const DES_EDE3_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.3.7");
+
+/// A content-encryption algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContentCipher {
+    /// AES-128 in GCM (AuthEnvelopedData).
+    Aes128Gcm,
+    /// AES-192 in GCM (decryption only).
+    Aes192Gcm,
+    /// AES-256 in GCM (AuthEnvelopedData), the RFC 8551 default.
+    Aes256Gcm,
+    /// AES-128 in CBC (EnvelopedData).
+    Aes128Cbc,
+    /// AES-192 in CBC (decryption only).
+    Aes192Cbc,
+    /// AES-256 in CBC (EnvelopedData).
+    Aes256Cbc,
+    /// Triple DES in CBC (decryption only).
+    DesEde3Cbc,
+}
+
+/// `GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen AES-GCM-ICVlen DEFAULT 12 }`
+/// (RFC 5084 §3.2).
+#[derive(Clone, Debug, Sequence)]
+struct GcmParameters {
+    nonce: OctetString,
+    icv_len: Option<u8>,
+}
+
+impl ContentCipher {
+    /// All ciphers, for name lookup.
+    pub const ALL: [Self; 7] = [
+        Self::Aes128Gcm,
+        Self::Aes192Gcm,
+        Self::Aes256Gcm,
+        Self::Aes128Cbc,
+        Self::Aes192Cbc,
+        Self::Aes256Cbc,
+        Self::DesEde3Cbc,
+    ];
+
+    /// The CLI/JS name: `aes256-gcm`, `aes128-cbc`, ...
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aes128Gcm => "aes128-gcm",
+            Self::Aes192Gcm => "aes192-gcm",
+            Self::Aes256Gcm => "aes256-gcm",
+            Self::Aes128Cbc => "aes128-cbc",
+            Self::Aes192Cbc => "aes192-cbc",
+            Self::Aes256Cbc => "aes256-cbc",
+            Self::DesEde3Cbc => "des-ede3-cbc",
+        }
+    }
+
+    /// From a CLI/JS name; only ciphers Cachet encrypts with.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == name && c.can_encrypt())
+    }
+
+    /// Does Cachet write this cipher (not only read it)?
+    #[must_use]
+    pub fn can_encrypt(self) -> bool {
+        matches!(
+            self,
+            Self::Aes128Gcm | Self::Aes256Gcm | Self::Aes128Cbc | Self::Aes256Cbc
+        )
+    }
+
+    /// Is this an AEAD (AuthEnvelopedData) cipher?
+    #[must_use]
+    pub fn is_authenticated(self) -> bool {
+        matches!(self, Self::Aes128Gcm | Self::Aes192Gcm | Self::Aes256Gcm)
+    }
+
+    /// Content-encryption key length in bytes.
+    #[must_use]
+    pub fn key_len(self) -> usize {
+        match self {
+            Self::Aes128Gcm | Self::Aes128Cbc => 16,
+            Self::Aes192Gcm | Self::Aes192Cbc | Self::DesEde3Cbc => 24,
+            Self::Aes256Gcm | Self::Aes256Cbc => 32,
+        }
+    }
+
+    /// Its OID.
+    #[must_use]
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::Aes128Gcm => AES128_GCM,
+            Self::Aes192Gcm => AES192_GCM,
+            Self::Aes256Gcm => AES256_GCM,
+            Self::Aes128Cbc => AES128_CBC,
+            Self::Aes192Cbc => AES192_CBC,
+            Self::Aes256Cbc => AES256_CBC,
+            Self::DesEde3Cbc => DES_EDE3_CBC,
+        }
+    }
+
+    /// From an OID.
+    #[must_use]
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.oid() == *oid)
+    }
+}
+
+/// The result of encrypting content.
+pub struct Sealed {
+    /// The content-encryption AlgorithmIdentifier, with its IV or nonce.
+    pub algorithm: AlgorithmIdentifierOwned,
+    /// The ciphertext (without the tag for GCM).
+    pub ciphertext: Vec<u8>,
+    /// The GCM tag (empty for CBC).
+    pub tag: Vec<u8>,
+}
+
+/// Encrypt `content` with `key`. `aad` is the DER of the authenticated attributes (GCM only).
+///
+/// # Errors
+/// `API_MISUSE` for a decryption-only cipher or a wrong key length.
+pub fn seal<R: rand_core::CryptoRng + ?Sized>(
+    cipher: ContentCipher,
+    key: &[u8],
+    content: &[u8],
+    aad: &[u8],
+    rng: &mut R,
+) -> Result<Sealed> {
+    if !cipher.can_encrypt() || key.len() != cipher.key_len() {
+        return Err(Error::misuse(
+            "cipher cannot encrypt or key length is wrong",
+        ));
+    }
+    let bad_key = || Error::Internal {
+        detail: "content key length checked above",
+    };
+    if cipher.is_authenticated() {
+        let mut nonce = [0u8; 12];
+        rng.fill_bytes(&mut nonce);
+        let mut buf = content.to_vec();
+        let tag = match cipher {
+            ContentCipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
+                .map_err(|_| bad_key())?
+                .encrypt_inout_detached(&nonce.into(), aad, buf.as_mut_slice().into()),
+            _ => aes_gcm::Aes256Gcm::new_from_slice(key)
+                .map_err(|_| bad_key())?
+                .encrypt_inout_detached(&nonce.into(), aad, buf.as_mut_slice().into()),
+        }
+        .map_err(|_| Error::InputTooLarge {
+            what: "GCM plaintext",
+            limit: usize::MAX,
+        })?;
+        let params = GcmParameters {
+            nonce: OctetString::new(nonce.to_vec())?,
+            icv_len: Some(16),
+        };
+        return Ok(Sealed {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: cipher.oid(),
+                parameters: Some(Any::encode_from(&params)?),
+            },
+            ciphertext: buf,
+            tag: tag.to_vec(),
+        });
+    }
+    let mut iv = [0u8; 16];
+    rng.fill_bytes(&mut iv);
+    let ciphertext = match cipher {
+        ContentCipher::Aes128Cbc => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+            .map_err(|_| bad_key())?
+            .encrypt_padded_vec::<Pkcs7>(content),
+        _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            .map_err(|_| bad_key())?
+            .encrypt_padded_vec::<Pkcs7>(content),
+    };
+    Ok(Sealed {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: cipher.oid(),
+            parameters: Some(Any::encode_from(&OctetString::new(iv.to_vec())?)?),
+        },
+        ciphertext,
+        tag: Vec::new(),
+    })
+}
+
+/// Parse a content-encryption AlgorithmIdentifier.
+///
+/// # Errors
+/// `CMS_UNSUPPORTED_ALGORITHM` for an unknown cipher, `CMS_MALFORMED` for bad parameters.
+pub fn identify(algorithm: &AlgorithmIdentifierOwned) -> Result<ContentCipher> {
+    ContentCipher::from_oid(&algorithm.oid).ok_or_else(|| Error::unsupported(algorithm.oid))
+}
+
+/// Decrypt. For GCM, `tag` is the MAC of AuthEnvelopedData and `aad` the DER of its
+/// authenticated attributes; the tag is checked before any plaintext is released.
+///
+/// # Errors
+/// `DECRYPTION_FAILED` for any failure once the algorithm is known; `CMS_MALFORMED` for bad
+/// parameters; `CMS_UNSUPPORTED_ALGORITHM`.
+pub fn open(
+    algorithm: &AlgorithmIdentifierOwned,
+    key: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8],
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let cipher = identify(algorithm)?;
+    let params = algorithm.parameters.as_ref().ok_or(Error::CmsMalformed {
+        detail: "cipher parameters missing",
+    })?;
+    if key.len() != cipher.key_len() {
+        return Err(Error::Decryption);
+    }
+    if cipher.is_authenticated() {
+        let p: GcmParameters = params.decode_as().map_err(|_| Error::CmsMalformed {
+            detail: "GCM parameters",
+        })?;
+        let nonce = p.nonce.as_bytes();
+        if nonce.len() != 12 || tag.len() != usize::from(p.icv_len.unwrap_or(12)) || tag.len() != 16
+        {
+            return Err(Error::unsupported(
+                "GCM with a nonce other than 12 bytes or a tag other than 16",
+            ));
+        }
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce)
+            .map_err(|_| Error::Decryption)?;
+        let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag)
+            .map_err(|_| Error::Decryption)?;
+        let r = match cipher {
+            ContentCipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
+                .map_err(|_| Error::Decryption)?
+                .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag),
+            ContentCipher::Aes192Gcm => {
+                aes_gcm::AesGcm::<aes::Aes192, aes_gcm::aead::consts::U12>::new_from_slice(key)
+                    .map_err(|_| Error::Decryption)?
+                    .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
+            }
+            _ => aes_gcm::Aes256Gcm::new_from_slice(key)
+                .map_err(|_| Error::Decryption)?
+                .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag),
+        };
+        r.map_err(|_| Error::Decryption)?;
+        return Ok(buf);
+    }
+    let iv: OctetString = params
+        .decode_as()
+        .map_err(|_| Error::CmsMalformed { detail: "CBC IV" })?;
+    let iv = iv.as_bytes();
+    let plain = match cipher {
+        ContentCipher::Aes128Cbc => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
+            .decrypt_padded_vec::<Pkcs7>(ciphertext),
+        ContentCipher::Aes192Cbc => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, iv)
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
+            .decrypt_padded_vec::<Pkcs7>(ciphertext),
+        ContentCipher::Aes256Cbc => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
+            .decrypt_padded_vec::<Pkcs7>(ciphertext),
+        _ => cbc::Decryptor::<des::TdesEde3>::new_from_slices(key, iv)
+            .map_err(|_| Error::CmsMalformed {
+                detail: "CBC IV length",
+            })?
+            .decrypt_padded_vec::<Pkcs7>(ciphertext),
+    };
+    plain.map(Zeroizing::new).map_err(|_| Error::Decryption)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_tamper() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        for cipher in ContentCipher::ALL.into_iter().filter(|c| c.can_encrypt()) {
+            let key = alloc::vec![7u8; cipher.key_len()];
+            let sealed = seal(cipher, &key, b"hello world", b"", &mut rng).unwrap();
+            let plain = open(
+                &sealed.algorithm,
+                &key,
+                &sealed.ciphertext,
+                &sealed.tag,
+                b"",
+            )
+            .unwrap();
+            assert_eq!(plain.as_slice(), b"hello world", "{}", cipher.name());
+            let mut bad = sealed.ciphertext.clone();
+            bad[0] ^= 1;
+            if cipher.is_authenticated() {
+                assert_eq!(
+                    open(&sealed.algorithm, &key, &bad, &sealed.tag, b"")
+                        .unwrap_err()
+                        .code(),
+                    "DECRYPTION_FAILED"
+                );
+                assert_eq!(
+                    open(
+                        &sealed.algorithm,
+                        &key,
+                        &sealed.ciphertext,
+                        &sealed.tag,
+                        b"x"
+                    )
+                    .unwrap_err()
+                    .code(),
+                    "DECRYPTION_FAILED"
+                );
+            }
+            let wrong = alloc::vec![8u8; cipher.key_len()];
+            // CBC with a wrong key fails on padding almost always; GCM always.
+            if cipher.is_authenticated() {
+                assert_eq!(
+                    open(
+                        &sealed.algorithm,
+                        &wrong,
+                        &sealed.ciphertext,
+                        &sealed.tag,
+                        b""
+                    )
+                    .unwrap_err()
+                    .code(),
+                    "DECRYPTION_FAILED"
+                );
+            }
+            assert_eq!(
+                open(
+                    &sealed.algorithm,
+                    &key[1..],
+                    &sealed.ciphertext,
+                    &sealed.tag,
+                    b""
+                )
+                .unwrap_err()
+                .code(),
+                "DECRYPTION_FAILED"
+            );
+        }
+        assert_eq!(
+            ContentCipher::from_name("aes256-gcm"),
+            Some(ContentCipher::Aes256Gcm)
+        );
+        assert_eq!(ContentCipher::from_name("des-ede3-cbc"), None);
+    }
+}

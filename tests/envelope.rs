@@ -1,0 +1,296 @@
+//! Encrypt, decrypt and open: every cipher × recipient kind, sign-then-encrypt, triple wrap, and
+//! the ways decryption must fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use cachet::cms::cipher::ContentCipher;
+use cachet::smime::envelope::{self, EncryptOptions, Layer};
+use cachet::smime::{self, SignOptions, VerifyOptions};
+use common::{anchors, certs, identity, AT, MESSAGE};
+
+const CIPHERS: [ContentCipher; 4] = [
+    ContentCipher::Aes256Gcm,
+    ContentCipher::Aes128Gcm,
+    ContentCipher::Aes256Cbc,
+    ContentCipher::Aes128Cbc,
+];
+
+fn encrypt(message: &[u8], to: &[&str], cipher: ContentCipher, rsa_oaep: bool) -> Vec<u8> {
+    let certs: Vec<_> = to
+        .iter()
+        .map(|n| certs(&format!("pki/{n}.pem")).remove(0))
+        .collect();
+    let refs: Vec<_> = certs.iter().collect();
+    envelope::encrypt_message(
+        message,
+        &refs,
+        &EncryptOptions { cipher, rsa_oaep },
+        &mut common::rng(),
+    )
+    .unwrap()
+}
+
+fn open(message: &[u8], who: &str) -> envelope::OpenReport {
+    let id = identity(who);
+    let anchors = anchors();
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    envelope::open(message, &[&id], &options, &mut common::rng()).unwrap()
+}
+
+fn types(report: &envelope::OpenReport) -> Vec<&'static str> {
+    report.layers.iter().map(envelope::layer_type).collect()
+}
+
+#[test]
+fn every_cipher_and_recipient_kind_round_trips() {
+    for cipher in CIPHERS {
+        for (who, oaep) in [
+            ("bob-rsa", false),
+            ("bob-rsa", true),
+            ("bob-p256", false),
+            ("alice-p384", false),
+            ("alice-rsa4096", true),
+        ] {
+            let enc = encrypt(MESSAGE, &[who], cipher, oaep);
+            let text = String::from_utf8(enc.clone()).unwrap();
+            let smime_type = if cipher.is_authenticated() {
+                "authEnveloped-data"
+            } else {
+                "enveloped-data"
+            };
+            assert!(text.contains(&format!("smime-type={smime_type}")), "{text}");
+            assert!(text.contains("Subject: Hello"), "outer headers stay");
+            assert!(!text.contains("Hello Bob."), "body is encrypted");
+            let id = identity(who);
+            let dec = envelope::decrypt_message(&enc, &[&id], &mut common::rng()).unwrap();
+            assert_eq!(dec.cipher, cipher);
+            assert_eq!(dec.authenticated, cipher.is_authenticated());
+            let out = String::from_utf8(dec.message).unwrap();
+            assert!(
+                out.contains("Subject: Hello") && out.ends_with("Hello Bob.\r\n"),
+                "{out}"
+            );
+            let report = open(&enc, who);
+            assert_eq!(
+                types(&report),
+                [if cipher.is_authenticated() {
+                    "authEnveloped"
+                } else {
+                    "enveloped"
+                }]
+            );
+            assert_eq!(
+                report.authenticated,
+                cipher.is_authenticated(),
+                "CBC alone is not authenticated"
+            );
+        }
+    }
+}
+
+#[test]
+fn many_recipients_each_can_decrypt() {
+    let to = ["bob-rsa", "bob-p256", "alice-p384", "alice-rsa"];
+    let enc = encrypt(MESSAGE, &to, ContentCipher::Aes256Gcm, false);
+    for who in to {
+        let id = identity(who);
+        let dec = envelope::decrypt_message(&enc, &[&id], &mut common::rng()).unwrap();
+        assert!(dec.message.ends_with(b"Hello Bob.\r\n"), "{who}");
+    }
+}
+
+#[test]
+fn not_a_recipient_and_not_encrypted() {
+    let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, false);
+    let alice = identity("alice-rsa");
+    let err = envelope::decrypt_message(&enc, &[&alice], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "NOT_RECIPIENT");
+    let err = envelope::decrypt_message(MESSAGE, &[&alice], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "NOT_ENCRYPTED");
+    let report = open(&enc, "alice-rsa");
+    assert!(matches!(
+        report.layers[..],
+        [Layer::Undecryptable {
+            code: "NOT_RECIPIENT"
+        }]
+    ));
+}
+
+/// Every failure after the RecipientInfo is chosen is the same error.
+#[test]
+fn one_opaque_error_for_every_decryption_failure() {
+    let bob = identity("bob-rsa");
+    for cipher in CIPHERS {
+        for oaep in [false, true] {
+            let enc = encrypt(MESSAGE, &["bob-rsa"], cipher, oaep);
+            let text = String::from_utf8(enc).unwrap();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            let der = cachet::mime::base64_decode(body.as_bytes()).unwrap();
+            // Flip a byte of the encrypted key, of the ciphertext, and of the tail (tag or last block).
+            let key_pos = der.len() / 4;
+            for pos in [key_pos, der.len() - 40, der.len() - 3] {
+                let mut bad = der.clone();
+                bad[pos] ^= 0x55;
+                let msg = format!(
+                    "{head}\r\n\r\n{}",
+                    String::from_utf8(cachet::mime::base64_encode_lines(&bad)).unwrap()
+                );
+                match envelope::decrypt_message(msg.as_bytes(), &[&bob], &mut common::rng()) {
+                    Err(e) => assert!(
+                        [
+                            "DECRYPTION_FAILED",
+                            "DER_MALFORMED",
+                            "CMS_MALFORMED",
+                            "NOT_RECIPIENT"
+                        ]
+                        .contains(&e.code()),
+                        "{} at {pos}: {}",
+                        cipher.name(),
+                        e.code()
+                    ),
+                    // CBC without integrity may "decrypt" a modified last block to garbage: that
+                    // is why such content is reported unauthenticated.
+                    Ok(d) => assert!(!d.authenticated, "{} at {pos}", cipher.name()),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn wrong_private_key_for_the_certificate_fails_opaquely() {
+    // An identity whose key is not the certificate's (Identity's fields are public for stores).
+    let bob = identity("bob-rsa");
+    let mallory = cachet::Identity {
+        key: identity("alice-rsa").key,
+        certificate: bob.certificate.clone(),
+        chain: vec![],
+    };
+    for oaep in [false, true] {
+        let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, oaep);
+        let err = envelope::decrypt_message(&enc, &[&mallory], &mut common::rng()).unwrap_err();
+        assert_eq!(err.code(), "DECRYPTION_FAILED");
+    }
+    let bob_ec = identity("bob-p256");
+    let mallory = cachet::Identity {
+        key: identity("alice-p256").key,
+        certificate: bob_ec.certificate.clone(),
+        chain: vec![],
+    };
+    let enc = encrypt(MESSAGE, &["bob-p256"], ContentCipher::Aes128Cbc, false);
+    let err = envelope::decrypt_message(&enc, &[&mallory], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "DECRYPTION_FAILED");
+}
+
+#[test]
+fn sign_then_encrypt_and_triple_wrap_open() {
+    let alice = identity("alice-p256");
+    let sign = |m: &[u8], opaque| {
+        let o = SignOptions {
+            opaque,
+            digest: cachet::algorithms::DigestAlgorithm::Sha256,
+            rsa_pss: false,
+            time: AT,
+        };
+        smime::sign_message(m, &[&alice], &o, &mut common::rng()).unwrap()
+    };
+    for cipher in [ContentCipher::Aes256Gcm, ContentCipher::Aes128Cbc] {
+        let signed_then_encrypted = encrypt(&sign(MESSAGE, false), &["bob-rsa"], cipher, false);
+        let report = open(&signed_then_encrypted, "bob-rsa");
+        let enc_type = if cipher.is_authenticated() {
+            "authEnveloped"
+        } else {
+            "enveloped"
+        };
+        assert_eq!(types(&report), [enc_type, "signed"]);
+        assert!(report.authenticated && report.signed_valid);
+        assert!(report.content.ends_with(b"Hello Bob.\r\n"));
+        let Layer::Signed { signers, .. } = &report.layers[1] else {
+            panic!()
+        };
+        assert_eq!(
+            signers[0].status.as_str(),
+            "valid",
+            "From: is taken from the outer header"
+        );
+
+        let triple = sign(
+            &encrypt(&sign(MESSAGE, true), &["bob-p256"], cipher, false),
+            false,
+        );
+        let report = open(&triple, "bob-p256");
+        assert_eq!(types(&report), ["signed", enc_type, "signed"]);
+        assert!(report.signed_valid);
+        assert!(report.content.ends_with(b"Hello Bob.\r\n"));
+    }
+}
+
+#[test]
+fn cbc_only_is_unauthenticated_and_flagged() {
+    let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Cbc, false);
+    let report = open(&enc, "bob-rsa");
+    assert!(!report.authenticated);
+    assert!(!report.signed_valid);
+}
+
+/// Regression for the trap in `cms 0.3.0-rc.0`'s ECDH builder: the key-encryption key must be the
+/// ECDH-derived one, never all zeroes.
+#[test]
+fn ecdh_wrap_key_is_not_all_zero() {
+    use aes_kw::cipher::KeyInit;
+    let enc = encrypt(MESSAGE, &["bob-p256"], ContentCipher::Aes256Gcm, false);
+    let text = String::from_utf8(enc).unwrap();
+    let der =
+        cachet::mime::base64_decode(text.split_once("\r\n\r\n").unwrap().1.as_bytes()).unwrap();
+    // The wrapped key is the only 40-byte OCTET STRING (32-byte key + 8).
+    let pos = der.windows(2).position(|w| w == [0x04, 40]).unwrap();
+    let wrapped = &der[pos + 2..pos + 42];
+    let mut out = [0u8; 32];
+    let zero = aes_kw::KwAes256::new_from_slice(&[0u8; 32]).unwrap();
+    assert!(zero.unwrap_key(wrapped, &mut out).is_err());
+}
+
+#[test]
+fn malformed_encrypted_inputs_are_typed_errors() {
+    let bob = identity("bob-rsa");
+    let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, false);
+    for n in (0..enc.len()).step_by(13) {
+        let _ = envelope::decrypt_message(&enc[..n], &[&bob], &mut common::rng());
+    }
+    let bad = b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQA=\r\n";
+    let err = envelope::decrypt_message(bad, &[&bob], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "DER_MALFORMED");
+}
+
+#[test]
+fn broken_and_certs_only_corpus_messages() {
+    let bob = identity("bob-rsa");
+    let options = VerifyOptions {
+        trust_anchors: &[],
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    // BouncyCastle's brokenEnv.message: "Malformed content." must be an error, not a panic.
+    let broken = common::vector("corpus/bouncycastle/messages/brokenEnv.message");
+    // It is a lone application/pkcs7-signature part: nothing to open, nothing verified.
+    let report = envelope::open(&broken, &[&bob], &options, &mut common::rng()).unwrap();
+    assert!(report.layers.is_empty() && !report.authenticated);
+    let err = smime::verify_message(&broken, &options).unwrap_err();
+    assert_eq!(err.code(), "NOT_SIGNED");
+    // KMail's certs-only test message carries base64 of garbage: a typed error, no panic.
+    let certs_only = common::vector("corpus/kmail-kde/messages/smime-cert.mbox");
+    let err = envelope::open(&certs_only, &[&bob], &options, &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "DER_MALFORMED");
+}
