@@ -2,8 +2,8 @@
 
 use alloc::vec::Vec;
 
-use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
+use const_oid::ObjectIdentifier;
 
 /// A message digest algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,4 +96,61 @@ impl DigestAlgorithm {
             Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
         })
     }
+}
+
+// ---- interface stubs (replaced by the real implementations on merge) ----
+
+/// A signature that verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The digest used, when the algorithm has one.
+    pub digest: Option<DigestAlgorithm>,
+    /// `rsa-pkcs1v15`, `rsa-pss`, `ecdsa` or `ed25519`.
+    pub name: &'static str,
+}
+
+/// Why a signature did not verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureError {
+    /// It is wrong.
+    Invalid,
+    /// The algorithm (OID or name) is not implemented.
+    Unsupported(alloc::string::String),
+    /// The key is too small to be trusted.
+    KeyTooSmall,
+}
+
+/// Verify `signature` over `message`.
+///
+/// # Errors
+/// See [`SignatureError`].
+pub fn verify_signature(
+    spki: &spki::SubjectPublicKeyInfoOwned,
+    algorithm: &spki::AlgorithmIdentifierOwned,
+    digest: Option<DigestAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<Verified, SignatureError> {
+    let _ = (spki, digest, message, signature);
+    Err(SignatureError::Unsupported(alloc::format!(
+        "{}",
+        algorithm.oid
+    )))
+}
+
+/// Sign `message`.
+///
+/// # Errors
+/// `KEY_UNSUPPORTED`.
+pub fn sign<R: rand_core::CryptoRng + ?Sized>(
+    key: &crate::keys::PrivateKey,
+    digest: DigestAlgorithm,
+    rsa_pss: bool,
+    message: &[u8],
+    rng: &mut R,
+) -> crate::Result<(spki::AlgorithmIdentifierOwned, Vec<u8>)> {
+    let _ = (digest, rsa_pss, message, rng);
+    Err(crate::Error::KeyUnsupported {
+        algorithm: alloc::string::String::from(key.algorithm_name()),
+    })
 }

@@ -90,22 +90,61 @@ pub enum Error {
 pub const CODES: &[(&str, &str)] = &[
     ("DER_MALFORMED", "DER/BER could not be decoded"),
     ("PEM_MALFORMED", "PEM armour could not be decoded"),
-    ("MIME_MALFORMED", "a MIME message or entity could not be parsed"),
+    (
+        "MIME_MALFORMED",
+        "a MIME message or entity could not be parsed",
+    ),
     ("NOT_SIGNED", "the message carries no S/MIME signature"),
-    ("BAD_PASSWORD", "the password for a PKCS#12 file or encrypted key is wrong"),
-    ("PASSWORD_REQUIRED", "the key or PKCS#12 file is encrypted and no password was given"),
-    ("P12_MALFORMED", "a PKCS#12 file is not as RFC 7292 describes"),
-    ("P12_NO_KEY", "a PKCS#12 file holds no private key with its certificate"),
+    (
+        "BAD_PASSWORD",
+        "the password for a PKCS#12 file or encrypted key is wrong",
+    ),
+    (
+        "PASSWORD_REQUIRED",
+        "the key or PKCS#12 file is encrypted and no password was given",
+    ),
+    (
+        "P12_MALFORMED",
+        "a PKCS#12 file is not as RFC 7292 describes",
+    ),
+    (
+        "P12_NO_KEY",
+        "a PKCS#12 file holds no private key with its certificate",
+    ),
     ("KEY_MALFORMED", "a private key could not be decoded"),
-    ("KEY_CERT_MISMATCH", "the private key does not belong to the certificate"),
-    ("KEY_UNSUPPORTED", "a key algorithm or size Cachet does not support"),
+    (
+        "KEY_CERT_MISMATCH",
+        "the private key does not belong to the certificate",
+    ),
+    (
+        "KEY_UNSUPPORTED",
+        "a key algorithm or size Cachet does not support",
+    ),
     ("CERT_MALFORMED", "a certificate could not be decoded"),
-    ("CERT_MISSING", "a required certificate was not given or found"),
-    ("CMS_MALFORMED", "a CMS structure is not as RFC 5652 describes"),
-    ("CMS_UNSUPPORTED_ALGORITHM", "an algorithm Cachet does not implement"),
-    ("DECRYPTION_FAILED", "decryption failed (one code for every cause)"),
-    ("INPUT_TOO_LARGE", "a size, count or nesting limit was exceeded"),
-    ("API_MISUSE", "the API was called wrongly (unknown option, bad value)"),
+    (
+        "CERT_MISSING",
+        "a required certificate was not given or found",
+    ),
+    (
+        "CMS_MALFORMED",
+        "a CMS structure is not as RFC 5652 describes",
+    ),
+    (
+        "CMS_UNSUPPORTED_ALGORITHM",
+        "an algorithm Cachet does not implement",
+    ),
+    (
+        "DECRYPTION_FAILED",
+        "decryption failed (one code for every cause)",
+    ),
+    (
+        "INPUT_TOO_LARGE",
+        "a size, count or nesting limit was exceeded",
+    ),
+    (
+        "API_MISUSE",
+        "the API was called wrongly (unknown option, bad value)",
+    ),
     ("RANDOM_FAILED", "the system random number generator failed"),
     ("INTERNAL", "a bug in Cachet: please report it"),
 ];
@@ -156,12 +195,16 @@ impl Error {
 
     /// Shorthand for [`Error::ApiMisuse`].
     pub fn misuse(detail: impl Into<String>) -> Self {
-        Self::ApiMisuse { detail: detail.into() }
+        Self::ApiMisuse {
+            detail: detail.into(),
+        }
     }
 
     /// Shorthand for [`Error::UnsupportedAlgorithm`].
     pub fn unsupported(oid: impl fmt::Display) -> Self {
-        Self::UnsupportedAlgorithm { oid: alloc::format!("{oid}") }
+        Self::UnsupportedAlgorithm {
+            oid: alloc::format!("{oid}"),
+        }
     }
 }
 

@@ -7,8 +7,10 @@
 extern crate alloc;
 
 pub mod algorithms;
+pub mod cms;
 pub mod error;
 pub mod keys;
+pub mod mime;
 pub mod pem;
 pub mod smime;
 pub mod time;

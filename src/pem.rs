@@ -21,7 +21,10 @@ pub struct Block {
 impl core::fmt::Debug for Block {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Blocks may hold private keys: never print the bytes.
-        f.debug_struct("Block").field("label", &self.label).field("len", &self.der.len()).finish()
+        f.debug_struct("Block")
+            .field("label", &self.label)
+            .field("len", &self.der.len())
+            .finish()
     }
 }
 
@@ -58,7 +61,10 @@ pub fn decode_all(data: &[u8]) -> Result<Vec<Block>> {
             b64.push_str(line);
         }
         let der = base64ct::Base64::decode_vec(&b64).map_err(|_| Error::PemMalformed)?;
-        blocks.push(Block { label: String::from(label), der });
+        blocks.push(Block {
+            label: String::from(label),
+            der,
+        });
         rest = after.get(end + end_marker.len()..).unwrap_or("");
     }
     if blocks.is_empty() {
@@ -75,7 +81,10 @@ pub fn pem_or_der(data: &[u8]) -> Result<Vec<Block>> {
     if is_pem(data) {
         decode_all(data)
     } else {
-        Ok(alloc::vec![Block { label: String::new(), der: data.to_vec() }])
+        Ok(alloc::vec![Block {
+            label: String::new(),
+            der: data.to_vec()
+        }])
     }
 }
 
@@ -109,9 +118,20 @@ mod tests {
 
     #[test]
     fn malformed() {
-        assert_eq!(decode_all(b"-----BEGIN X-----\nAAA").unwrap_err().code(), "PEM_MALFORMED");
-        assert_eq!(decode_all(b"-----BEGIN X-----\n!!\n-----END X-----").unwrap_err().code(), "PEM_MALFORMED");
+        assert_eq!(
+            decode_all(b"-----BEGIN X-----\nAAA").unwrap_err().code(),
+            "PEM_MALFORMED"
+        );
+        assert_eq!(
+            decode_all(b"-----BEGIN X-----\n!!\n-----END X-----")
+                .unwrap_err()
+                .code(),
+            "PEM_MALFORMED"
+        );
         assert_eq!(decode_all(b"nothing").unwrap_err().code(), "PEM_MALFORMED");
-        assert_eq!(decode_all(&[0xff, 0xfe]).unwrap_err().code(), "PEM_MALFORMED");
+        assert_eq!(
+            decode_all(&[0xff, 0xfe]).unwrap_err().code(),
+            "PEM_MALFORMED"
+        );
     }
 }

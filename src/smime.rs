@@ -6,8 +6,10 @@ use alloc::vec::Vec;
 use x509_cert::Certificate;
 
 use crate::algorithms::DigestAlgorithm;
+use crate::cms;
 use crate::error::{Error, Result};
 use crate::keys::Identity;
+use crate::mime::{self, Entity};
 use crate::time::UnixTime;
 
 /// How to sign.
@@ -30,6 +32,8 @@ pub struct VerifyOptions<'a> {
     pub trust_anchors: &'a [Certificate],
     /// Extra certificates for chain building (e.g. a signer certificate the sender did not embed).
     pub certificates: &'a [Certificate],
+    /// Certificate revocation lists to check the chain against (none are fetched).
+    pub crls: &'a [x509_cert::crl::CertificateList],
     /// The time at which certificates must be valid.
     pub time: UnixTime,
 }
@@ -58,6 +62,10 @@ pub enum SignerStatus {
     WeakAlgorithm,
     /// An algorithm Cachet does not implement.
     UnsupportedAlgorithm,
+    /// A certificate of the chain is revoked by a CRL given.
+    Revoked,
+    /// Everything holds, but the `Date:` header is well after the signing time.
+    DateMismatch,
 }
 
 impl SignerStatus {
@@ -75,6 +83,8 @@ impl SignerStatus {
             Self::AddressMismatch => "address-mismatch",
             Self::WeakAlgorithm => "weak-algorithm",
             Self::UnsupportedAlgorithm => "unsupported-algorithm",
+            Self::Revoked => "revoked",
+            Self::DateMismatch => "date-mismatch",
         }
     }
 }
@@ -127,27 +137,328 @@ impl VerifyReport {
     }
 }
 
+/// How far the `Date:` header may lie after the signing-time attribute (one hour).
+pub const MAX_DATE_AFTER_SIGNING: u64 = 3600;
+
+/// Largest message Cachet signs or verifies (256 MiB).
+pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
+
+fn check_size(message: &[u8]) -> Result<()> {
+    if message.len() > MAX_MESSAGE_SIZE {
+        return Err(Error::InputTooLarge {
+            what: "message size",
+            limit: MAX_MESSAGE_SIZE,
+        });
+    }
+    Ok(())
+}
+
+/// Is this header field part of the MIME entity (and so inside the signature)?
+fn is_entity_field(field: &mime::Field<'_>) -> bool {
+    field.name.len() > 8
+        && field
+            .name
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("content-"))
+}
+
+fn push_field(out: &mut Vec<u8>, raw: &[u8]) {
+    out.extend_from_slice(raw);
+    if !raw.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Does any leaf of this entity need a transfer encoding to travel unchanged?
+fn entity_needs_encoding(entity: &Entity<'_>, depth: usize) -> Result<bool> {
+    if depth > mime::MAX_DEPTH {
+        return Err(Error::InputTooLarge {
+            what: "MIME nesting depth",
+            limit: mime::MAX_DEPTH,
+        });
+    }
+    let ct = entity.content_type();
+    if ct.mime_type.starts_with("multipart/") {
+        let Some(boundary) = ct.param("boundary") else {
+            return Ok(false);
+        };
+        for part in mime::split_multipart(entity.body, boundary)? {
+            if entity_needs_encoding(&Entity::parse(part)?, depth + 1)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    let cte = entity.transfer_encoding();
+    Ok(matches!(cte.as_str(), "7bit" | "8bit" | "binary") && mime::needs_encoding(entity.body))
+}
+
+/// Write `entity` (its fields and body) in a form that survives any relay: leaves with 8-bit
+/// data, long lines or trailing white space are re-encoded (quoted-printable for text, base64
+/// otherwise); everything else is kept byte for byte.
+fn write_canonical(
+    out: &mut Vec<u8>,
+    entity: &Entity<'_>,
+    fields: &[&mime::Field<'_>],
+    depth: usize,
+) -> Result<()> {
+    let ct = entity.content_type();
+    if !entity_needs_encoding(entity, depth)? {
+        for f in fields {
+            push_field(out, f.raw);
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(entity.body);
+        return Ok(());
+    }
+    if ct.mime_type.starts_with("multipart/") {
+        let boundary = ct.param("boundary").unwrap_or_default();
+        for f in fields {
+            push_field(out, f.raw);
+        }
+        out.extend_from_slice(b"\r\n");
+        for part in mime::split_multipart(entity.body, boundary)? {
+            out.extend_from_slice(b"--");
+            out.extend_from_slice(boundary.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            let inner = Entity::parse(part)?;
+            let inner_fields: Vec<&mime::Field<'_>> = inner.fields.iter().collect();
+            write_canonical(out, &inner, &inner_fields, depth + 1)?;
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(boundary.as_bytes());
+        out.extend_from_slice(b"--\r\n");
+        return Ok(());
+    }
+    let text = ct.mime_type.starts_with("text/");
+    let has_ct = fields.iter().any(|f| f.is("Content-Type"));
+    for f in fields.iter().filter(|f| !f.is("Content-Transfer-Encoding")) {
+        push_field(out, f.raw);
+    }
+    if !has_ct {
+        out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
+    }
+    if text {
+        out.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        out.extend_from_slice(&mime::qp_encode(entity.body));
+    } else {
+        out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n\r\n");
+        out.extend_from_slice(&mime::base64_encode_lines(entity.body));
+    }
+    Ok(())
+}
+
+/// Split a message into its outer header fields (raw) and its canonical MIME entity.
+fn split_for_signing(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let entity = Entity::parse(message)?;
+    let mut outer = Vec::new();
+    let mut inner_fields = Vec::new();
+    for f in &entity.fields {
+        if is_entity_field(f) {
+            inner_fields.push(f);
+        } else if !f.is("MIME-Version") {
+            push_field(&mut outer, f.raw);
+        }
+    }
+    let mut content = Vec::with_capacity(message.len() + 64);
+    if inner_fields.is_empty() {
+        // RFC 2045 §5.2 default, made explicit so the signed entity says what it is.
+        let ascii = !mime::needs_encoding(entity.body) || entity.body.iter().all(u8::is_ascii);
+        let charset = if ascii { "us-ascii" } else { "utf-8" };
+        let field = alloc::format!("Content-Type: text/plain; charset={charset}\r\n");
+        let synthetic = Entity::parse(field.as_bytes())?;
+        let with_body = Entity {
+            fields: synthetic.fields.clone(),
+            body: entity.body,
+        };
+        let refs: Vec<&mime::Field<'_>> = with_body.fields.iter().collect();
+        write_canonical(&mut content, &with_body, &refs, 0)?;
+    } else {
+        write_canonical(&mut content, &entity, &inner_fields, 0)?;
+    }
+    Ok((outer, content))
+}
+
+fn random_boundary<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> String {
+    let mut bytes = [0u8; 12];
+    rng.fill_bytes(&mut bytes);
+    let mut s = String::from("----=_cachet_");
+    for b in bytes {
+        s.push_str(&alloc::format!("{b:02x}"));
+    }
+    s
+}
+
 /// Sign an RFC 5322 message (or a bare MIME entity): its MIME entity is signed, other headers stay
 /// outside. Returns the complete signed message, CRLF line ends.
 ///
 /// # Errors
-/// `MIME_MALFORMED`, `KEY_UNSUPPORTED`, `API_MISUSE` (no signer), `RANDOM_FAILED`.
+/// `MIME_MALFORMED`, `KEY_UNSUPPORTED`, `API_MISUSE` (no signer), `INPUT_TOO_LARGE`.
 pub fn sign_message<R: rand_core::CryptoRng + ?Sized>(
     message: &[u8],
     signers: &[&Identity],
     options: &SignOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let _ = (message, signers, options, rng);
-    Err(Error::Internal { detail: "not implemented" })
+    check_size(message)?;
+    if options.digest.is_weak() {
+        return Err(Error::misuse("signing with MD5 or SHA-1 is not allowed"));
+    }
+    let message = mime::to_crlf(message);
+    let (outer, content) = split_for_signing(&message)?;
+    let params = cms::sign::SignParams {
+        digest: options.digest,
+        rsa_pss: options.rsa_pss,
+        time: options.time,
+        detached: !options.opaque,
+    };
+    let der_bytes = cms::sign::sign(&content, signers, &params, rng)?;
+    let mut out = outer;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    if options.opaque {
+        out.extend_from_slice(
+            b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\n\
+              Content-Transfer-Encoding: base64\r\n\
+              Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n",
+        );
+        out.extend_from_slice(&mime::base64_encode_lines(&der_bytes));
+        return Ok(out);
+    }
+    let mut micalgs: Vec<&str> = Vec::new();
+    for s in signers {
+        let m = cms::sign::effective_digest(&s.key, options.digest).micalg();
+        if !micalgs.contains(&m) {
+            micalgs.push(m);
+        }
+    }
+    let boundary = random_boundary(rng);
+    out.extend_from_slice(
+        alloc::format!(
+            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\
+             \tmicalg={}; boundary=\"{boundary}\"\r\n\r\n\
+             This is a cryptographically signed message in MIME format.\r\n\r\n--{boundary}\r\n",
+            micalgs.join(",")
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&content);
+    out.extend_from_slice(
+        alloc::format!(
+            "\r\n--{boundary}\r\n\
+             Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\
+             Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\
+             Content-Description: S/MIME Cryptographic Signature\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&mime::base64_encode_lines(&der_bytes));
+    out.extend_from_slice(alloc::format!("\r\n--{boundary}--\r\n").as_bytes());
+    Ok(out)
+}
+
+/// The signature and signed content found in a message.
+struct Found {
+    opaque: bool,
+    signature: Vec<u8>,
+    content: Option<Vec<u8>>,
+}
+
+fn find_signature(entity: &Entity<'_>) -> Result<Found> {
+    let ct = entity.content_type();
+    if ct.is("multipart/signed") {
+        let boundary = ct.param("boundary").ok_or(Error::MimeMalformed {
+            detail: "multipart/signed without boundary",
+        })?;
+        let parts = mime::split_multipart(entity.body, boundary)?;
+        let (Some(content), Some(sig_part)) = (parts.first(), parts.get(1)) else {
+            return Err(Error::MimeMalformed {
+                detail: "multipart/signed needs two parts",
+            });
+        };
+        let sig_entity = Entity::parse(sig_part)?;
+        let sig_ct = sig_entity.content_type();
+        if !(sig_ct.is("application/pkcs7-signature") || sig_ct.is("application/x-pkcs7-signature"))
+        {
+            return Err(Error::NotSigned);
+        }
+        return Ok(Found {
+            opaque: false,
+            signature: sig_entity.decoded_body()?,
+            content: Some(content.to_vec()),
+        });
+    }
+    if ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime") {
+        return Ok(Found {
+            opaque: true,
+            signature: entity.decoded_body()?,
+            content: None,
+        });
+    }
+    Err(Error::NotSigned)
 }
 
 /// Verify a signed message, detached (`multipart/signed`) or opaque.
 ///
 /// # Errors
-/// `NOT_SIGNED`, `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`. A signature that does not
-/// hold is not an error: see [`SignerReport::status`].
+/// `NOT_SIGNED`, `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`. A
+/// signature that does not hold is not an error: see [`SignerReport::status`].
 pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<VerifyReport> {
-    let _ = (message, options);
-    Err(Error::NotSigned)
+    check_size(message)?;
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
+    let entity = Entity::parse(&message)?;
+    let date = entity
+        .field("Date")
+        .and_then(|f| mime::parse_date(&f.value()));
+    let from = entity
+        .field("From")
+        .and_then(|f| mime::first_address(&f.value()));
+    let found = find_signature(&entity)?;
+    let parsed = cms::verify::parse(&found.signature)?;
+    // A detached signature that also carries content which differs from the signed part is a
+    // confusion attack (one text shown, another signed): every signer is reported altered.
+    let mut econtent_mismatch = false;
+    let content = match (found.content, &parsed.content) {
+        (Some(detached), Some(encapsulated)) => {
+            econtent_mismatch = &detached != encapsulated;
+            detached
+        }
+        (Some(detached), None) => detached,
+        (None, Some(encapsulated)) => encapsulated.clone(),
+        (None, None) => {
+            return Err(Error::CmsMalformed {
+                detail: "opaque signed-data without content",
+            })
+        }
+    };
+    let mut signers = cms::verify::verify_signers(&parsed, &content, options, from.as_deref());
+    for s in &mut signers {
+        if econtent_mismatch {
+            s.status = SignerStatus::ContentAltered;
+            s.code = "ECONTENT_MISMATCH";
+            s.reason = String::from(
+                "the signature carries its own content, which differs from the signed part",
+            );
+        } else if s.status == SignerStatus::Valid {
+            if let (Some(date), Some(signed_at)) = (date, s.signing_time) {
+                if date.0 > signed_at.0.saturating_add(MAX_DATE_AFTER_SIGNING) {
+                    s.status = SignerStatus::DateMismatch;
+                    s.code = "DATE_MISMATCH";
+                    s.reason = alloc::format!(
+                        "the Date: header ({}) is later than the signing time ({}): the message \
+                         may have been re-dated",
+                        date.to_rfc3339(),
+                        signed_at.to_rfc3339()
+                    );
+                }
+            }
+        }
+    }
+    Ok(VerifyReport {
+        opaque: found.opaque,
+        content,
+        from,
+        signers,
+    })
 }

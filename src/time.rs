@@ -35,10 +35,17 @@ impl UnixTime {
             if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
                 return Err(bad());
             }
-            core::str::from_utf8(s).map_err(|_| bad())?.parse().map_err(|_| bad())
+            core::str::from_utf8(s)
+                .map_err(|_| bad())?
+                .parse()
+                .map_err(|_| bad())
         };
         let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
-        if b.len() < 20 || !sep(4, b"-") || !sep(7, b"-") || !sep(10, b"Tt ") || !sep(13, b":")
+        if b.len() < 20
+            || !sep(4, b"-")
+            || !sep(7, b"-")
+            || !sep(10, b"Tt ")
+            || !sep(13, b":")
             || !sep(16, b":")
         {
             return Err(bad());
@@ -93,13 +100,16 @@ impl UnixTime {
     /// [`Error::ApiMisuse`] for a time DER cannot represent (before 1970 or after 9999).
     pub fn to_x509(self) -> Result<x509_cert::time::Time> {
         let dur = core::time::Duration::from_secs(self.0);
-        let dt = DateTime::from_unix_duration(dur).map_err(|_| Error::misuse("time out of range"))?;
+        let dt =
+            DateTime::from_unix_duration(dur).map_err(|_| Error::misuse("time out of range"))?;
         if dt.year() < 2050 {
             Ok(x509_cert::time::Time::UtcTime(
                 UtcTime::from_date_time(dt).map_err(|_| Error::misuse("time out of range"))?,
             ))
         } else {
-            Ok(x509_cert::time::Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
+            Ok(x509_cert::time::Time::GeneralTime(
+                GeneralizedTime::from_date_time(dt),
+            ))
         }
     }
 
@@ -119,14 +129,29 @@ mod tests {
 
     #[test]
     fn parses_rfc3339() {
-        assert_eq!(UnixTime::parse_rfc3339("1970-01-01T00:00:00Z").unwrap(), UnixTime(0));
-        assert_eq!(UnixTime::parse_rfc3339("2026-02-01T00:00:00Z").unwrap(), UnixTime(1_769_904_000));
+        assert_eq!(
+            UnixTime::parse_rfc3339("1970-01-01T00:00:00Z").unwrap(),
+            UnixTime(0)
+        );
+        assert_eq!(
+            UnixTime::parse_rfc3339("2026-02-01T00:00:00Z").unwrap(),
+            UnixTime(1_769_904_000)
+        );
         assert_eq!(
             UnixTime::parse_rfc3339("2026-02-01T01:00:00.123+01:00").unwrap(),
             UnixTime(1_769_904_000)
         );
-        for bad in ["", "2026-02-01", "2026-13-01T00:00:00Z", "2026-02-01T00:00:00", "x".repeat(30).as_str()] {
-            assert_eq!(UnixTime::parse_rfc3339(bad).unwrap_err().code(), "API_MISUSE");
+        for bad in [
+            "",
+            "2026-02-01",
+            "2026-13-01T00:00:00Z",
+            "2026-02-01T00:00:00",
+            "x".repeat(30).as_str(),
+        ] {
+            assert_eq!(
+                UnixTime::parse_rfc3339(bad).unwrap_err().code(),
+                "API_MISUSE"
+            );
         }
         assert_eq!(UnixTime(1_769_904_000).to_rfc3339(), "2026-02-01T00:00:00Z");
     }

@@ -2,6 +2,7 @@
 //!
 //! Does not fetch anything (no AIA, no OCSP): every certificate and CRL is an input.
 
+pub mod crl;
 pub mod path;
 
 use alloc::string::String;
@@ -39,4 +40,37 @@ pub fn subject(cert: &Certificate) -> String {
 #[must_use]
 pub fn issuer(cert: &Certificate) -> String {
     alloc::format!("{}", cert.tbs_certificate().issuer())
+}
+
+/// Does the certificate name `address`?
+#[must_use]
+pub fn address_matches(cert: &Certificate, address: &str) -> bool {
+    email_addresses(cert)
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(address))
+}
+
+/// The subjectKeyIdentifier extension's value, if the certificate has one.
+#[must_use]
+pub fn subject_key_id(cert: &Certificate) -> Option<Vec<u8>> {
+    cert.tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+        .ok()
+        .flatten()
+        .map(|(_, ski)| ski.0.as_bytes().to_vec())
+}
+
+/// Parse one or many CRLs (PEM `X509 CRL` blocks or DER).
+///
+/// # Errors
+/// `CERT_MALFORMED`, `PEM_MALFORMED`.
+pub fn parse_crls(data: &[u8]) -> Result<Vec<x509_cert::crl::CertificateList>> {
+    use der::Decode;
+    crate::pem::pem_or_der(data)?
+        .iter()
+        .map(|b| {
+            x509_cert::crl::CertificateList::from_der(&b.der)
+                .map_err(|_| Error::CertificateMalformed)
+        })
+        .collect()
 }

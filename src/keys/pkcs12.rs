@@ -23,5 +23,7 @@ pub struct Pkcs12 {
 /// `INPUT_TOO_LARGE` (absurd iteration counts).
 pub fn parse(data: &[u8], password: &str) -> Result<Pkcs12> {
     let _ = (data, password);
-    Err(Error::Pkcs12Malformed { detail: "not implemented" })
+    Err(Error::Pkcs12Malformed {
+        detail: "not implemented",
+    })
 }

@@ -1,1 +1,196 @@
+//! The WebAssembly boundary: the only code that names `wasm_bindgen`.
+//!
+//! Each function converts JS values, calls one core function and maps [`Error`] to a JS `Error`
+//! named `CachetError` with a stable `code` (and a `detail` when there is one). No logic lives
+//! here: the public JS API (`src/js/index.js`) checks options, this module checks types.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use der::Encode;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use x509_cert::Certificate;
+
+use crate::algorithms::DigestAlgorithm;
+use crate::error::{Error, CODES};
+use crate::smime::{self, SignOptions, SignerReport, VerifyOptions};
+use crate::time::UnixTime;
+
+/// Map a core error to a JS `Error` named `CachetError`, with `code` and optional `detail`.
+fn to_js(err: Error) -> JsValue {
+    let js = js_sys::Error::new(&alloc::format!("{err}"));
+    js.set_name("CachetError");
+    let _ = Reflect::set(&js, &"code".into(), &err.code().into());
+    if let Some(detail) = err.detail() {
+        let _ = Reflect::set(&js, &"detail".into(), &detail.into());
+    }
+    js.into()
+}
+
+/// Each element of `list` as bytes; anything but a `Uint8Array` is `API_MISUSE`.
+fn byte_arrays(list: &Array, what: &str) -> Result<Vec<Vec<u8>>, Error> {
+    list.iter()
+        .map(|v| {
+            v.dyn_into::<Uint8Array>()
+                .map(|a| a.to_vec())
+                .map_err(|_| Error::misuse(alloc::format!("{what}: expected Uint8Array items")))
+        })
+        .collect()
+}
+
+/// Parse every element of `list` (PEM or DER, each possibly holding several certificates).
+fn certificates(list: &Array, what: &str) -> Result<Vec<Certificate>, Error> {
+    let mut out = Vec::new();
+    for data in byte_arrays(list, what)? {
+        out.extend(crate::x509::parse_certificates(&data)?);
+    }
+    Ok(out)
+}
+
+fn der(cert: &Certificate) -> Result<Uint8Array, Error> {
+    Ok(Uint8Array::from(cert.to_der()?.as_slice()))
+}
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    // Reflect.set on a fresh plain object cannot fail.
+    let _ = Reflect::set(obj, &key.into(), &value.into());
+}
+
+/// A signing identity: a private key, its certificate and chain. Call `free()` when done.
+#[wasm_bindgen]
+pub struct Identity(crate::keys::Identity);
+
+/// Load a signing identity (see [`crate::keys::Identity::load`]).
+#[wasm_bindgen(js_name = loadIdentity)]
+pub fn load_identity(
+    key: &[u8],
+    cert: Option<Vec<u8>>,
+    password: Option<String>,
+    chain: Array,
+) -> Result<Identity, JsValue> {
+    let chain = certificates(&chain, "chain").map_err(to_js)?;
+    crate::keys::Identity::load(key, cert.as_deref(), password.as_deref(), &chain)
+        .map(Identity)
+        .map_err(to_js)
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// The certificate, DER.
+    #[wasm_bindgen(getter)]
+    pub fn certificate(&self) -> Result<Vec<u8>, JsValue> {
+        self.0.certificate.to_der().map_err(|e| to_js(e.into()))
+    }
+
+    /// The addresses the certificate names, lowercased.
+    #[wasm_bindgen(getter)]
+    pub fn emails(&self) -> Vec<String> {
+        crate::x509::email_addresses(&self.0.certificate)
+    }
+
+    /// The certificate's subject (RFC 4514).
+    #[wasm_bindgen(getter)]
+    pub fn subject(&self) -> String {
+        crate::x509::subject(&self.0.certificate)
+    }
+}
+
+/// Sign a message (see [`smime::sign_message`]). `time_ms` is milliseconds since the epoch.
+#[wasm_bindgen(js_name = signMessage)]
+pub fn sign_message(
+    message: &[u8],
+    identity: &Identity,
+    opaque: bool,
+    digest: &str,
+    rsa_pss: bool,
+    time_ms: f64,
+) -> Result<Vec<u8>, JsValue> {
+    let digest = DigestAlgorithm::from_name(digest)
+        .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown digest {digest:?}"))))?;
+    let options = SignOptions {
+        opaque,
+        digest,
+        rsa_pss,
+        time: UnixTime::from_millis(time_ms),
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    smime::sign_message(message, &[&identity.0], &options, &mut rng).map_err(to_js)
+}
+
+/// Verify a signed message (see [`smime::verify_message`]); returns a plain JS report object.
+#[wasm_bindgen(js_name = verifyMessage)]
+pub fn verify_message(
+    message: &[u8],
+    trust_anchors: Array,
+    certificates: Array,
+    crls: Array,
+    time_ms: f64,
+) -> Result<JsValue, JsValue> {
+    let anchors = self::certificates(&trust_anchors, "trustAnchors").map_err(to_js)?;
+    let extra = self::certificates(&certificates, "certificates").map_err(to_js)?;
+    let mut revocations = Vec::new();
+    for data in byte_arrays(&crls, "crls").map_err(to_js)? {
+        revocations.extend(crate::x509::parse_crls(&data).map_err(to_js)?);
+    }
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &extra,
+        crls: &revocations,
+        time: UnixTime::from_millis(time_ms),
+    };
+    let report = smime::verify_message(message, &options).map_err(to_js)?;
+    let signers = Array::new();
+    for signer in &report.signers {
+        let item = signer_object(signer).map_err(to_js)?;
+        signers.push(&item);
+    }
+    let obj = Object::new();
+    set(&obj, "opaque", report.opaque);
+    set(&obj, "content", Uint8Array::from(report.content.as_slice()));
+    set(&obj, "from", report.from.clone());
+    set(&obj, "signers", signers);
+    Ok(obj.into())
+}
+
+fn signer_object(s: &SignerReport) -> Result<Object, Error> {
+    let obj = Object::new();
+    set(&obj, "status", s.status.as_str());
+    set(&obj, "code", s.code);
+    set(&obj, "reason", s.reason.as_str());
+    set(&obj, "email", s.email.clone());
+    set(
+        &obj,
+        "emails",
+        s.emails.iter().map(JsValue::from).collect::<Array>(),
+    );
+    set(&obj, "subject", s.subject.clone());
+    #[allow(clippy::cast_precision_loss)] // seconds since 1970 stay far below 2^53
+    let time = s.signing_time.map(|t| t.0 as f64 * 1000.0);
+    set(&obj, "signingTime", time);
+    set(&obj, "digestAlgorithm", s.digest_algorithm.as_str());
+    set(&obj, "signatureAlgorithm", s.signature_algorithm.as_str());
+    let cert = s.certificate.as_ref().map(der).transpose()?;
+    set(
+        &obj,
+        "certificate",
+        cert.map_or(JsValue::NULL, JsValue::from),
+    );
+    let chain = Array::new();
+    for c in &s.chain {
+        let item = der(c)?;
+        chain.push(&item);
+    }
+    set(&obj, "chain", chain);
+    Ok(obj)
+}
+
+/// Every error code with its description, as `[code, description]` pairs, in a stable order.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Array {
+    CODES
+        .iter()
+        .map(|(code, text)| Array::of2(&(*code).into(), &(*text).into()))
+        .collect()
+}

@@ -1,0 +1,262 @@
+// Cachet: S/MIME for the web. The public JavaScript API.
+//
+// Every function is async and takes ONE options object; unknown keys and wrong types throw a
+// CachetError with code API_MISUSE. Errors mean "could not process"; a signature that does not
+// hold is reported per signer by `verify`, not thrown.
+
+import initWasm, * as wasm from './cachet_wasm.js';
+import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
+
+export { CachetError, ERROR_CODES };
+
+const WASM_URL = new URL('./cachet_wasm_bg.wasm', import.meta.url);
+const isNode =
+  typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
+
+let ready = null;
+
+/**
+ * Load the WebAssembly module. Called for you by every function; call it yourself to load early
+ * or from another place. `source`: a `WebAssembly.Module`, the bytes (`BufferSource`), a URL, a
+ * `Response`, or (Node) a file path. Loads once; later calls return the same promise.
+ */
+export function init(source) {
+  ready ??= load(source).catch((err) => {
+    ready = null;
+    throw wrap(err);
+  });
+  return ready;
+}
+
+async function load(source) {
+  if (source instanceof WebAssembly.Module || ArrayBuffer.isView(source) ||
+      source instanceof ArrayBuffer) {
+    wasm.initSync({ module: source });
+    return;
+  }
+  const where = source ?? WASM_URL;
+  const isFile = typeof where === 'string' ? !/^[a-z][a-z0-9+.-]*:\/\//i.test(where)
+    : where instanceof URL && where.protocol === 'file:';
+  if (isNode && isFile) {
+    const fsName = 'node:fs/promises'; // hidden from bundlers: browsers never take this branch
+    const { readFile } = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
+    wasm.initSync({ module: await readFile(where) });
+    return;
+  }
+  await initWasm({ module_or_path: where });
+}
+
+async function call(fn) {
+  await init();
+  try {
+    return fn();
+  } catch (err) {
+    throw wrap(err);
+  }
+}
+
+// ---- option checking ------------------------------------------------------------------------
+
+function checkOptions(options, fn, allowed) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw misuse(`${fn}: expected one options object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw misuse(`${fn}: unknown option ${JSON.stringify(key)}`);
+  }
+  return options;
+}
+
+const encoder = new TextEncoder();
+
+/** string (UTF-8) | Uint8Array | ArrayBuffer -> Uint8Array. Never echoes the value. */
+function bytes(value, name) {
+  if (typeof value === 'string') return encoder.encode(value);
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  throw misuse(`${name}: expected a string or a Uint8Array`);
+}
+
+function optionalBytes(value, name) {
+  return value === undefined || value === null ? undefined : bytes(value, name);
+}
+
+/** One item or an array of items (PEM strings or bytes) -> array of Uint8Array. */
+function byteList(value, name) {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item, i) => {
+    if (item instanceof Certificate) return item.der;
+    return bytes(item, `${name}[${i}]`);
+  });
+}
+
+function boolean(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw misuse(`${name}: expected a boolean`);
+  return value;
+}
+
+function time(value, name) {
+  if (value === undefined) return Date.now();
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw misuse(`${name}: expected a valid Date`);
+  }
+  return value.getTime();
+}
+
+// ---- certificates and identities ------------------------------------------------------------
+
+function toPem(der) {
+  let binary = '';
+  for (let i = 0; i < der.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, der.subarray(i, i + 0x8000));
+  }
+  const b64 = btoa(binary).replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+/** A certificate as DER bytes, with its PEM form on demand. */
+export class Certificate {
+  /** @param {Uint8Array} der */
+  constructor(der) {
+    /** The DER encoding. */
+    this.der = der;
+  }
+
+  /** The PEM encoding (`-----BEGIN CERTIFICATE-----`). */
+  get pem() {
+    return toPem(this.der);
+  }
+
+  toJSON() {
+    return this.pem;
+  }
+}
+
+/**
+ * A loaded signing identity (private key, certificate, chain), from `readIdentity`. The key stays
+ * inside the WebAssembly module; call `dispose()` to wipe it as soon as you are done.
+ */
+export class Identity {
+  #inner;
+
+  constructor(inner) {
+    if (!(inner instanceof wasm.Identity)) throw misuse('use readIdentity() to make an Identity');
+    this.#inner = inner;
+    /** The certificate. */
+    this.certificate = new Certificate(inner.certificate);
+    /** The addresses the certificate names, lowercased. */
+    this.emails = inner.emails;
+    /** The certificate's subject (RFC 4514). */
+    this.subject = inner.subject;
+  }
+
+  /** @internal */
+  get inner() {
+    if (!this.#inner) throw misuse('this Identity was disposed');
+    return this.#inner;
+  }
+
+  /** Wipe the private key now (otherwise it is wiped when garbage collected). */
+  dispose() {
+    this.#inner?.free();
+    this.#inner = null;
+  }
+}
+
+const IDENTITY_OPTIONS = ['privateKey', 'certificate', 'password', 'chain'];
+
+function loadIdentity(options, fn) {
+  checkOptions(options, fn, IDENTITY_OPTIONS);
+  if (options.privateKey === undefined) throw misuse(`${fn}: privateKey is required`);
+  const key = bytes(options.privateKey, 'privateKey');
+  const cert = options.certificate instanceof Certificate ? options.certificate.der
+    : optionalBytes(options.certificate, 'certificate');
+  const { password } = options;
+  if (password !== undefined && password !== null && typeof password !== 'string') {
+    throw misuse(`${fn}: password: expected a string`);
+  }
+  const chain = byteList(options.chain, 'chain');
+  return wasm.loadIdentity(key, cert, password ?? undefined, chain);
+}
+
+/**
+ * Load a signing identity: a private key (PEM/DER PKCS#8, encrypted PKCS#8, PKCS#1, SEC1, or a
+ * PKCS#12 `.p12`), its certificate (unless the `.p12` holds it), an optional password and chain.
+ * @returns {Promise<Identity>}
+ */
+export async function readIdentity(options) {
+  return call(() => new Identity(loadIdentity(options, 'readIdentity')));
+}
+
+// ---- sign and verify ------------------------------------------------------------------------
+
+const DIGESTS = ['sha256', 'sha384', 'sha512'];
+
+/**
+ * Sign a message (RFC 5322, or a bare MIME entity). Returns the signed message, of the same type
+ * as `message` (string in, string out).
+ */
+export async function sign(options) {
+  checkOptions(options, 'sign', ['message', 'signingKeys', 'detached', 'digest', 'rsaPss', 'date']);
+  const message = bytes(options.message, 'message');
+  const detached = boolean(options.detached, 'detached', true);
+  const rsaPss = boolean(options.rsaPss, 'rsaPss', false);
+  const digest = options.digest ?? 'sha256';
+  if (typeof digest !== 'string' || !DIGESTS.includes(digest.toLowerCase().replace('-', ''))) {
+    throw misuse(`sign: digest: expected one of ${DIGESTS.join(', ')}`);
+  }
+  const when = time(options.date, 'date');
+  const keys = options.signingKeys;
+  if (keys === undefined) throw misuse('sign: signingKeys is required');
+  if (!(keys instanceof Identity) && (keys === null || typeof keys !== 'object')) {
+    throw misuse('sign: signingKeys: expected an Identity or { privateKey, certificate, ... }');
+  }
+  const signed = await call(() => {
+    const owned = keys instanceof Identity ? null : loadIdentity(keys, 'sign: signingKeys');
+    try {
+      return wasm.signMessage(message, owned ?? keys.inner, !detached, digest, rsaPss, when);
+    } finally {
+      owned?.free();
+    }
+  });
+  return typeof options.message === 'string' ? new TextDecoder().decode(signed) : signed;
+}
+
+/**
+ * Verify a signed message (detached `multipart/signed` or opaque `application/pkcs7-mime`).
+ * Throws only when the message cannot be processed (e.g. NOT_SIGNED); a signature that does not
+ * hold is reported in `signers[i].status` and `signers[i].code`.
+ */
+export async function verify(options) {
+  checkOptions(options, 'verify', ['message', 'trustAnchors', 'certificates', 'crls', 'date']);
+  const message = bytes(options.message, 'message');
+  const anchors = byteList(options.trustAnchors, 'trustAnchors');
+  const extra = byteList(options.certificates, 'certificates');
+  const crls = byteList(options.crls, 'crls');
+  const when = time(options.date, 'date');
+  const report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when));
+  const signers = report.signers.map((s) => ({
+    ...s,
+    signingTime: s.signingTime === null || s.signingTime === undefined
+      ? null : new Date(s.signingTime),
+    certificate: s.certificate ? new Certificate(s.certificate) : null,
+    chain: s.chain.map((der) => new Certificate(der)),
+  }));
+  return {
+    valid: signers.length > 0 && signers.every((s) => s.status === 'valid'),
+    opaque: report.opaque,
+    from: report.from ?? null,
+    content: report.content,
+    signers,
+  };
+}
+
+/** Every error code and its description, as `[code, description]` pairs, from the core. */
+export async function errorCodes() {
+  return call(() => wasm.errorCodes());
+}

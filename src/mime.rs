@@ -1,0 +1,668 @@
+//! MIME (RFC 2045, 2046, 5322) as S/MIME needs it: header fields, `Content-Type` parameters,
+//! multipart bodies split with exact byte ranges, canonical CRLF, transfer encodings.
+//!
+//! This is deliberately not a general mail parser: it does not decode RFC 2047 words or
+//! charsets. It keeps the raw bytes of every header and part, because signatures cover raw
+//! bytes.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use base64ct::Encoding;
+
+use crate::error::{Error, Result};
+
+/// Most header fields Cachet accepts in one header block.
+pub const MAX_HEADER_FIELDS: usize = 1000;
+/// Deepest multipart nesting Cachet walks.
+pub const MAX_DEPTH: usize = 32;
+/// Most parts in one multipart body.
+pub const MAX_PARTS: usize = 1000;
+
+/// One header field: its name and raw bytes (folded lines included, final CRLF included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// The field name as written.
+    pub name: &'a str,
+    /// The whole field as it appears, from the name to the CRLF that ends it.
+    pub raw: &'a [u8],
+}
+
+impl Field<'_> {
+    /// The unfolded value, leading and trailing white space removed. Non-UTF-8 bytes are replaced.
+    #[must_use]
+    pub fn value(&self) -> String {
+        let raw = self.raw.get(self.name.len() + 1..).unwrap_or_default();
+        let text = String::from_utf8_lossy(raw);
+        let mut out = String::with_capacity(text.len());
+        for line in text.split("\r\n") {
+            out.push_str(line);
+        }
+        String::from(out.trim())
+    }
+
+    /// Is this field named `name` (case-insensitive)?
+    #[must_use]
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+}
+
+/// A MIME entity (or message) split into header fields and body. `data` must be canonical CRLF.
+#[derive(Clone, Debug)]
+pub struct Entity<'a> {
+    /// The header fields in order.
+    pub fields: Vec<Field<'a>>,
+    /// The body: everything after the blank line that ends the header.
+    pub body: &'a [u8],
+}
+
+impl<'a> Entity<'a> {
+    /// Split `data` (CRLF line ends) into header fields and body. A message with no blank line is
+    /// all header and has an empty body; a message that starts with a blank line has no fields.
+    ///
+    /// # Errors
+    /// `MIME_MALFORMED` for a line that is neither a field nor a continuation,
+    /// `INPUT_TOO_LARGE` for more than [`MAX_HEADER_FIELDS`] fields.
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        let mut fields: Vec<Field<'a>> = Vec::new();
+        let mut pos = 0usize;
+        let mut start: Option<(usize, usize)> = None; // (field start, name end)
+        loop {
+            let rest = data.get(pos..).unwrap_or_default();
+            let line_len = find(rest, b"\r\n").map_or(rest.len(), |i| i + 2);
+            let line = rest.get(..line_len).unwrap_or_default();
+            let blank = line == b"\r\n" || line.is_empty();
+            let continuation = matches!(line.first(), Some(b' ' | b'\t'));
+            if !continuation {
+                if let Some((s, n)) = start.take() {
+                    let name =
+                        core::str::from_utf8(data.get(s..n).unwrap_or_default()).map_err(|_| {
+                            Error::MimeMalformed {
+                                detail: "header name is not ASCII",
+                            }
+                        })?;
+                    fields.push(Field {
+                        name,
+                        raw: data.get(s..pos).unwrap_or_default(),
+                    });
+                    if fields.len() > MAX_HEADER_FIELDS {
+                        return Err(Error::InputTooLarge {
+                            what: "header fields",
+                            limit: MAX_HEADER_FIELDS,
+                        });
+                    }
+                }
+            }
+            if blank {
+                let body_start = pos + line.len();
+                return Ok(Self {
+                    fields,
+                    body: data.get(body_start..).unwrap_or_default(),
+                });
+            }
+            if continuation {
+                if start.is_none() {
+                    return Err(Error::MimeMalformed {
+                        detail: "header starts with a continuation",
+                    });
+                }
+            } else {
+                let colon = line
+                    .iter()
+                    .position(|&b| b == b':')
+                    .ok_or(Error::MimeMalformed {
+                        detail: "header line without a colon",
+                    })?;
+                let name = line.get(..colon).unwrap_or_default();
+                if name.is_empty() || !name.iter().all(|&b| b.is_ascii_graphic()) {
+                    return Err(Error::MimeMalformed {
+                        detail: "bad header field name",
+                    });
+                }
+                start = Some((pos, pos + colon));
+            }
+            pos += line.len();
+        }
+    }
+
+    /// The first field named `name`.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.is(name))
+    }
+
+    /// The parsed `Content-Type` (default `text/plain; charset=us-ascii`, RFC 2045 §5.2).
+    #[must_use]
+    pub fn content_type(&self) -> ContentType {
+        self.field("Content-Type")
+            .map_or_else(ContentType::default_text, |f| {
+                ContentType::parse(&f.value())
+            })
+    }
+
+    /// The `Content-Transfer-Encoding`, lowercased (default `7bit`).
+    #[must_use]
+    pub fn transfer_encoding(&self) -> String {
+        self.field("Content-Transfer-Encoding")
+            .map_or_else(|| String::from("7bit"), |f| f.value().to_ascii_lowercase())
+    }
+
+    /// The body with its transfer encoding undone (base64, quoted-printable; others as is).
+    ///
+    /// # Errors
+    /// `MIME_MALFORMED` for invalid base64.
+    pub fn decoded_body(&self) -> Result<Vec<u8>> {
+        match self.transfer_encoding().as_str() {
+            "base64" => base64_decode(self.body),
+            "quoted-printable" => Ok(qp_decode(self.body)),
+            _ => Ok(self.body.to_vec()),
+        }
+    }
+}
+
+/// A parsed `Content-Type`: `type/subtype` lowercased and its parameters (names lowercased).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentType {
+    /// `type/subtype`, lowercased.
+    pub mime_type: String,
+    /// Parameters in order, names lowercased, values unquoted.
+    pub params: Vec<(String, String)>,
+}
+
+impl ContentType {
+    fn default_text() -> Self {
+        Self {
+            mime_type: String::from("text/plain"),
+            params: alloc::vec![(String::from("charset"), String::from("us-ascii"))],
+        }
+    }
+
+    /// Parse a `Content-Type` value. Tolerant: comments and RFC 2231 continuations are not
+    /// interpreted, a missing subtype keeps what is there.
+    #[must_use]
+    pub fn parse(value: &str) -> Self {
+        let mut parts = split_params(value).into_iter();
+        let mime_type = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut params = Vec::new();
+        for p in parts {
+            if let Some((name, val)) = p.split_once('=') {
+                params.push((name.trim().to_ascii_lowercase(), unquote(val.trim())));
+            }
+        }
+        Self { mime_type, params }
+    }
+
+    /// The value of parameter `name` (lowercase).
+    #[must_use]
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Is this `type/subtype` (lowercase)?
+    #[must_use]
+    pub fn is(&self, mime_type: &str) -> bool {
+        self.mime_type == mime_type
+    }
+}
+
+/// Split at `;` outside quoted strings.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut start = 0;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            ';' if !in_quotes => {
+                out.push(value.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value.get(start..).unwrap_or_default());
+    out
+}
+
+fn unquote(v: &str) -> String {
+    match v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(inner) => {
+            let mut out = String::with_capacity(inner.len());
+            let mut escaped = false;
+            for c in inner.chars() {
+                if escaped || c != '\\' {
+                    out.push(c);
+                    escaped = false;
+                } else {
+                    escaped = true;
+                }
+            }
+            out
+        }
+        None => String::from(v),
+    }
+}
+
+/// The parts of a multipart body, each as raw bytes (headers and body, without the CRLF that
+/// belongs to the next delimiter, RFC 2046 §5.1.1).
+///
+/// # Errors
+/// `MIME_MALFORMED` when the first delimiter is missing, `INPUT_TOO_LARGE` past [`MAX_PARTS`].
+pub fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<&'a [u8]>> {
+    if boundary.is_empty() || boundary.len() > 200 {
+        return Err(Error::MimeMalformed {
+            detail: "bad multipart boundary",
+        });
+    }
+    let delimiter = alloc::format!("--{boundary}");
+    let delimiter = delimiter.as_bytes();
+    let mut parts = Vec::new();
+    let mut part_start: Option<usize> = None;
+    let mut pos = 0usize;
+    while pos <= body.len() {
+        let rest = body.get(pos..).unwrap_or_default();
+        let line_len = find(rest, b"\r\n").map_or(rest.len(), |i| i + 2);
+        let line = rest.get(..line_len).unwrap_or_default();
+        if let Some(after) = line.strip_prefix(delimiter) {
+            let closing = after.starts_with(b"--");
+            let tail = if closing {
+                after.get(2..).unwrap_or_default()
+            } else {
+                after
+            };
+            // Transport padding (white space) may follow the delimiter.
+            if tail
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                if let Some(s) = part_start {
+                    // The CRLF before the delimiter belongs to the delimiter.
+                    let end = pos.saturating_sub(2).max(s);
+                    parts.push(body.get(s..end).unwrap_or_default());
+                    if parts.len() > MAX_PARTS {
+                        return Err(Error::InputTooLarge {
+                            what: "MIME parts",
+                            limit: MAX_PARTS,
+                        });
+                    }
+                }
+                if closing {
+                    return Ok(parts);
+                }
+                part_start = Some(pos + line.len());
+            }
+        }
+        if line_len == 0 {
+            break;
+        }
+        pos += line_len;
+    }
+    match part_start {
+        // No closing delimiter: accept what is there (truncated mail is common).
+        Some(s) => {
+            parts.push(body.get(s..).unwrap_or_default());
+            Ok(parts)
+        }
+        None => Err(Error::MimeMalformed {
+            detail: "multipart without its boundary",
+        }),
+    }
+}
+
+/// Convert line ends to CRLF: a bare LF becomes CRLF, a bare CR becomes CRLF.
+#[must_use]
+pub fn to_crlf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+    let mut i = 0;
+    while let Some(&b) = data.get(i) {
+        match b {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if data.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Position of `needle` in `haystack`.
+#[must_use]
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    let first = *needle.first()?;
+    let mut i = 0;
+    while i + needle.len() <= haystack.len() {
+        let at = haystack.get(i..)?.iter().position(|&b| b == first)?;
+        i += at;
+        if haystack.get(i..i + needle.len())? == needle {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Decode base64, ignoring white space and line breaks; padding optional.
+///
+/// # Errors
+/// `MIME_MALFORMED` for characters outside the base64 alphabet.
+pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
+    let clean: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let trimmed: &[u8] = {
+        let mut end = clean.len();
+        while end > 0 && clean.get(end - 1) == Some(&b'=') {
+            end -= 1;
+        }
+        clean.get(..end).unwrap_or_default()
+    };
+    let text =
+        core::str::from_utf8(trimmed).map_err(|_| Error::MimeMalformed { detail: "base64" })?;
+    base64ct::Base64Unpadded::decode_vec(text).map_err(|_| Error::MimeMalformed {
+        detail: "invalid base64",
+    })
+}
+
+/// Encode base64 in lines of 76 characters, CRLF after each line.
+#[must_use]
+pub fn base64_encode_lines(data: &[u8]) -> Vec<u8> {
+    let b64 = base64ct::Base64::encode_string(data);
+    let mut out = Vec::with_capacity(b64.len() + b64.len() / 38 + 2);
+    for chunk in b64.as_bytes().chunks(76) {
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Decode quoted-printable (RFC 2045 §6.7); invalid escapes are kept as they are.
+#[must_use]
+pub fn qp_decode(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while let Some(&b) = data.get(i) {
+        if b == b'=' {
+            match (data.get(i + 1), data.get(i + 2)) {
+                (Some(b'\r'), Some(b'\n')) => {
+                    i += 3;
+                    continue;
+                }
+                (Some(b'\n'), _) => {
+                    i += 2;
+                    continue;
+                }
+                (Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                    out.push(hex_val(h) << 4 | hex_val(l));
+                    i += 3;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+fn hex_val(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Encode text (CRLF line ends) as quoted-printable that survives any relay: 8-bit bytes, `=`,
+/// trailing white space, a leading `From ` or `.` and lines over 76 characters are escaped or
+/// soft-broken.
+#[must_use]
+pub fn qp_encode(data: &[u8]) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(data.len() + data.len() / 8);
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    let count = lines.len();
+    for (n, line) in lines.into_iter().enumerate() {
+        let had_lf = n + 1 < count;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut col = 0usize;
+        let len = line.len();
+        for (i, &b) in line.iter().enumerate() {
+            let last = i + 1 == len;
+            let escape = b == b'='
+                || !(b == b' ' || b == b'\t' || (33..=126).contains(&b))
+                || ((b == b' ' || b == b'\t') && last)
+                || (i == 0 && (b == b'.' || (b == b'F' && line.starts_with(b"From "))));
+            let width = if escape { 3 } else { 1 };
+            if col + width > 75 {
+                out.extend_from_slice(b"=\r\n");
+                col = 0;
+            }
+            if escape {
+                out.push(b'=');
+                out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+                out.push(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'));
+            } else {
+                out.push(b);
+            }
+            col += width;
+        }
+        if had_lf {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
+/// Does this body need a transfer encoding to travel unchanged (8-bit or NUL bytes, lines over
+/// 998 octets, bare CR, trailing white space, a line starting `From `)?
+#[must_use]
+pub fn needs_encoding(body: &[u8]) -> bool {
+    body.split(|&b| b == b'\n').any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        line.len() > 998
+            || line.iter().any(|&b| b >= 0x80 || b == 0 || b == b'\r')
+            || matches!(line.last(), Some(b' ' | b'\t'))
+            || line.starts_with(b"From ")
+    })
+}
+
+/// Extract the addr-spec of the first mailbox of an address header value
+/// (`"Alice" <alice@example.org>` → `alice@example.org`).
+#[must_use]
+pub fn first_address(value: &str) -> Option<String> {
+    let candidate = match (value.find('<'), value.find('>')) {
+        (Some(a), Some(b)) if a < b => value.get(a + 1..b)?,
+        _ => value.split(',').next()?,
+    };
+    let addr = candidate.trim().trim_matches(|c| c == '"' || c == '\'');
+    if addr.contains('@') && !addr.contains(char::is_whitespace) {
+        Some(String::from(addr))
+    } else {
+        None
+    }
+}
+
+/// Parse an RFC 5322 `Date:` value (`Mon, 26 Jan 2026 20:38:03 +0000`, day name and seconds
+/// optional, obsolete zone names `GMT`/`UT`/`Z` and US zones accepted). `None` when unparsable.
+#[must_use]
+pub fn parse_date(value: &str) -> Option<crate::time::UnixTime> {
+    // Drop a trailing comment such as "(16:45 EST)" and the day name.
+    let value = value.split('(').next()?.trim();
+    let value = match value.split_once(',') {
+        Some((_, rest)) => rest.trim(),
+        None => value,
+    };
+    let mut it = value.split_whitespace();
+    let day: u8 = it.next()?.parse().ok()?;
+    let month_name = it.next()?.to_ascii_lowercase();
+    let month = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
+    .iter()
+    .position(|m| month_name.starts_with(m))?;
+    let mut year: u16 = it.next()?.parse().ok()?;
+    if year < 50 {
+        year += 2000;
+    } else if year < 1000 {
+        year += 1900;
+    }
+    let mut hms = it.next()?.split(':');
+    let hour: u8 = hms.next()?.parse().ok()?;
+    let minute: u8 = hms.next()?.parse().ok()?;
+    let second: u8 = hms.next().map_or(Some(0), |s| s.parse().ok())?;
+    let zone = it.next().unwrap_or("+0000");
+    let offset: i64 = match zone.to_ascii_uppercase().as_str() {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        "EST" => -5 * 3600,
+        "EDT" => -4 * 3600,
+        "CST" => -6 * 3600,
+        "CDT" => -5 * 3600,
+        "MST" => -7 * 3600,
+        "MDT" => -6 * 3600,
+        "PST" => -8 * 3600,
+        "PDT" => -7 * 3600,
+        z if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => {
+            let h: i64 = z.get(1..3)?.parse().ok()?;
+            let m: i64 = z.get(3..5)?.parse().ok()?;
+            let o = h * 3600 + m * 60;
+            if z.starts_with('-') {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => 0,
+    };
+    let month = u8::try_from(month + 1).ok()?;
+    let dt = der::DateTime::new(year, month, day, hour, minute, second).ok()?;
+    let secs = i64::try_from(dt.unix_duration().as_secs()).ok()? - offset;
+    Some(crate::time::UnixTime(u64::try_from(secs).ok()?))
+}
+
+/// Remove a leading mbox `From ` separator line, if any.
+#[must_use]
+pub fn strip_mbox_separator(data: &[u8]) -> &[u8] {
+    if data.starts_with(b"From ") {
+        if let Some(i) = find(data, b"\n") {
+            return data.get(i + 1..).unwrap_or_default();
+        }
+    }
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_headers_and_body() {
+        let msg = b"From: a@b.c\r\nSubject: hi\r\n there\r\nContent-Type: text/plain;\r\n charset=\"utf-8\"\r\n\r\nbody\r\n";
+        let e = Entity::parse(msg).unwrap();
+        assert_eq!(e.fields.len(), 3);
+        assert_eq!(e.field("subject").unwrap().value(), "hi there");
+        assert_eq!(e.content_type().param("charset"), Some("utf-8"));
+        assert_eq!(e.body, b"body\r\n");
+        assert_eq!(e.fields[1].raw, b"Subject: hi\r\n there\r\n");
+    }
+
+    #[test]
+    fn rejects_malformed_headers() {
+        assert_eq!(
+            Entity::parse(b" cont\r\n\r\n").unwrap_err().code(),
+            "MIME_MALFORMED"
+        );
+        assert_eq!(
+            Entity::parse(b"no colon here\r\n\r\n").unwrap_err().code(),
+            "MIME_MALFORMED"
+        );
+        let many = "X: y\r\n".repeat(MAX_HEADER_FIELDS + 1);
+        assert_eq!(
+            Entity::parse(many.as_bytes()).unwrap_err().code(),
+            "INPUT_TOO_LARGE"
+        );
+    }
+
+    #[test]
+    fn splits_multipart_exactly() {
+        let body =
+            b"preamble\r\n--b\r\nA: 1\r\n\r\none\r\n--b \r\n\r\ntwo\r\n\r\n--b--\r\nepilogue";
+        let parts = split_multipart(body, "b").unwrap();
+        assert_eq!(
+            parts,
+            alloc::vec![&b"A: 1\r\n\r\none"[..], &b"\r\ntwo\r\n"[..]]
+        );
+        assert_eq!(
+            split_multipart(b"nothing", "b").unwrap_err().code(),
+            "MIME_MALFORMED"
+        );
+        // "--bb" is not the delimiter "--b".
+        let parts = split_multipart(b"--b\r\nx\r\n--bb\r\ny\r\n--b--", "b").unwrap();
+        assert_eq!(parts, alloc::vec![&b"x\r\n--bb\r\ny"[..]]);
+    }
+
+    #[test]
+    fn content_type_params() {
+        let ct = ContentType::parse(
+            "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=SHA-256; boundary=\"a;b\\\"c\"",
+        );
+        assert!(ct.is("multipart/signed"));
+        assert_eq!(ct.param("boundary"), Some("a;b\"c"));
+        assert_eq!(ct.param("micalg"), Some("SHA-256"));
+    }
+
+    #[test]
+    fn qp_round_trip() {
+        let text = "Grüße\r\nFrom here \r\n.dot\r\n".to_string() + &"x".repeat(200) + "=\r\n";
+        let enc = qp_encode(text.as_bytes());
+        assert!(!needs_encoding(&enc));
+        assert!(enc.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+        assert_eq!(qp_decode(&enc), text.as_bytes());
+    }
+
+    #[test]
+    fn crlf_and_base64() {
+        assert_eq!(to_crlf(b"a\nb\r\nc\rd"), b"a\r\nb\r\nc\r\nd");
+        let data: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64_decode(&base64_encode_lines(&data)).unwrap(), data);
+        assert_eq!(base64_decode(b"!!").unwrap_err().code(), "MIME_MALFORMED");
+    }
+
+    #[test]
+    fn dates() {
+        let t = |s| parse_date(s).map(|t| t.0);
+        assert_eq!(t("Mon, 26 Jan 2026 20:38:03 +0000"), Some(1_769_459_883));
+        assert_eq!(t("26 Jan 2026 21:38:03 +0100"), Some(1_769_459_883));
+        assert_eq!(
+            t("Tue, 08 Sep 2009 08:45:17 +0200 (16:45 EST)"),
+            Some(1_252_392_317)
+        );
+        assert_eq!(t("garbage"), None);
+        assert_eq!(t("Mon, 32 Jan 2026 20:38:03 +0000"), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(first_address("\"A, B\" <a@b.c>").as_deref(), Some("a@b.c"));
+        assert_eq!(first_address("a@b.c").as_deref(), Some("a@b.c"));
+        assert_eq!(first_address("undisclosed"), None);
+    }
+}
