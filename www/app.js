@@ -1,11 +1,18 @@
 // The Cachet demo: sign and verify with the public package API only, as any web mail would.
 import { init, sign, verify } from '/pkg/index.js';
 
-const SAMPLE = [
+/** An RFC 5322 date-time in UTC: `Mon, 23 Nov 2026 09:30:00 +0000`. */
+function rfc5322Date(date) {
+  const [day, dd, mon, yyyy, hms] = date.toUTCString().split(' ');
+  return `${day} ${dd} ${mon} ${yyyy} ${hms} +0000`;
+}
+
+/** The sample message, dated now: a Date: header much later than the signing time is flagged. */
+const sample = () => [
   'From: Alice <alice@example.org>',
   'To: Bob <bob@example.org>',
   'Subject: Lunch on Friday?',
-  'Date: Fri, 01 Feb 2030 09:30:00 +0000',
+  `Date: ${rfc5322Date(new Date())}`,
   'Message-ID: <demo-1@example.org>',
   'MIME-Version: 1.0',
   'Content-Type: text/plain; charset=utf-8',
@@ -30,6 +37,8 @@ const STATUS_TEXT = {
   'address-mismatch': 'Signer does not match the From address',
   'weak-algorithm': 'Weak algorithm',
   'unsupported-algorithm': 'Unsupported algorithm',
+  revoked: 'Certificate revoked',
+  'date-mismatch': 'Date header later than the signing time',
 };
 const BROKEN = new Set(['invalid-signature', 'content-altered']);
 
@@ -95,8 +104,9 @@ async function trustAnchors() {
 }
 
 function showError(error) {
-  const code = error?.code ? `${error.code}: ` : '';
-  els.error.textContent = `${code}${error?.message ?? error}`;
+  const message = String(error?.message ?? error);
+  const code = error?.code && !message.startsWith(`${error.code}:`) ? `${error.code}: ` : '';
+  els.error.textContent = `${code}${message}`;
   els.error.hidden = false;
 }
 
@@ -198,7 +208,7 @@ els.verifyForm.addEventListener('submit', (event) => {
 });
 
 els.reset.addEventListener('click', () => {
-  els.message.value = SAMPLE;
+  els.message.value = sample();
   clearOutput();
 });
 
@@ -211,7 +221,7 @@ for (const radio of document.querySelectorAll('input[name="identity"]')) {
   radio.addEventListener('change', syncIdentity);
 }
 
-els.message.value = SAMPLE;
+els.message.value = sample();
 syncIdentity();
 try {
   await init();
