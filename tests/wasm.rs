@@ -226,7 +226,10 @@ mod boundary {
         let codes = wasm::error_codes();
         assert_eq!(codes.length() as usize, cachet::error::CODES.len());
         for (i, (name, _)) in cachet::error::CODES.iter().enumerate() {
-            let pair: Array = codes.get(i as u32).dyn_into().expect("a [code, text] pair");
+            let pair: Array = codes
+                .get(u32::try_from(i).unwrap())
+                .dyn_into()
+                .expect("a [code, text] pair");
             assert_eq!(pair.get(0).as_string().as_deref(), Some(*name));
         }
     }
@@ -284,8 +287,7 @@ mod boundary {
             Some("alice@example.org")
         );
         let err = wasm::sign_message(super::MESSAGE, &identity, false, "md4", false, 0.0)
-            .err()
-            .expect("an unknown digest is refused");
+            .expect_err("an unknown digest is refused");
         assert_eq!(code(&err), "API_MISUSE");
     }
 }
