@@ -1,3 +1,235 @@
 #!/usr/bin/env node
-console.error('cachet: CLI not written yet');
-process.exit(2);
+// The `cachet` command: sign and verify S/MIME messages from the shell. No dependencies.
+// Flags, exit codes and the --json shape are API (see README.md).
+//
+// Exit codes: 0 = done (verify: every signature valid), 1 = processed but not every signature
+// valid (or no signer), 2 = could not process (usage error, malformed input); then one line on
+// stderr names the error code: `cachet: NOT_SIGNED: ...`.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const USAGE = `Usage:
+  cachet sign    --cert FILE --key FILE [--password PW] [--chain FILE]... [--opaque]
+                 [--digest sha256|sha384|sha512] [--rsa-pss] [--in FILE] [--out FILE]
+  cachet verify  --trust FILE... [--cert FILE]... [--crl FILE]... [--at RFC3339-TIME] [--json]
+                 [--in FILE] [--out FILE]
+  cachet help | --help | --version
+
+sign     signs the message read from --in (default: standard input) and writes the signed
+         message to --out (default: standard output). --key takes a PEM/DER private key or a
+         PKCS#12 file (.p12, then --cert is optional); --password decrypts it. Detached
+         (multipart/signed) unless --opaque.
+verify   verifies a signed message against the --trust anchors (PEM or DER files, several
+         certificates per file allowed) at --at (default: now). Prints one line per signer, or
+         with --json {"signers":[{"status","code","reason","email","subject",...}]}.
+         --out writes the signed content. --cert adds certificates for chain building.
+
+Exit status: 0 all signatures valid (sign: signed), 1 processed but not all valid or no
+signer, 2 could not process (the error code is printed: "cachet: CODE: ...").`;
+
+class UsageError extends Error {}
+
+// ---- locate the package: pkg/ itself, or the repository's src/js/ next to a built pkg/ ------
+
+async function loadApi() {
+  const here = new URL('./', import.meta.url);
+  const base = existsSync(new URL('cachet_wasm.js', here)) ? here : new URL('../../pkg/', here);
+  if (!existsSync(new URL('index.js', base))) {
+    throw new UsageError('INTERNAL: the package is not built: run `npm run build`');
+  }
+  const api = await import(new URL('index.js', base).href);
+  let version = '0.0.0';
+  try {
+    version = JSON.parse(readFileSync(new URL('package.json', base), 'utf8')).version;
+  } catch {
+    // version stays unknown
+  }
+  return { ...api, version };
+}
+
+// ---- arguments -----------------------------------------------------------------------------
+
+const SPECS = {
+  sign: {
+    cert: 'one', key: 'one', password: 'one', chain: 'many', opaque: 'flag', digest: 'one',
+    'rsa-pss': 'flag', in: 'one', out: 'one',
+  },
+  verify: {
+    trust: 'many', cert: 'many', crl: 'many', at: 'one', json: 'flag', in: 'one', out: 'one',
+  },
+};
+
+/** `--name value`, `--name=value`, and for list options `--name a b c` or repeated flags. */
+function parseArgs(command, argv) {
+  const spec = SPECS[command];
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new UsageError(`API_MISUSE: unexpected argument ${JSON.stringify(arg)}`);
+    const [, name, inline] = m;
+    const kind = spec[name];
+    if (!kind) throw new UsageError(`API_MISUSE: unknown option --${name} for ${command}`);
+    if (kind === 'flag') {
+      if (inline !== undefined) throw new UsageError(`API_MISUSE: --${name} takes no value`);
+      out[name] = true;
+      continue;
+    }
+    const values = inline !== undefined ? [inline] : [];
+    if (inline === undefined) {
+      while (i + 1 < argv.length && (!argv[i + 1].startsWith('--') || argv[i + 1] === '--')) {
+        values.push(argv[++i]);
+        if (kind === 'one') break;
+      }
+    }
+    if (values.length === 0) throw new UsageError(`API_MISUSE: --${name} needs a value`);
+    if (kind === 'one') {
+      if (out[name] !== undefined) throw new UsageError(`API_MISUSE: --${name} given twice`);
+      out[name] = values[0];
+    } else {
+      out[name] = [...(out[name] ?? []), ...values];
+    }
+  }
+  return out;
+}
+
+function readInput(path, what) {
+  try {
+    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
+  } catch (err) {
+    throw new UsageError(`API_MISUSE: cannot read ${what} ${JSON.stringify(path)}: ${err.code ?? err.message}`);
+  }
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+async function writeOutput(path, data) {
+  if (path === undefined || path === '-') {
+    await new Promise((resolve, reject) =>
+      process.stdout.write(data, (err) => (err ? reject(err) : resolve())));
+    return;
+  }
+  try {
+    writeFileSync(path, data);
+  } catch (err) {
+    throw new UsageError(`API_MISUSE: cannot write ${JSON.stringify(path)}: ${err.code ?? err.message}`);
+  }
+}
+
+/** Strict RFC 3339 date-time (`2030-01-01T00:00:00Z`, `...+01:00`, fractions allowed). */
+function parseRfc3339(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+    .exec(text);
+  if (m) {
+    const [, y, mo, d, h, mi, s] = m.map(Number);
+    const days = new Date(Date.UTC(y, mo, 0)).getUTCDate(); // days in month `mo`
+    const off = m[8].length === 6 ? Number(m[8].slice(4, 6)) : 0;
+    if (mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && s <= 60 && off <= 59) {
+      const date = new Date(text.replace(' ', 'T'));
+      if (!Number.isNaN(date.getTime())) return date;
+    }
+  }
+  throw new UsageError(`API_MISUSE: --at: not an RFC 3339 time: ${JSON.stringify(text)}`);
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+async function sign(api, opts) {
+  if (!opts.key) throw new UsageError('API_MISUSE: sign needs --key (and --cert unless .p12)');
+  const digest = opts.digest ?? 'sha256';
+  if (!['sha256', 'sha384', 'sha512'].includes(digest)) {
+    throw new UsageError(`API_MISUSE: --digest must be sha256, sha384 or sha512`);
+  }
+  const signingKeys = {
+    privateKey: readInput(opts.key, '--key'),
+    certificate: opts.cert === undefined ? undefined : readInput(opts.cert, '--cert'),
+    password: opts.password,
+    chain: (opts.chain ?? []).map((f) => readInput(f, '--chain')),
+  };
+  const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
+  const signed = await api.sign({
+    message, signingKeys, detached: !opts.opaque, digest, rsaPss: Boolean(opts['rsa-pss']),
+  });
+  await writeOutput(opts.out, signed);
+  return 0;
+}
+
+async function verify(api, opts) {
+  if (!opts.trust) throw new UsageError('API_MISUSE: verify needs --trust FILE...');
+  const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
+  const trustAnchors = opts.trust.map((f) => readInput(f, '--trust'));
+  const certificates = (opts.cert ?? []).map((f) => readInput(f, '--cert'));
+  const crls = (opts.crl ?? []).map((f) => readInput(f, '--crl'));
+  const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
+  const report = await api.verify({ message, trustAnchors, certificates, crls, date });
+  if (opts.out !== undefined) await writeOutput(opts.out, report.content);
+  if (opts.json) {
+    const signers = report.signers.map((s) => ({
+      status: s.status,
+      code: s.code,
+      reason: s.reason,
+      email: s.email ?? null,
+      subject: s.subject ?? null,
+      emails: s.emails,
+      signingTime: s.signingTime ? s.signingTime.toISOString() : null,
+      digestAlgorithm: s.digestAlgorithm,
+      signatureAlgorithm: s.signatureAlgorithm,
+    }));
+    process.stdout.write(`${JSON.stringify({ signers })}\n`);
+  } else if (report.signers.length === 0) {
+    process.stdout.write('no signers\n');
+  } else {
+    for (const s of report.signers) {
+      const who = s.email ?? s.subject ?? 'unknown signer';
+      process.stdout.write(`${s.status}: ${who} (${s.code}: ${s.reason})\n`);
+    }
+  }
+  return report.valid ? 0 : 1;
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    const { version } = await loadApi();
+    process.stdout.write(`cachet ${version}\n`);
+    return 0;
+  }
+  if (!(command in SPECS)) {
+    const what = command === undefined ? 'no command' : `unknown command ${JSON.stringify(command)}`;
+    throw new UsageError(`API_MISUSE: ${what} (try cachet --help)`);
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const opts = parseArgs(command, rest);
+  const api = await loadApi();
+  return command === 'sign' ? sign(api, opts) : verify(api, opts);
+}
+
+function report(err) {
+  if (err instanceof UsageError) return err.message;
+  if (err && typeof err.code === 'string' && err.name === 'CachetError') {
+    const msg = String(err.message).split('\n')[0];
+    return msg.startsWith(`${err.code}:`) ? msg : `${err.code}: ${msg}`;
+  }
+  return `INTERNAL: ${err?.message ?? err}`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`cachet: ${report(err)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,177 @@
+// Types of Cachet's public JavaScript API. Every function is async and takes one options object;
+// unknown options and wrong types reject with a CachetError whose code is API_MISUSE.
+
+/** PEM text, or bytes (PEM or DER). */
+export type Data = string | Uint8Array | ArrayBuffer;
+
+/** A stable error code (see ERROR_CODES and the README table). New codes may be added. */
+export type ErrorCode =
+  | 'DER_MALFORMED'
+  | 'PEM_MALFORMED'
+  | 'MIME_MALFORMED'
+  | 'NOT_SIGNED'
+  | 'BAD_PASSWORD'
+  | 'PASSWORD_REQUIRED'
+  | 'P12_MALFORMED'
+  | 'P12_NO_KEY'
+  | 'KEY_MALFORMED'
+  | 'KEY_CERT_MISMATCH'
+  | 'KEY_UNSUPPORTED'
+  | 'CERT_MALFORMED'
+  | 'CERT_MISSING'
+  | 'CMS_MALFORMED'
+  | 'CMS_UNSUPPORTED_ALGORITHM'
+  | 'DECRYPTION_FAILED'
+  | 'INPUT_TOO_LARGE'
+  | 'API_MISUSE'
+  | 'RANDOM_FAILED'
+  | 'INTERNAL'
+  | (string & {});
+
+/** Thrown (as a rejection) when Cachet could not process its input. */
+export class CachetError extends Error {
+  constructor(code: string, message: string, extra?: { detail?: string; cause?: unknown });
+  readonly name: 'CachetError';
+  /** A stable code: branch on this, never on `message`. */
+  readonly code: ErrorCode;
+  /** Machine-readable detail (DER byte offset, OID, limit), when there is one. */
+  readonly detail?: string;
+}
+
+/** Every error code with its description, in a stable order. */
+export const ERROR_CODES: Readonly<Record<string, string>>;
+
+/** Every error code with its description, as the core lists them. */
+export function errorCodes(): Promise<Array<[code: string, description: string]>>;
+
+/**
+ * Load the WebAssembly module (done for you on first use). `source`: a `WebAssembly.Module`, the
+ * module's bytes, a URL or `Response`, or (Node) a file path. Defaults to the `.wasm` next to
+ * this file.
+ */
+export function init(
+  source?: WebAssembly.Module | BufferSource | URL | string | Response | Promise<Response>,
+): Promise<void>;
+
+/** A certificate: DER bytes and the PEM text. */
+export class Certificate {
+  constructor(der: Uint8Array);
+  readonly der: Uint8Array;
+  readonly pem: string;
+  /** JSON.stringify gives the PEM text. */
+  toJSON(): string;
+}
+
+/** How to find a signing key. */
+export interface KeyOptions {
+  /** PEM or DER private key (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) or a PKCS#12 (.p12) file. */
+  privateKey: Data;
+  /** The key's certificate; optional when `privateKey` is a PKCS#12 file that holds it. */
+  certificate?: Data | Certificate;
+  /** Decrypts an encrypted key or PKCS#12 file. Never appears in errors. */
+  password?: string;
+  /** Intermediate certificates to send along (PEM bundles allowed). */
+  chain?: Data | Certificate | Array<Data | Certificate>;
+}
+
+/** A loaded signing identity. The private key stays inside the WebAssembly module. */
+export class Identity {
+  private constructor();
+  readonly certificate: Certificate;
+  /** Addresses the certificate names, lowercased. */
+  readonly emails: string[];
+  /** The certificate subject (RFC 4514). */
+  readonly subject: string;
+  /** Wipe the private key now (otherwise when garbage collected). */
+  dispose(): void;
+}
+
+/** Load a signing identity once, to sign several messages with it. */
+export function readIdentity(options: KeyOptions): Promise<Identity>;
+
+export interface SignOptions<M extends string | Uint8Array> {
+  /** An RFC 5322 message (or a bare MIME entity). Strings are encoded as UTF-8. */
+  message: M;
+  signingKeys: Identity | KeyOptions;
+  /** `multipart/signed` (default `true`) or opaque `application/pkcs7-mime` (`false`). */
+  detached?: boolean;
+  /** Default `sha256`. */
+  digest?: 'sha256' | 'sha384' | 'sha512';
+  /** RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys only). Default `false`. */
+  rsaPss?: boolean;
+  /** The signing time. Default: now. */
+  date?: Date;
+}
+
+/** Sign a message. Returns the signed message, of the same type as `message`. */
+export function sign(options: SignOptions<string>): Promise<string>;
+export function sign(options: SignOptions<Uint8Array>): Promise<Uint8Array>;
+
+export interface VerifyOptions {
+  /** The signed message, `multipart/signed` or `application/pkcs7-mime`. */
+  message: string | Uint8Array;
+  /** Trusted roots (and intermediates trusted directly). One item or a list; PEM bundles allowed. */
+  trustAnchors?: Data | Certificate | Array<Data | Certificate>;
+  /** Extra certificates for chain building. */
+  certificates?: Data | Certificate | Array<Data | Certificate>;
+  /** Certificate revocation lists (PEM or DER) to check the chain against. */
+  crls?: Data | Array<Data>;
+  /** The time at which certificates must be valid. Default: now. */
+  date?: Date;
+}
+
+/** What holds for one signer: `valid`, or the first problem found. */
+export type SignerStatus =
+  | 'valid'
+  | 'invalid-signature'
+  | 'content-altered'
+  | 'untrusted'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'revoked'
+  | 'wrong-usage'
+  | 'address-mismatch'
+  | 'weak-algorithm'
+  | 'unsupported-algorithm'
+  | 'date-mismatch'
+  | (string & {});
+
+export interface SignerReport {
+  status: SignerStatus;
+  /** A stable, more specific code, e.g. `SIG_VALID`, `CERT_EXPIRED`. */
+  code: string;
+  /** A human explanation (English). */
+  reason: string;
+  /** The signer's first address, or `null`. */
+  email: string | null;
+  emails: string[];
+  subject: string | null;
+  /** The signing-time attribute, or `null`. */
+  signingTime: Date | null;
+  /** e.g. `sha-256`. */
+  digestAlgorithm: string;
+  /** `rsa-pkcs1v15`, `rsa-pss`, `ecdsa`, `ed25519`, or an OID. */
+  signatureAlgorithm: string;
+  /** The signer certificate, when found. */
+  certificate: Certificate | null;
+  /** The chain built, leaf first, trust anchor last when one was reached. */
+  chain: Certificate[];
+}
+
+export interface VerifyResult {
+  /** `true` when there is at least one signer and every one is `valid`. */
+  valid: boolean;
+  /** `true` for `application/pkcs7-mime`, `false` for `multipart/signed`. */
+  opaque: boolean;
+  /** The address of the message's `From:` header, or `null`. */
+  from: string | null;
+  /** The signed MIME entity, as signed (CRLF line ends). */
+  content: Uint8Array;
+  signers: SignerReport[];
+}
+
+/**
+ * Verify a signed message. Rejects only when it cannot be processed (e.g. `NOT_SIGNED`); a
+ * signature that does not hold is reported per signer.
+ */
+export function verify(options: VerifyOptions): Promise<VerifyResult>;
