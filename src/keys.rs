@@ -1,15 +1,40 @@
 //! Private keys and signing identities: PKCS#8 (plain and encrypted), PKCS#1, SEC1, PKCS#12.
 //!
 //! Key material is held in zeroizing types and never printed (`Debug` redacts it). This module
-//! does not store keys anywhere: the at-rest format is the caller's (see the key store).
+//! does not store keys anywhere: the at-rest format is the caller's (see the key store). It does
+//! not apply signing policy either (RSA key sizes, for one): [`PrivateKey::rsa_bits`] lets the
+//! caller decide.
 
 pub mod pkcs12;
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
+use der::asn1::ObjectIdentifier;
+use der::{Decode, Encode};
+use pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
+use zeroize::Zeroizing;
 
+use crate::ber;
 use crate::error::{Error, Result};
+
+/// rsaEncryption (RFC 8017).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// id-ecPublicKey (RFC 5480).
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// secp256r1 (RFC 5480).
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// secp384r1 (RFC 5480).
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+/// id-Ed25519 (RFC 8410).
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// Smallest RSA modulus (bits) the `rsa` crate can load.
+const RSA_MIN_BITS: usize = 1024;
+/// Largest RSA modulus (bits) accepted.
+const RSA_MAX_BITS: usize = 8192;
 
 /// A private key Cachet can sign (and later decrypt) with.
 pub enum PrivateKey {
@@ -29,6 +54,13 @@ impl core::fmt::Debug for PrivateKey {
     }
 }
 
+/// A name for an algorithm or curve OID, for [`Error::KeyUnsupported`].
+fn oid_name(oid: &ObjectIdentifier) -> String {
+    const_oid::db::DB
+        .by_oid(oid)
+        .map_or_else(|| alloc::format!("{oid}"), String::from)
+}
+
 impl PrivateKey {
     /// A short name of the key's algorithm: `RSA`, `P-256`, `P-384`, `Ed25519`.
     #[must_use]
@@ -41,22 +73,267 @@ impl PrivateKey {
         }
     }
 
-    /// Parse a private key from PEM or DER: PKCS#8 `PrivateKeyInfo`, PKCS#8
-    /// `EncryptedPrivateKeyInfo` (PBES2, needs `password`), PKCS#1 `RSAPrivateKey`, SEC1
-    /// `ECPrivateKey`.
-    ///
-    /// # Errors
-    /// `KEY_MALFORMED`, `PASSWORD_REQUIRED`, `BAD_PASSWORD`, `KEY_UNSUPPORTED`, `PEM_MALFORMED`.
-    pub fn parse(data: &[u8], password: Option<&str>) -> Result<Self> {
-        let _ = (data, password);
-        Err(Error::KeyMalformed)
+    /// The RSA modulus size in bits, `None` for other algorithms.
+    #[must_use]
+    pub fn rsa_bits(&self) -> Option<usize> {
+        use rsa::traits::PublicKeyParts;
+        match self {
+            Self::Rsa(key) => Some(key.n().bits_vartime() as usize),
+            _ => None,
+        }
     }
 
-    /// Does this key belong to the public key in `spki`?
+    /// Parse a private key from PEM or DER: PKCS#8 `PrivateKeyInfo` (v1, or v2
+    /// `OneAsymmetricKey`), PKCS#8 `EncryptedPrivateKeyInfo` (PBES2 with PBKDF2 or scrypt, or a
+    /// PKCS#12 PBE; needs `password`), PKCS#1 `RSAPrivateKey`, SEC1 `ECPrivateKey`.
+    ///
+    /// PEM is read by label (the first private key block wins); DER is recognised by its shape.
+    /// RSA keys of any size from 1024 to 8192 bits load: signing policy is the caller's.
+    ///
+    /// # Errors
+    /// `KEY_MALFORMED`, `PASSWORD_REQUIRED`, `BAD_PASSWORD`, `KEY_UNSUPPORTED`, `PEM_MALFORMED`,
+    /// `CMS_UNSUPPORTED_ALGORITHM` (key encryption), `INPUT_TOO_LARGE` (absurd KDF costs).
+    pub fn parse(data: &[u8], password: Option<&str>) -> Result<Self> {
+        let blocks = crate::pem::pem_or_der(data)?;
+        let mut found = None;
+        for block in &blocks {
+            match block.label.as_str() {
+                ""
+                | "PRIVATE KEY"
+                | "ENCRYPTED PRIVATE KEY"
+                | "RSA PRIVATE KEY"
+                | "EC PRIVATE KEY" => {
+                    found = Some(block);
+                    break;
+                }
+                "DSA PRIVATE KEY" => {
+                    return Err(Error::KeyUnsupported {
+                        algorithm: "DSA".into(),
+                    })
+                }
+                "OPENSSH PRIVATE KEY" => {
+                    return Err(Error::KeyUnsupported {
+                        algorithm: "OpenSSH key format".into(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let block = found.ok_or(Error::KeyMalformed)?;
+        let der = Zeroizing::new(block.der.clone());
+        match block.label.as_str() {
+            "PRIVATE KEY" => Self::from_pkcs8_der(&der),
+            "ENCRYPTED PRIVATE KEY" => Self::from_encrypted_pkcs8_der(&der, password),
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(&der),
+            "EC PRIVATE KEY" => Self::from_sec1_der(&der, None),
+            _ => Self::from_der_any(&der, password),
+        }
+    }
+
+    /// Unlabelled DER: tell the formats apart by the shape of the outer SEQUENCE.
+    fn from_der_any(der: &[u8], password: Option<&str>) -> Result<Self> {
+        let outer = ber::expect_one(der, 0x30).map_err(|_| Error::KeyMalformed)?;
+        let items = ber::children(outer.value).map_err(|_| Error::KeyMalformed)?;
+        match (items.first().map(|t| t.tag), items.get(1).map(|t| t.tag)) {
+            // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
+            (Some(0x30), Some(0x04)) => Self::from_encrypted_pkcs8_der(der, password),
+            // PrivateKeyInfo ::= SEQUENCE { INTEGER, AlgorithmIdentifier, OCTET STRING, ... }
+            (Some(0x02), Some(0x30)) => Self::from_pkcs8_der(der),
+            // RSAPrivateKey ::= SEQUENCE { INTEGER (0), INTEGER (n), ... }
+            (Some(0x02), Some(0x02)) => Self::from_pkcs1_der(der),
+            // ECPrivateKey ::= SEQUENCE { INTEGER (1), OCTET STRING, [0], [1] }
+            (Some(0x02), Some(0x04)) => Self::from_sec1_der(der, None),
+            _ => Err(Error::KeyMalformed),
+        }
+    }
+
+    /// Parse an unencrypted PKCS#8 `PrivateKeyInfo`/`OneAsymmetricKey` (RFC 5958) in DER.
+    ///
+    /// # Errors
+    /// `KEY_MALFORMED`, `KEY_UNSUPPORTED`.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
+        let info = pkcs8::PrivateKeyInfoRef::from_der(der).map_err(|_| Error::KeyMalformed)?;
+        let private_key = info.private_key.as_bytes();
+        let oid = info.algorithm.oid;
+        if oid == RSA_ENCRYPTION {
+            Self::from_pkcs1_der(private_key)
+        } else if oid == EC_PUBLIC_KEY {
+            let curve = match info.algorithm.parameters {
+                Some(params) => Some(
+                    params
+                        .decode_as::<ObjectIdentifier>()
+                        .map_err(|_| Error::KeyMalformed)?,
+                ),
+                None => None,
+            };
+            Self::from_sec1_der(private_key, curve)
+        } else if oid == ED25519 {
+            // CurvePrivateKey ::= OCTET STRING (RFC 8410 §7)
+            let seed = ber::expect_one(private_key, 0x04).map_err(|_| Error::KeyMalformed)?;
+            let seed: &[u8; 32] = seed.value.try_into().map_err(|_| Error::KeyMalformed)?;
+            let key = ed25519_dalek::SigningKey::from_bytes(seed);
+            if let Some(public) = info.public_key {
+                if public.raw_bytes() != key.verifying_key().as_bytes() {
+                    return Err(Error::KeyMalformed);
+                }
+            }
+            Ok(Self::Ed25519(key))
+        } else {
+            Err(Error::KeyUnsupported {
+                algorithm: oid_name(&oid),
+            })
+        }
+    }
+
+    /// Parse a PKCS#8 `EncryptedPrivateKeyInfo` in DER.
+    ///
+    /// # Errors
+    /// `PASSWORD_REQUIRED`, `BAD_PASSWORD`, `KEY_MALFORMED`, `KEY_UNSUPPORTED`,
+    /// `CMS_UNSUPPORTED_ALGORITHM`, `INPUT_TOO_LARGE`.
+    pub fn from_encrypted_pkcs8_der(der: &[u8], password: Option<&str>) -> Result<Self> {
+        let outer = ber::expect_one(der, 0x30).map_err(|_| Error::KeyMalformed)?;
+        let items = ber::children(outer.value).map_err(|_| Error::KeyMalformed)?;
+        let (Some(alg), Some(data), None) = (items.first(), items.get(1), items.get(2)) else {
+            return Err(Error::KeyMalformed);
+        };
+        if alg.tag != 0x30 || data.tag != 0x04 {
+            return Err(Error::KeyMalformed);
+        }
+        let password = password.ok_or(Error::PasswordRequired)?;
+        let plain =
+            pkcs12::decrypt_any_form(alg.raw, data.value, password).map_err(|e| match e {
+                Error::Pkcs12Malformed { .. } | Error::DerMalformed { .. } => Error::KeyMalformed,
+                other => other,
+            })?;
+        // Garbage that passed the padding check (about 1 in 256 wrong passwords) is a wrong
+        // password too.
+        Self::from_pkcs8_der(&plain).map_err(|e| match e {
+            Error::KeyMalformed => Error::BadPassword,
+            other => other,
+        })
+    }
+
+    /// Parse a PKCS#1 `RSAPrivateKey` in DER.
+    ///
+    /// # Errors
+    /// `KEY_MALFORMED`, `KEY_UNSUPPORTED` (multi-prime, or a modulus outside 1024..=8192 bits).
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self> {
+        let parsed = pkcs1::RsaPrivateKeyRef::from_der(der).map_err(|_| Error::KeyMalformed)?;
+        if parsed.other_prime_infos.is_some() {
+            return Err(Error::KeyUnsupported {
+                algorithm: "multi-prime RSA".into(),
+            });
+        }
+        let modulus = parsed.modulus.as_bytes();
+        let bits = modulus
+            .len()
+            .saturating_mul(8)
+            .saturating_sub(modulus.first().map_or(8, |b| b.leading_zeros() as usize));
+        if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+            return Err(Error::KeyUnsupported {
+                algorithm: alloc::format!("RSA-{bits}"),
+            });
+        }
+        let key = rsa::RsaPrivateKey::try_from(parsed).map_err(|_| Error::KeyMalformed)?;
+        Ok(Self::Rsa(alloc::boxed::Box::new(key)))
+    }
+
+    /// Parse a SEC1 `ECPrivateKey` (RFC 5915) in DER. `curve` is the curve named outside it
+    /// (PKCS#8 algorithm parameters), if any; otherwise the key's own parameters name it.
+    ///
+    /// # Errors
+    /// `KEY_MALFORMED`, `KEY_UNSUPPORTED` (curves other than P-256 and P-384).
+    pub fn from_sec1_der(der: &[u8], curve: Option<ObjectIdentifier>) -> Result<Self> {
+        let ec = sec1::EcPrivateKey::from_der(der).map_err(|_| Error::KeyMalformed)?;
+        let inner = ec.parameters.and_then(|p| p.named_curve());
+        let curve = match (curve, inner) {
+            (Some(a), Some(b)) if a != b => return Err(Error::KeyMalformed),
+            (Some(a), _) | (None, Some(a)) => a,
+            // No parameters anywhere: the scalar's length is all there is to go by.
+            (None, None) => match ec.private_key.len() {
+                32 => SECP256R1,
+                48 => SECP384R1,
+                _ => return Err(Error::KeyMalformed),
+            },
+        };
+        macro_rules! load {
+            ($curve:ident, $variant:ident) => {{
+                let secret = $curve::SecretKey::from_slice(ec.private_key)
+                    .map_err(|_| Error::KeyMalformed)?;
+                if let Some(public) = ec.public_key {
+                    let given = $curve::PublicKey::from_sec1_bytes(public)
+                        .map_err(|_| Error::KeyMalformed)?;
+                    if given != secret.public_key() {
+                        return Err(Error::KeyMalformed);
+                    }
+                }
+                Ok(Self::$variant($curve::ecdsa::SigningKey::from(secret)))
+            }};
+        }
+        if curve == SECP256R1 {
+            load!(p256, P256)
+        } else if curve == SECP384R1 {
+            load!(p384, P384)
+        } else {
+            Err(Error::KeyUnsupported {
+                algorithm: oid_name(&curve),
+            })
+        }
+    }
+
+    /// The key's public key as a `SubjectPublicKeyInfo` (as a certificate carries it).
+    ///
+    /// # Errors
+    /// `INTERNAL` if the encoding fails (it should not).
+    pub fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
+        let doc = match self {
+            Self::Rsa(key) => key.to_public_key().to_public_key_der(),
+            Self::P256(key) => p256::PublicKey::from(key.verifying_key()).to_public_key_der(),
+            Self::P384(key) => p384::PublicKey::from(key.verifying_key()).to_public_key_der(),
+            Self::Ed25519(key) => key.verifying_key().to_public_key_der(),
+        }
+        .map_err(|_| Error::Internal {
+            detail: "public key encoding",
+        })?;
+        SubjectPublicKeyInfoOwned::from_der(doc.as_bytes()).map_err(|_| Error::Internal {
+            detail: "public key encoding",
+        })
+    }
+
+    /// The key as unencrypted PKCS#8 DER (`PrivateKeyInfo`), for the key store to encrypt.
+    ///
+    /// # Errors
+    /// `INTERNAL` if the encoding fails (it should not).
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let doc = match self {
+            Self::Rsa(key) => key.to_pkcs8_der(),
+            Self::P256(key) => p256::SecretKey::from(key).to_pkcs8_der(),
+            Self::P384(key) => p384::SecretKey::from(key).to_pkcs8_der(),
+            Self::Ed25519(key) => key.to_pkcs8_der(),
+        }
+        .map_err(|_| Error::Internal {
+            detail: "private key encoding",
+        })?;
+        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    }
+
+    /// Does this key belong to the public key in `spki`? Compares the decoded public keys, so
+    /// encoding variants (compressed EC points) still match.
     #[must_use]
-    pub fn matches(&self, spki: &spki::SubjectPublicKeyInfoOwned) -> bool {
-        let _ = spki;
-        false
+    pub fn matches(&self, spki: &SubjectPublicKeyInfoOwned) -> bool {
+        let Ok(der) = spki.to_der() else {
+            return false;
+        };
+        match self {
+            Self::Rsa(key) => rsa::RsaPublicKey::from_public_key_der(&der)
+                .is_ok_and(|public| public == key.to_public_key()),
+            Self::P256(key) => p256::PublicKey::from_public_key_der(&der)
+                .is_ok_and(|public| public == p256::PublicKey::from(key.verifying_key())),
+            Self::P384(key) => p384::PublicKey::from_public_key_der(&der)
+                .is_ok_and(|public| public == p384::PublicKey::from(key.verifying_key())),
+            Self::Ed25519(key) => ed25519_dalek::VerifyingKey::from_public_key_der(&der)
+                .is_ok_and(|public| public == key.verifying_key()),
+        }
     }
 }
 
@@ -71,20 +348,137 @@ pub struct Identity {
     pub chain: Vec<Certificate>,
 }
 
+/// Does `data` look like a PKCS#12 PFX: a (BER or DER) SEQUENCE whose first element is
+/// `INTEGER 3`?
+fn looks_like_pkcs12(data: &[u8]) -> bool {
+    if crate::pem::is_pem(data) || data.first() != Some(&0x30) {
+        return false;
+    }
+    let header = match data.get(1) {
+        Some(0x80) => 2,
+        Some(n @ 0x81..=0x84) => 2 + usize::from(n & 0x7f),
+        Some(n) if *n < 0x80 => 2,
+        _ => return false,
+    };
+    data.get(header..header + 3) == Some(&[0x02, 0x01, 0x03][..])
+}
+
+/// Every certificate in PEM (blocks labelled `CERTIFICATE`) or DER input.
+fn parse_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
+    let mut out = Vec::new();
+    for block in crate::pem::pem_or_der(data)? {
+        if block.label.is_empty() || block.label == "CERTIFICATE" {
+            out.push(Certificate::from_der(&block.der).map_err(|_| Error::CertificateMalformed)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::CertificateMissing);
+    }
+    Ok(out)
+}
+
+/// Order `others` leaf-upwards: the issuer of the leaf first, then its issuer, and so on; the
+/// certificates that do not fit the path follow in their original order.
+fn issuer_order(leaf: &Certificate, mut others: Vec<Certificate>) -> Vec<Certificate> {
+    let mut ordered: Vec<Certificate> = Vec::with_capacity(others.len());
+    let mut issuer = leaf.tbs_certificate().issuer().clone();
+    let mut current_subject = leaf.tbs_certificate().subject().clone();
+    while issuer != current_subject {
+        let Some(pos) = others
+            .iter()
+            .position(|c| *c.tbs_certificate().subject() == issuer)
+        else {
+            break;
+        };
+        let next = others.remove(pos);
+        current_subject = next.tbs_certificate().subject().clone();
+        issuer = next.tbs_certificate().issuer().clone();
+        ordered.push(next);
+    }
+    ordered.extend(others);
+    ordered
+}
+
 impl Identity {
     /// Load an identity from a key file (PEM/DER key, or a PKCS#12 file) and, unless the key file
     /// is a PKCS#12 that holds it, a certificate file. Extra `chain` certificates are appended.
     ///
+    /// With a PKCS#12 file, the first key that has a matching certificate wins; the file's other
+    /// certificates become the chain, in issuer order. `cert_data` (PEM or DER, one or more
+    /// certificates), when given, overrides the file's certificates: its first certificate that
+    /// matches the key is the leaf, the rest are the chain. A PKCS#12 file without `password`
+    /// is tried with the empty password.
+    ///
     /// # Errors
     /// Those of [`PrivateKey::parse`] and [`pkcs12::parse`], `CERT_MISSING` when no certificate
-    /// matches the key, `KEY_CERT_MISMATCH` when the given certificate is not the key's.
+    /// matches the key, `KEY_CERT_MISMATCH` when the given certificate is not the key's,
+    /// `P12_NO_KEY` for a PKCS#12 file without a key.
     pub fn load(
         key_data: &[u8],
         cert_data: Option<&[u8]>,
         password: Option<&str>,
         chain: &[Certificate],
     ) -> Result<Self> {
-        let _ = (key_data, cert_data, password, chain);
-        Err(Error::KeyMalformed)
+        let (keys, file_certs) = if looks_like_pkcs12(key_data) {
+            let p12 = pkcs12::parse(key_data, password.unwrap_or("")).map_err(|e| match e {
+                Error::BadPassword if password.is_none() => Error::PasswordRequired,
+                other => other,
+            })?;
+            if p12.keys.is_empty() {
+                return Err(Error::Pkcs12NoKey);
+            }
+            (p12.keys, p12.certificates)
+        } else {
+            (
+                alloc::vec![PrivateKey::parse(key_data, password)?],
+                Vec::new(),
+            )
+        };
+        let given = cert_data.is_some();
+        let candidates = match cert_data {
+            Some(data) => parse_certificates(data)?,
+            None => file_certs,
+        };
+        let mut found = None;
+        'keys: for (key_index, key) in keys.iter().enumerate() {
+            for (cert_index, cert) in candidates.iter().enumerate() {
+                if key.matches(cert.tbs_certificate().subject_public_key_info()) {
+                    found = Some((key_index, cert_index));
+                    break 'keys;
+                }
+            }
+        }
+        let Some((key_index, cert_index)) = found else {
+            return Err(if given && !candidates.is_empty() {
+                Error::KeyCertificateMismatch
+            } else {
+                Error::CertificateMissing
+            });
+        };
+        let key = keys.into_iter().nth(key_index).ok_or(Error::Internal {
+            detail: "key index",
+        })?;
+        let mut candidates = candidates;
+        if cert_index >= candidates.len() {
+            return Err(Error::Internal {
+                detail: "certificate index",
+            });
+        }
+        let certificate = candidates.remove(cert_index);
+        let mut ordered = if given {
+            candidates
+        } else {
+            issuer_order(&certificate, candidates)
+        };
+        for extra in chain {
+            if !ordered.contains(extra) && *extra != certificate {
+                ordered.push(extra.clone());
+            }
+        }
+        Ok(Self {
+            key,
+            certificate,
+            chain: ordered,
+        })
     }
 }

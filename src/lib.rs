@@ -7,6 +7,7 @@
 extern crate alloc;
 
 pub mod algorithms;
+pub mod ber;
 pub mod cms;
 pub mod error;
 pub mod keys;

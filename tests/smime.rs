@@ -370,7 +370,7 @@ fn not_signed_and_malformed_inputs_are_typed_errors() {
         "MIME_MALFORMED"
     );
     assert_eq!(
-        err(b"Content-Type: application/pkcs7-mime\r\n\r\n!!!!"),
+        err(b"Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!"),
         "MIME_MALFORMED"
     );
     assert_eq!(

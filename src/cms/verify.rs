@@ -51,7 +51,9 @@ pub fn parse(der_bytes: &[u8]) -> Result<ParsedSignedData> {
             limit: crate::cms::MAX_CMS_SIZE,
         });
     }
-    let info = ContentInfo::from_der(der_bytes)?;
+    // NSS, gpgsm, Java and Outlook write BER (indefinite lengths, segmented OCTET STRINGs).
+    let normalised = crate::ber::to_der(der_bytes)?;
+    let info = ContentInfo::from_der(&normalised)?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(Error::NotSigned);
     }
@@ -489,19 +491,10 @@ fn check(
             }
         }
     }
-    if digest.is_weak() {
-        return verdict(
-            S::WeakAlgorithm,
-            "WEAK_DIGEST",
-            alloc::format!(
-                "the signature verifies but uses {}, which is no longer safe",
-                digest.micalg()
-            ),
-        );
-    }
     let path = path::validate(cert, pool, options.trust_anchors, options.time);
     report.chain = path.chain;
-    if let Some(problem) = path.problem {
+    let weak_chain = path.problem == Some(path::PathProblem::WeakSignature);
+    if let Some(problem) = path.problem.filter(|_| !weak_chain) {
         use path::PathProblem as P;
         return match problem {
             P::Untrusted => verdict(
@@ -548,6 +541,11 @@ fn check(
                 S::Untrusted,
                 "CERT_MALFORMED",
                 "a certificate of the chain is malformed",
+            ),
+            P::UnhandledCriticalExtension(oid) => verdict(
+                S::Untrusted,
+                "CERT_CRITICAL_EXTENSION",
+                alloc::format!("a certificate of the chain has a critical extension ({oid}) Cachet does not process"),
             ),
         };
     }
@@ -597,6 +595,24 @@ fn check(
                 alloc::format!("the certificate does not name the sender {from}"),
             );
         }
+    }
+    // Last: everything else holds, but the algorithm is no longer safe.
+    if digest.is_weak() {
+        return verdict(
+            S::WeakAlgorithm,
+            "WEAK_DIGEST",
+            alloc::format!(
+                "the signature verifies but uses {}, which is no longer safe",
+                digest.micalg()
+            ),
+        );
+    }
+    if weak_chain {
+        return verdict(
+            S::WeakAlgorithm,
+            "CERT_WEAK_SIGNATURE",
+            "a certificate of the chain is signed with MD5 or SHA-1",
+        );
     }
     verdict(
         S::Valid,

@@ -310,5 +310,98 @@ def main():
     save("sha1-leaf", sha1_cert, sha1_key)
 
 
+def load(stem):
+    with open(os.path.join(HERE, stem + ".pem"), "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    key_path = os.path.join(HERE, stem + ".key")
+    key = None
+    if os.path.exists(key_path):
+        with open(key_path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+    return cert, key
+
+
+def extras():
+    """Files added after the first set; they only read the existing CAs, so running this alone
+    (`make.py extras`) leaves every other file as it is."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    root, root_key = load("root-ca")
+    inter, inter_key = load("inter-ca")
+    alice, _ = load("alice-rsa")
+    bob, _ = load("bob-p256")
+    _serial[0] = 0x2000
+
+    # Bundles: a certs-only PKCS#7 (DER and PEM) and a PEM file with several certificates.
+    bundle = [alice, inter, root]
+    write("bundle.p7b", pkcs7.serialize_certificates(bundle, serialization.Encoding.DER))
+    write("bundle.p7b.pem", pkcs7.serialize_certificates(bundle, serialization.Encoding.PEM))
+    write("bundle.pem", b"".join(cert_pem(c) for c in [alice, bob, inter, root]))
+
+    # Mixed-case address in SAN and subject.
+    key = new_key("p256")
+    cert = make_leaf("Alice Smith", "Alice.Smith@Example.ORG", key, inter, inter_key)
+    save("mixed-case", cert, key)
+
+    # Two CAs that issued each other, and a leaf under one of them: path building must stop.
+    a_key, b_key = new_key("p256"), new_key("p256")
+    a_name, b_name = name("Cachet Loop CA A"), name("Cachet Loop CA B")
+
+    def cross(subject, key, issuer_name, issuer_key):
+        pub = key.public_key()
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer_name)
+            .public_key(pub)
+            .serial_number(next_serial())
+            .not_valid_before(d(2025))
+            .not_valid_after(d(2040))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
+            .sign(issuer_key, hashes.SHA256())
+        )
+
+    save("loop-ca-a", cross(a_name, a_key, b_name, b_key))
+    save("loop-ca-b", cross(b_name, b_key, a_name, a_key))
+    a_cert = x509.load_pem_x509_certificate(open(os.path.join(HERE, "loop-ca-a.pem"), "rb").read())
+    leaf_key = new_key("p256")
+    save("loop-leaf", make_leaf("Alice loop", "alice@example.org", leaf_key, a_cert, a_key),
+         leaf_key)
+
+    # A CA under the root with critical nameConstraints (permitted: example.org mailboxes),
+    # which Cachet does not process, and a leaf under it.
+    nc_key = new_key("p256")
+    nc_pub = nc_key.public_key()
+    nc = (
+        x509.CertificateBuilder()
+        .subject_name(name("Cachet Constrained CA"))
+        .issuer_name(root.subject)
+        .public_key(nc_pub)
+        .serial_number(next_serial())
+        .not_valid_before(d(2025))
+        .not_valid_after(d(2040))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.NameConstraints(permitted_subtrees=[x509.RFC822Name("example.org")],
+                                 excluded_subtrees=None),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(nc_pub), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    save("nc-ca", nc, nc_key)
+    leaf_key = new_key("p256")
+    save("nc-leaf", make_leaf("Alice nc", "alice@example.org", leaf_key, nc, nc_key), leaf_key)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] != ["extras"]:
+        main()
+    extras()
