@@ -210,7 +210,9 @@ function table(results) {
   const body = results.rows.map((r) => [
     r.env, r.key, r.size, r.op, String(r.iterations),
     Number.isNaN(r.medianMs) ? '' : r.medianMs.toFixed(2),
-    r.mbPerS === undefined || r.mbPerS === null ? '' : r.mbPerS.toFixed(1), r.result ?? '',
+    r.mbPerS === undefined || r.mbPerS === null ? ''
+      : r.mbPerS < 10 ? r.mbPerS.toPrecision(2) : r.mbPerS.toFixed(1),
+    r.result ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const fmt = (row) => row.map((c, i) => (i >= 4 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
