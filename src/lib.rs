@@ -18,7 +18,9 @@ pub mod time;
 pub mod x509;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+#[doc(hidden)] // public only so that tests/wasm.rs can call the boundary as JavaScript does
+#[allow(clippy::missing_errors_doc)]
+pub mod wasm;
 
 pub use error::{Error, Result};
 pub use keys::{Identity, PrivateKey};
