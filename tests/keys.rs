@@ -515,6 +515,12 @@ fn identity_from_key_and_certificate_files() {
     );
     assert_eq!(err.unwrap_err().code(), "PASSWORD_REQUIRED");
 
+    // Neither a key nor a PKCS#12.
+    let err = Identity::load(&[0x30, 0x03, 0x02, 0x01, 0x05], None, None, &[]);
+    assert_eq!(err.unwrap_err().code(), "KEY_MALFORMED");
+    let err = Identity::load(b"hello", None, None, &[]);
+    assert_eq!(err.unwrap_err().code(), "KEY_MALFORMED");
+
     // A PKCS#12 whose certificate is overridden by the given one.
     let err = Identity::load(
         &vector("p256.p12"),
