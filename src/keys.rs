@@ -94,34 +94,33 @@ impl PrivateKey {
     /// `KEY_MALFORMED`, `PASSWORD_REQUIRED`, `BAD_PASSWORD`, `KEY_UNSUPPORTED`, `PEM_MALFORMED`,
     /// `CMS_UNSUPPORTED_ALGORITHM` (key encryption), `INPUT_TOO_LARGE` (absurd KDF costs).
     pub fn parse(data: &[u8], password: Option<&str>) -> Result<Self> {
-        let blocks = crate::pem::pem_or_der(data)?;
-        let mut found = None;
-        for block in &blocks {
-            match block.label.as_str() {
-                ""
-                | "PRIVATE KEY"
-                | "ENCRYPTED PRIVATE KEY"
-                | "RSA PRIVATE KEY"
-                | "EC PRIVATE KEY" => {
-                    found = Some(block);
-                    break;
-                }
-                "DSA PRIVATE KEY" => {
-                    return Err(Error::KeyUnsupported {
-                        algorithm: "DSA".into(),
-                    })
-                }
-                "OPENSSH PRIVATE KEY" => {
-                    return Err(Error::KeyUnsupported {
-                        algorithm: "OpenSSH key format".into(),
-                    })
-                }
-                _ => {}
-            }
+        let mut blocks = crate::pem::pem_or_der(data)?;
+        let chosen = blocks.iter().position(|block| {
+            matches!(
+                block.label.as_str(),
+                "" | "PRIVATE KEY"
+                    | "ENCRYPTED PRIVATE KEY"
+                    | "RSA PRIVATE KEY"
+                    | "EC PRIVATE KEY"
+                    | "DSA PRIVATE KEY"
+                    | "OPENSSH PRIVATE KEY"
+            )
+        });
+        // Move the chosen block's bytes into a zeroizing buffer and wipe the others.
+        let chosen = chosen.map(|i| blocks.swap_remove(i));
+        for other in &mut blocks {
+            zeroize::Zeroize::zeroize(&mut other.der);
         }
-        let block = found.ok_or(Error::KeyMalformed)?;
-        let der = Zeroizing::new(block.der.clone());
-        match block.label.as_str() {
+        let block = chosen.ok_or(Error::KeyMalformed)?;
+        let label = block.label;
+        let der = Zeroizing::new(block.der);
+        match label.as_str() {
+            "DSA PRIVATE KEY" => Err(Error::KeyUnsupported {
+                algorithm: "DSA".into(),
+            }),
+            "OPENSSH PRIVATE KEY" => Err(Error::KeyUnsupported {
+                algorithm: "OpenSSH key format".into(),
+            }),
             "PRIVATE KEY" => Self::from_pkcs8_der(&der),
             "ENCRYPTED PRIVATE KEY" => Self::from_encrypted_pkcs8_der(&der, password),
             "RSA PRIVATE KEY" => Self::from_pkcs1_der(&der),
@@ -420,7 +419,7 @@ impl Identity {
         password: Option<&str>,
         chain: &[Certificate],
     ) -> Result<Self> {
-        let (keys, file_certs) = if looks_like_pkcs12(key_data) {
+        let load_p12 = || -> Result<(Vec<PrivateKey>, Vec<Certificate>)> {
             let p12 = pkcs12::parse(key_data, password.unwrap_or("")).map_err(|e| match e {
                 Error::BadPassword if password.is_none() => Error::PasswordRequired,
                 other => other,
@@ -428,21 +427,33 @@ impl Identity {
             if p12.keys.is_empty() {
                 return Err(Error::Pkcs12NoKey);
             }
-            (p12.keys, p12.certificates)
-        } else {
+            Ok((p12.keys, p12.certificates))
+        };
+        let (keys, file_certs) = if looks_like_pkcs12(key_data) {
+            load_p12()?
+        } else if crate::pem::is_pem(key_data) {
             // A PEM key file may carry its certificates too (`openssl pkcs12 -nodes` output).
             let mut certs = Vec::new();
-            if crate::pem::is_pem(key_data) {
-                for block in crate::pem::decode_all(key_data)? {
-                    if block.label == "CERTIFICATE" {
-                        certs.push(
-                            Certificate::from_der(&block.der)
-                                .map_err(|_| Error::CertificateMalformed)?,
-                        );
-                    }
+            for block in crate::pem::decode_all(key_data)? {
+                if block.label == "CERTIFICATE" {
+                    certs.push(
+                        Certificate::from_der(&block.der)
+                            .map_err(|_| Error::CertificateMalformed)?,
+                    );
                 }
             }
             (alloc::vec![PrivateKey::parse(key_data, password)?], certs)
+        } else {
+            match PrivateKey::parse(key_data, password) {
+                Ok(key) => (alloc::vec![key], Vec::new()),
+                // Not a key: perhaps a PKCS#12 in an unusual encoding. Keep the key error
+                // unless it is one.
+                Err(Error::KeyMalformed) => load_p12().map_err(|e| match e {
+                    Error::Pkcs12Malformed { .. } => Error::KeyMalformed,
+                    other => other,
+                })?,
+                Err(other) => return Err(other),
+            }
         };
         let given = cert_data.is_some();
         let candidates = match cert_data {

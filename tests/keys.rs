@@ -236,6 +236,10 @@ const P12S: &[(&str, &str, &str)] = &[
     ("p384.rc2-128.p12", "secret", "P-384"),
     ("rsa2048.descert.p12", "secret", "RSA"),
     ("chain.p12", "secret", "P-256"),
+    ("ed25519.sha384mac.p12", "secret", "Ed25519"),
+    ("p256.sha512mac.p12", "secret", "P-256"),
+    ("p256.utf8pw.p12", "pässwörd", "P-256"),
+    ("p256.utf8pw.legacy.p12", "pässwörd", "P-256"),
     ("Alice.p12", "nss", "RSA"),
     ("Bob.p12", "nss", "RSA"),
     ("Dave.p12", "nss", "RSA"),
@@ -514,6 +518,12 @@ fn identity_from_key_and_certificate_files() {
         &[],
     );
     assert_eq!(err.unwrap_err().code(), "PASSWORD_REQUIRED");
+
+    // Neither a key nor a PKCS#12.
+    let err = Identity::load(&[0x30, 0x03, 0x02, 0x01, 0x05], None, None, &[]);
+    assert_eq!(err.unwrap_err().code(), "KEY_MALFORMED");
+    let err = Identity::load(b"hello", None, None, &[]);
+    assert_eq!(err.unwrap_err().code(), "KEY_MALFORMED");
 
     // A PKCS#12 whose certificate is overridden by the given one.
     let err = Identity::load(

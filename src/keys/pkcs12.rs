@@ -107,7 +107,7 @@ pub fn parse(data: &[u8], password: &str) -> Result<Pkcs12> {
     if small_uint(version)? != 3 {
         return Err(malformed("PFX version is not 3"));
     }
-    let content = data_content(auth_safe)?;
+    let content = Zeroizing::new(data_content(auth_safe)?);
 
     // The BMPString forms of the password to try with the PKCS#12 KDF.
     let forms = bmp_forms(password);
@@ -121,7 +121,9 @@ pub fn parse(data: &[u8], password: &str) -> Result<Pkcs12> {
     let mac_checked = items.get(2).is_some();
 
     // AuthenticatedSafe ::= SEQUENCE OF ContentInfo
-    let safe_der = ber::to_der(&content).map_err(|e| relabel(e, "AuthenticatedSafe"))?;
+    // Zeroizing: unencrypted key bags may be inside.
+    let safe_der =
+        Zeroizing::new(ber::to_der(&content).map_err(|e| relabel(e, "AuthenticatedSafe"))?);
     let safe = ber::expect_one(&safe_der, 0x30).map_err(|_| malformed("AuthenticatedSafe"))?;
     let mut out = Pkcs12 {
         keys: Vec::new(),

@@ -55,3 +55,11 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out secp256k
 
 # legacy PBE variants: RC2-128 for the certificate, two-key 3DES for the key
 openssl pkcs12 -export -legacy -certpbe PBE-SHA1-RC2-128 -keypbe PBE-SHA1-2DES -inkey p384.key.pem -in p384.crt.pem -passout $PW -out p384.rc2-128.p12
+
+# MACs with SHA-384 and SHA-512 (the PKCS#12 KDF with a 128-byte block)
+openssl pkcs12 -export -macalg sha384 -inkey ed25519.key.pem -in ed25519.crt.pem -passout $PW -out ed25519.sha384mac.p12
+openssl pkcs12 -export -macalg sha512 -inkey p256.key.pem -in p256.crt.pem -passout $PW -out p256.sha512mac.p12
+
+# non-ASCII password "pässwörd" (UTF-8 for PBKDF2, BMPString for the PKCS#12 KDF)
+openssl pkcs12 -export -inkey p256.key.pem -in p256.crt.pem -passout pass:pässwörd -out p256.utf8pw.p12
+openssl pkcs12 -export -legacy -inkey p256.key.pem -in p256.crt.pem -passout pass:pässwörd -out p256.utf8pw.legacy.p12
