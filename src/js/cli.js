@@ -97,7 +97,8 @@ function readInput(path, what) {
   try {
     return new Uint8Array(readFileSync(path === '-' ? 0 : path));
   } catch (err) {
-    throw new UsageError(`API_MISUSE: cannot read ${what} ${JSON.stringify(path)}: ${err.code ?? err.message}`);
+    const why = err.code ?? err.message;
+    throw new UsageError(`API_MISUSE: cannot read ${what} ${JSON.stringify(path)}: ${why}`);
   }
 }
 
@@ -116,7 +117,8 @@ async function writeOutput(path, data) {
   try {
     writeFileSync(path, data);
   } catch (err) {
-    throw new UsageError(`API_MISUSE: cannot write ${JSON.stringify(path)}: ${err.code ?? err.message}`);
+    const why = err.code ?? err.message;
+    throw new UsageError(`API_MISUSE: cannot write ${JSON.stringify(path)}: ${why}`);
   }
 }
 
@@ -203,7 +205,8 @@ async function main(argv) {
     return 0;
   }
   if (!(command in SPECS)) {
-    const what = command === undefined ? 'no command' : `unknown command ${JSON.stringify(command)}`;
+    const what =
+      command === undefined ? 'no command' : `unknown command ${JSON.stringify(command)}`;
     throw new UsageError(`API_MISUSE: ${what} (try cachet --help)`);
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -110,7 +110,7 @@ export function sign(options: SignOptions<Uint8Array>): Promise<Uint8Array>;
 export interface VerifyOptions {
   /** The signed message, `multipart/signed` or `application/pkcs7-mime`. */
   message: string | Uint8Array;
-  /** Trusted roots (and intermediates trusted directly). One item or a list; PEM bundles allowed. */
+  /** Trusted roots (and intermediates trusted directly). One item or a list; PEM bundles OK. */
   trustAnchors?: Data | Certificate | Array<Data | Certificate>;
   /** Extra certificates for chain building. */
   certificates?: Data | Certificate | Array<Data | Certificate>;

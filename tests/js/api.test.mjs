@@ -110,7 +110,8 @@ test('sign a string detached, verify it: valid, with signer details', async () =
   assert.equal(result.from, 'alice@example.org');
   assert.ok(result.content instanceof Uint8Array);
   // 8-bit text is re-encoded (quoted-printable) before signing, as RFC 8551 §3.1.2 asks.
-  assert.match(new TextDecoder().decode(result.content), /this message is signed\. Gr=C3=BC=C3=9Fe!/);
+  assert.match(new TextDecoder().decode(result.content),
+    /this message is signed\. Gr=C3=BC=C3=9Fe!/);
   assert.equal(result.signers.length, 1);
   const [s] = result.signers;
   assert.equal(s.status, 'valid');

@@ -5,7 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { AT, CLI_MESSAGE as MESSAGE, PKG, ROOT, cli, hasOpenssl, pki, run, scratch } from './helpers.mjs';
+import {
+  AT, CLI_MESSAGE as MESSAGE, PKG, ROOT, cli, hasOpenssl, pki, run, scratch,
+} from './helpers.mjs';
 
 const TRUST = ['--trust', pki('root-ca.pem')];
 const ALICE = ['--key', pki('alice-rsa.key'), '--cert', pki('alice-rsa.pem'),

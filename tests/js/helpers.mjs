@@ -47,7 +47,8 @@ export function cli(args, { input, cli: entry = CLI } = {}) {
     cwd: ROOT,
     maxBuffer: 64 << 20,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString(), out: r.stdout.toString() };
+  const stderr = r.stderr.toString();
+  return { status: r.status, stdout: r.stdout, stderr, out: r.stdout.toString() };
 }
 
 /** Run a command (openssl) and return { status, stdout, stderr }. */
