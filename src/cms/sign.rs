@@ -66,9 +66,15 @@ struct SigningCertificateV2 {
     certs: Vec<EssCertIdV2>,
 }
 
-/// The ciphers Cachet can decrypt, strongest first (RFC 8551 §2.5.2).
+/// The ciphers Cachet can decrypt, strongest first (RFC 8551 §2.5.2): AES-GCM
+/// (AuthEnvelopedData) before AES-CBC.
 fn smime_capabilities() -> Vec<AlgorithmIdentifierOwned> {
-    [ID_AES256_CBC, ID_AES128_CBC]
+    [
+        crate::cms::cipher::AES256_GCM,
+        crate::cms::cipher::AES128_GCM,
+        ID_AES256_CBC,
+        ID_AES128_CBC,
+    ]
         .into_iter()
         .map(|oid| AlgorithmIdentifierOwned {
             oid,
