@@ -22,11 +22,11 @@ use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString};
 use der::{Any, Encode, Sequence};
 use p256::elliptic_curve::Generate;
-use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
+use crate::algorithms::DigestAlgorithm;
 use crate::error::{Error, Result};
 use crate::keys::{Identity, PrivateKey};
 use crate::x509;
@@ -204,7 +204,7 @@ fn aes_wrap(wrap: ObjectIdentifier, kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
 
 fn aes_unwrap(wrap: &ObjectIdentifier, kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     use aes_kw::cipher::KeyInit;
-    if wrapped.len() < 16 || wrapped.len() % 8 != 0 || wrapped.len() > 72 {
+    if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) || wrapped.len() > 72 {
         return Err(Error::Decryption);
     }
     let mut out = Zeroizing::new(alloc::vec![0u8; wrapped.len() - 8]);
@@ -456,15 +456,13 @@ fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
-fn hash_of(alg: Option<&AlgorithmIdentifierOwned>) -> Result<u8> {
-    // 1 = SHA-1 (the default), 224, 256, 384, 512 as a small code.
-    let Some(alg) = alg else { return Ok(1) };
-    match alg.oid.to_string().as_str() {
-        "1.3.14.3.2.26" => Ok(1),
-        "2.16.840.1.101.3.4.2.4" => Ok(224u16 as u8),
-        "2.16.840.1.101.3.4.2.1" => Ok(0),
-        "2.16.840.1.101.3.4.2.2" => Ok(2),
-        "2.16.840.1.101.3.4.2.3" => Ok(3),
+fn hash_of(alg: Option<&AlgorithmIdentifierOwned>) -> Result<DigestAlgorithm> {
+    // RFC 4055: an absent hash (or MGF1 hash) means SHA-1.
+    let Some(alg) = alg else {
+        return Ok(DigestAlgorithm::Sha1);
+    };
+    match DigestAlgorithm::from_oid(&alg.oid) {
+        Some(d) if d != DigestAlgorithm::Md5 => Ok(d),
         _ => Err(Error::unsupported(alg.oid)),
     }
 }
@@ -475,9 +473,10 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
     ct: &[u8],
     rng: &mut R,
 ) -> Result<Option<Vec<u8>>> {
-    let (hash, mgf, label): (u8, u8, Vec<u8>) = match params {
-        None => (1, 1, Vec::new()),
-        Some(p) if p == &Any::null() => (1, 1, Vec::new()),
+    let sha1 = DigestAlgorithm::Sha1;
+    let (hash, mgf, label): (DigestAlgorithm, DigestAlgorithm, Vec<u8>) = match params {
+        None => (sha1, sha1, Vec::new()),
+        Some(p) if p == &Any::null() => (sha1, sha1, Vec::new()),
         Some(p) => {
             let params: rsa::pkcs1::RsaOaepParams<Any> =
                 p.decode_as().map_err(|_| Error::CmsMalformed {
@@ -526,19 +525,19 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
     macro_rules! by_mgf {
         ($d:ty) => {
             match mgf {
-                1 => run!($d, sha1::Sha1),
-                224 => run!($d, sha2::Sha224),
-                0 => run!($d, sha2::Sha256),
-                2 => run!($d, sha2::Sha384),
+                DigestAlgorithm::Sha1 => run!($d, sha1::Sha1),
+                DigestAlgorithm::Sha224 => run!($d, sha2::Sha224),
+                DigestAlgorithm::Sha256 => run!($d, sha2::Sha256),
+                DigestAlgorithm::Sha384 => run!($d, sha2::Sha384),
                 _ => run!($d, sha2::Sha512),
             }
         };
     }
     match hash {
-        1 => by_mgf!(sha1::Sha1),
-        224 => by_mgf!(sha2::Sha224),
-        0 => by_mgf!(sha2::Sha256),
-        2 => by_mgf!(sha2::Sha384),
+        DigestAlgorithm::Sha1 => by_mgf!(sha1::Sha1),
+        DigestAlgorithm::Sha224 => by_mgf!(sha2::Sha224),
+        DigestAlgorithm::Sha256 => by_mgf!(sha2::Sha256),
+        DigestAlgorithm::Sha384 => by_mgf!(sha2::Sha384),
         _ => by_mgf!(sha2::Sha512),
     }
 }
@@ -585,10 +584,4 @@ fn unwrap_kari(
     let mut kek = Zeroizing::new(alloc::vec![0u8; kek_len]);
     kdf(&k.key_enc_alg.oid, &z, &info, &mut kek)?;
     aes_unwrap(&wrap.oid, &kek, rek.enc_key.as_bytes())
-}
-
-/// The SHA-1 of nothing, to keep `sha2::Digest` in use for the OAEP generics.
-#[allow(dead_code)]
-fn _digest_in_scope() -> usize {
-    sha2::Sha256::output_size()
 }

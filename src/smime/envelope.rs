@@ -3,7 +3,6 @@
 //!
 //! Header protection (RFC 9788) is not done here: outer headers stay outside as they are.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use x509_cert::Certificate;
@@ -306,10 +305,4 @@ pub fn layer_type(layer: &Layer) -> &'static str {
         Layer::Signed { .. } => "signed",
         Layer::Undecryptable { .. } => "undecryptable",
     }
-}
-
-/// Silence an unused import warning for `String` in builds without tests.
-#[allow(dead_code)]
-fn _string() -> String {
-    String::new()
 }
