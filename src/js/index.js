@@ -181,7 +181,11 @@ function loadIdentity(options, fn) {
     throw misuse(`${fn}: password: expected a string`);
   }
   const chain = byteList(options.chain, 'chain');
-  return wasm.loadIdentity(key, cert, password ?? undefined, chain);
+  try {
+    return wasm.loadIdentity(key, cert, password ?? undefined, chain);
+  } finally {
+    if (typeof options.privateKey === 'string') key.fill(0); // our copy, not the caller's bytes
+  }
 }
 
 /**

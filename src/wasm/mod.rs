@@ -12,6 +12,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use x509_cert::Certificate;
+use zeroize::Zeroizing;
 
 use crate::algorithms::DigestAlgorithm;
 use crate::error::{Error, CODES};
@@ -70,10 +71,17 @@ pub fn load_identity(
     password: Option<String>,
     chain: Array,
 ) -> Result<Identity, JsValue> {
+    // Zeroizing, so that the password's copy in wasm memory is wiped when loading is done.
+    let password = password.map(Zeroizing::new);
     let chain = certificates(&chain, "chain").map_err(to_js)?;
-    crate::keys::Identity::load(key, cert.as_deref(), password.as_deref(), &chain)
-        .map(Identity)
-        .map_err(to_js)
+    crate::keys::Identity::load(
+        key,
+        cert.as_deref(),
+        password.as_deref().map(|p| p.as_str()),
+        &chain,
+    )
+    .map(Identity)
+    .map_err(to_js)
 }
 
 #[wasm_bindgen]
