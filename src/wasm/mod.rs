@@ -15,7 +15,9 @@ use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use crate::algorithms::DigestAlgorithm;
+use crate::cms::cipher::ContentCipher;
 use crate::error::{Error, CODES};
+use crate::smime::envelope::{self, EncryptOptions, Layer};
 use crate::smime::{self, SignOptions, SignerReport, VerifyOptions};
 use crate::time::UnixTime;
 
@@ -200,5 +202,141 @@ pub fn error_codes() -> Array {
     CODES
         .iter()
         .map(|(code, text)| Array::of2(&(*code).into(), &(*text).into()))
+        .collect()
+}
+
+// ---- encryption (RFC 8551 §3.3) and open ----------------------------------------------------
+
+/// Encrypt a message to the certificates in `recipients` (PEM or DER, each possibly several).
+#[wasm_bindgen(js_name = encryptMessage)]
+pub fn encrypt_message(
+    message: &[u8],
+    recipients: Array,
+    cipher: &str,
+    rsa_oaep: bool,
+) -> Result<Vec<u8>, JsValue> {
+    let certs = certificates(&recipients, "encryptionKeys").map_err(to_js)?;
+    let cipher = ContentCipher::from_name(cipher)
+        .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
+    let refs: Vec<&Certificate> = certs.iter().collect();
+    let options = EncryptOptions { cipher, rsa_oaep };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    envelope::encrypt_message(message, &refs, &options, &mut rng).map_err(to_js)
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// Decrypt a message addressed to this identity: `{ message, cipher, authenticated }`.
+    #[wasm_bindgen(js_name = decryptMessage)]
+    pub fn decrypt_message(&self, message: &[u8]) -> Result<JsValue, JsValue> {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let d = envelope::decrypt_message(message, &[&self.0], &mut rng).map_err(to_js)?;
+        let obj = Object::new();
+        set(&obj, "message", Uint8Array::from(d.message.as_slice()));
+        set(&obj, "cipher", d.cipher.name());
+        set(&obj, "authenticated", d.authenticated);
+        Ok(obj.into())
+    }
+
+    /// Open a message (every signed and encrypted layer), decrypting with this identity.
+    #[wasm_bindgen(js_name = openMessage)]
+    pub fn open_message(
+        &self,
+        message: &[u8],
+        trust_anchors: Array,
+        certificates: Array,
+        crls: Array,
+        time_ms: f64,
+    ) -> Result<JsValue, JsValue> {
+        open_with(
+            message,
+            &[&self.0],
+            &trust_anchors,
+            &certificates,
+            &crls,
+            time_ms,
+        )
+    }
+}
+
+/// Open a message without a decryption key (signature layers only; encrypted layers are
+/// reported undecryptable).
+#[wasm_bindgen(js_name = openMessage)]
+pub fn open_message(
+    message: &[u8],
+    trust_anchors: Array,
+    certificates: Array,
+    crls: Array,
+    time_ms: f64,
+) -> Result<JsValue, JsValue> {
+    open_with(message, &[], &trust_anchors, &certificates, &crls, time_ms)
+}
+
+fn open_with(
+    message: &[u8],
+    identities: &[&crate::keys::Identity],
+    trust_anchors: &Array,
+    extra: &Array,
+    crls: &Array,
+    time_ms: f64,
+) -> Result<JsValue, JsValue> {
+    let anchors = certificates(trust_anchors, "trustAnchors").map_err(to_js)?;
+    let extra = certificates(extra, "certificates").map_err(to_js)?;
+    let mut revocations = Vec::new();
+    for data in byte_arrays(crls, "crls").map_err(to_js)? {
+        revocations.extend(crate::x509::parse_crls(&data).map_err(to_js)?);
+    }
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &extra,
+        crls: &revocations,
+        time: UnixTime::from_millis(time_ms),
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let report = envelope::open(message, identities, &options, &mut rng).map_err(to_js)?;
+    open_object(&report).map_err(to_js)
+}
+
+fn open_object(report: &envelope::OpenReport) -> Result<JsValue, Error> {
+    let layers = Array::new();
+    for layer in &report.layers {
+        let obj = Object::new();
+        set(&obj, "type", envelope::layer_type(layer));
+        match layer {
+            Layer::Encrypted {
+                cipher,
+                authenticated,
+            } => {
+                set(&obj, "cipher", cipher.name());
+                set(&obj, "authenticated", *authenticated);
+            }
+            Layer::Signed { opaque, signers } => {
+                set(&obj, "opaque", *opaque);
+                let list = Array::new();
+                for s in signers {
+                    let item = signer_object(s)?;
+                    list.push(&item);
+                }
+                set(&obj, "signers", list);
+            }
+            Layer::Undecryptable { code } => set(&obj, "code", *code),
+        }
+        layers.push(&obj);
+    }
+    let obj = Object::new();
+    set(&obj, "layers", layers);
+    set(&obj, "content", Uint8Array::from(report.content.as_slice()));
+    set(&obj, "headers", Uint8Array::from(report.headers.as_slice()));
+    set(&obj, "authenticated", report.authenticated);
+    set(&obj, "signedValid", report.signed_valid);
+    Ok(obj.into())
+}
+
+/// Every signer report code as `[code, status, description]`, in a stable order.
+#[wasm_bindgen(js_name = reportCodes)]
+pub fn report_codes() -> Array {
+    crate::cms::verify::REPORT_CODES
+        .iter()
+        .map(|(code, status, text)| Array::of3(&(*code).into(), &(*status).into(), &(*text).into()))
         .collect()
 }
