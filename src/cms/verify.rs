@@ -231,6 +231,26 @@ pub const REPORT_CODES: &[(&str, &str, &str)] = &[
         "unsupported-algorithm",
         "an algorithm Cachet does not implement",
     ),
+    (
+        "ECONTENT_MISMATCH",
+        "content-altered",
+        "a detached signature carries its own, different content",
+    ),
+    (
+        "CERT_CRITICAL_EXTENSION",
+        "untrusted",
+        "a certificate of the chain has a critical extension Cachet does not process",
+    ),
+    (
+        "CERT_REVOKED",
+        "revoked",
+        "a certificate of the chain is revoked by a CRL given",
+    ),
+    (
+        "DATE_MISMATCH",
+        "date-mismatch",
+        "the Date: header is over an hour after the signing time",
+    ),
 ];
 
 fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
