@@ -112,6 +112,9 @@ pub struct SignerReport {
     pub chain: Vec<Certificate>,
     /// The signing-time attribute.
     pub signing_time: Option<UnixTime>,
+    /// The content ciphers the signer advertised (SMIMECapabilities, RFC 8551 §2.5.2) that
+    /// Cachet knows, in the signer's order of preference; `None` when the attribute is absent.
+    pub capabilities: Option<Vec<crate::cms::cipher::ContentCipher>>,
     /// The digest algorithm (`sha-256`...).
     pub digest_algorithm: String,
     /// The signature algorithm (`rsa-pkcs1v15`, `rsa-pss`, `ecdsa`, `ed25519`, or an OID).

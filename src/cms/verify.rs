@@ -344,7 +344,17 @@ fn verify_one(
         .flatten()
         .and_then(|any| any.decode_as::<x509_cert::time::Time>().ok())
         .map(|t| UnixTime::from_x509(&t));
+    let capabilities = single_attr(info, crate::cms::ID_SMIME_CAPABILITIES)
+        .ok()
+        .flatten()
+        .and_then(|any| any.decode_as::<Vec<spki::AlgorithmIdentifierOwned>>().ok())
+        .map(|caps| {
+            caps.iter()
+                .filter_map(|c| crate::cms::cipher::ContentCipher::from_oid(&c.oid))
+                .collect()
+        });
     let mut report = SignerReport {
+        capabilities,
         status: SignerStatus::Valid,
         code: "SIG_VALID",
         reason: String::new(),

@@ -154,6 +154,8 @@ export interface SignerReport {
   digestAlgorithm: string;
   /** `rsa-pkcs1v15`, `rsa-pss`, `ecdsa`, `ed25519`, or an OID. */
   signatureAlgorithm: string;
+  /** The content ciphers the signer advertised (SMIMECapabilities), or `null` if none. */
+  capabilities: string[] | null;
   /** The signer certificate, when found. */
   certificate: Certificate | null;
   /** The chain built, leaf first, trust anchor last when one was reached. */
@@ -188,6 +190,12 @@ export interface EncryptOptions<M extends string | Uint8Array> {
   encryptionKeys: Data | Certificate | Array<Data | Certificate>;
   /** Default `aes256-gcm` (RFC 8551 §2.7). */
   cipher?: Cipher;
+  /**
+   * Instead of `cipher`: what each recipient advertised (a signer report's `capabilities`, or
+   * `null` when unknown). The strongest cipher all of them read is used; unknown recipients are
+   * assumed to read AES-256-GCM; with nothing in common, AES-128-CBC.
+   */
+  capabilities?: Array<string[] | null>;
   /** RSAES-OAEP (SHA-256) for RSA recipients instead of PKCS#1 v1.5. Default `false`. */
   rsaOaep?: boolean;
   /** Sign before encrypting (sign-then-encrypt). */

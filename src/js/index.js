@@ -297,10 +297,18 @@ function sameType(input, output) {
  */
 export async function encrypt(options) {
   checkOptions(options, 'encrypt', [
-    'message', 'encryptionKeys', 'cipher', 'rsaOaep', 'signingKeys', 'detached', 'digest',
-    'rsaPss', 'tripleWrap', 'date',
+    'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'signingKeys', 'detached',
+    'digest', 'rsaPss', 'tripleWrap', 'date',
   ]);
-  const cipher = options.cipher ?? 'aes256-gcm';
+  if (options.capabilities !== undefined && options.cipher !== undefined) {
+    throw misuse('encrypt: give either cipher or capabilities');
+  }
+  if (options.capabilities !== undefined && !Array.isArray(options.capabilities)) {
+    throw misuse('encrypt: capabilities: expected one entry (array of names, or null) per recipient');
+  }
+  const cipher = options.capabilities !== undefined
+    ? await call(() => wasm.chooseCipher(options.capabilities))
+    : options.cipher ?? 'aes256-gcm';
   if (!CIPHERS.includes(cipher)) {
     throw misuse(`encrypt: cipher: expected one of ${CIPHERS.join(', ')}`);
   }

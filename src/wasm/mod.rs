@@ -180,6 +180,13 @@ fn signer_object(s: &SignerReport) -> Result<Object, Error> {
     let time = s.signing_time.map(|t| t.0 as f64 * 1000.0);
     set(&obj, "signingTime", time);
     set(&obj, "digestAlgorithm", s.digest_algorithm.as_str());
+    let caps = s.capabilities.as_ref().map_or(JsValue::NULL, |list| {
+        list.iter()
+            .map(|c| JsValue::from(c.name()))
+            .collect::<Array>()
+            .into()
+    });
+    set(&obj, "capabilities", caps);
     set(&obj, "signatureAlgorithm", s.signature_algorithm.as_str());
     let cert = s.certificate.as_ref().map(der).transpose()?;
     set(
@@ -339,4 +346,31 @@ pub fn report_codes() -> Array {
         .iter()
         .map(|(code, status, text)| Array::of3(&(*code).into(), &(*status).into(), &(*text).into()))
         .collect()
+}
+
+/// The content cipher to use for recipients who advertised `capabilities` (one entry per
+/// recipient: an array of cipher names, or `null` when nothing is known). See
+/// [`crate::cms::cipher::choose`].
+#[wasm_bindgen(js_name = chooseCipher)]
+pub fn choose_cipher(capabilities: Array) -> Result<String, JsValue> {
+    let mut lists: Vec<Option<Vec<ContentCipher>>> = Vec::new();
+    for entry in capabilities.iter() {
+        if entry.is_null() || entry.is_undefined() {
+            lists.push(None);
+            continue;
+        }
+        let names = entry.dyn_into::<Array>().map_err(|_| {
+            to_js(Error::misuse(
+                "capabilities: expected arrays of names or null",
+            ))
+        })?;
+        let known = names
+            .iter()
+            .filter_map(|n| n.as_string())
+            .filter_map(|n| ContentCipher::ALL.into_iter().find(|c| c.name() == n))
+            .collect();
+        lists.push(Some(known));
+    }
+    let refs: Vec<Option<&[ContentCipher]>> = lists.iter().map(|l| l.as_deref()).collect();
+    Ok(String::from(crate::cms::cipher::choose(&refs).name()))
 }

@@ -146,3 +146,19 @@ test('CLI: OpenSSL decrypts what cachet encrypts, and cachet decrypts what OpenS
   }
   void AT;
 });
+
+test('the cipher follows what recipients advertised (SMIMECapabilities from their signatures)', async () => {
+  const signed = await cachet.sign({ message: MESSAGE, signingKeys: bob, date: AT_DATE });
+  const { signers } = await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE });
+  assert.deepEqual(signers[0].capabilities, ['aes256-gcm', 'aes128-gcm', 'aes256-cbc', 'aes128-cbc']);
+  const pick = async (capabilities) => {
+    const enc = await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'), capabilities });
+    return (await cachet.decrypt({ message: enc, decryptionKeys: bob })).cipher;
+  };
+  assert.equal(await pick([signers[0].capabilities]), 'aes256-gcm');
+  assert.equal(await pick([['aes256-cbc', 'aes128-cbc']]), 'aes256-cbc');
+  assert.equal(await pick([null]), 'aes256-gcm');
+  assert.equal(await pick([['des-ede3-cbc']]), 'aes128-cbc');
+  await assert.rejects(cachet.encrypt({ message: MESSAGE, encryptionKeys: root, cipher: 'aes128-cbc', capabilities: [null] }),
+    (e) => e.code === 'API_MISUSE');
+});
