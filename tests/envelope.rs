@@ -299,18 +299,35 @@ fn broken_and_certs_only_corpus_messages() {
 fn limits_are_typed_errors() {
     // Recipients: checked before any key is wrapped.
     let bob = certs("pki/bob-p256.pem").remove(0);
-    let many: Vec<_> = std::iter::repeat_n(&bob, cachet::cms::envelope::MAX_RECIPIENTS + 1).collect();
-    let err = envelope::encrypt_message(MESSAGE, &many, &EncryptOptions::default(), &mut common::rng()).unwrap_err();
+    let many: Vec<_> =
+        std::iter::repeat_n(&bob, cachet::cms::envelope::MAX_RECIPIENTS + 1).collect();
+    let err = envelope::encrypt_message(
+        MESSAGE,
+        &many,
+        &EncryptOptions::default(),
+        &mut common::rng(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "INPUT_TOO_LARGE");
     // Nesting: one signed layer more than open unwraps.
     let alice = identity("alice-p256");
-    let o = SignOptions { opaque: true, digest: cachet::algorithms::DigestAlgorithm::Sha256, rsa_pss: false, time: AT };
+    let o = SignOptions {
+        opaque: true,
+        digest: cachet::algorithms::DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: AT,
+    };
     let mut m = MESSAGE.to_vec();
     for _ in 0..=envelope::MAX_LAYERS {
         m = smime::sign_message(&m, &[&alice], &o, &mut common::rng()).unwrap();
     }
     let anchors = anchors();
-    let options = VerifyOptions { trust_anchors: &anchors, certificates: &[], crls: &[], time: AT };
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
     let err = envelope::open(&m, &[], &options, &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "INPUT_TOO_LARGE");
     // Size: a message over the limit is refused before it is parsed.
