@@ -716,6 +716,49 @@ fn cachet_decrypts_openssl() {
     assert_eq!(report.content, ENTITY);
 }
 
+/// OpenSSL's other ways to address and write an envelope: recipients by subjectKeyIdentifier
+/// (`-keyid`: KTRI `subjectKeyIdentifier`, KARI `rKeyId`) and streamed indefinite-length BER.
+#[test]
+fn cachet_decrypts_openssl_variants() {
+    let dir = Scratch::new("openssl-encrypt-variants");
+    for extra in [&["-keyid"][..], &["-stream"], &["-keyid", "-stream"]] {
+        for (flag, cipher) in [
+            ("-aes-256-gcm", ContentCipher::Aes256Gcm),
+            ("-aes-128-cbc", ContentCipher::Aes128Cbc),
+        ] {
+            for name in ["bob-rsa", "bob-p256", "alice-p384"] {
+                let what = format!("openssl {extra:?} {flag} {name}");
+                let input = dir.write("txt", ENTITY);
+                let output = dir.file("eml");
+                run_ok(
+                    openssl()
+                        .args(["cms", "-encrypt", "-binary", "-outform", "SMIME", flag])
+                        .args(extra)
+                        .arg("-in")
+                        .arg(&input)
+                        .arg("-out")
+                        .arg(&output)
+                        .arg("-recip")
+                        .arg(pki_path(&format!("{name}.pem"))),
+                );
+                let message = [HEADERS, &read(&output)].concat();
+                let (_, der) = pkcs7_body(&message);
+                if extra.contains(&"-stream") {
+                    assert_eq!(&der[..2], &[0x30, 0x80], "{what}: BER");
+                }
+                if extra.contains(&"-keyid") {
+                    let printed = openssl_print(&dir, &der);
+                    assert!(
+                        printed.contains("subjectKeyIdentifier"),
+                        "{what}:\n{printed}"
+                    );
+                }
+                assert_cachet_decrypts(&what, &message, name, cipher);
+            }
+        }
+    }
+}
+
 /// KNOWN GAP, pinned so it is not forgotten: `openssl cms -encrypt -des3` to an EC recipient wraps
 /// the content key with id-alg-CMS3DESwrap, which Cachet does not implement, and Cachet reports it
 /// as `DECRYPTION_FAILED` (the unsupported wrap OID is swallowed by the recipient loop). When the
@@ -742,6 +785,7 @@ fn cachet_decrypts_nss() {
     let nss = Nss::new();
     nss.import("bob-rsa");
     let ber = nss_encrypt(&nss, "bob-rsa");
+    assert_eq!(&ber[..2], &[0x30, 0x80], "NSS writes indefinite-length BER");
     let dir = Scratch::new("nss-encrypt");
     let printed = openssl_print(&dir, &ber);
     assert!(
