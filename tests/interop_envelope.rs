@@ -979,6 +979,77 @@ fn openssl_opens_our_signed_then_encrypted() {
     }
 }
 
+/// OpenSSL signs (alice-rsa, detached and opaque) then encrypts (to bob-rsa, GCM and CBC): Cachet's
+/// `open` finds both layers, the signature valid and exactly the signed entity inside.
+#[test]
+fn cachet_opens_openssl_signed_then_encrypted() {
+    let dir = Scratch::new("openssl-sign-encrypt");
+    for opaque in [false, true] {
+        for (flag, cipher) in [
+            ("-aes-256-gcm", ContentCipher::Aes256Gcm),
+            ("-aes-128-cbc", ContentCipher::Aes128Cbc),
+        ] {
+            let what = format!("opaque={opaque} {flag}");
+            let input = dir.write("txt", ENTITY);
+            let signed = dir.file("eml");
+            let mut cmd = openssl();
+            cmd.args([
+                "cms", "-sign", "-binary", "-outform", "SMIME", "-md", "sha256",
+            ])
+            .arg("-in")
+            .arg(&input)
+            .arg("-signer")
+            .arg(pki_path("alice-rsa.pem"))
+            .arg("-inkey")
+            .arg(pki_path("alice-rsa.key"))
+            .arg("-certfile")
+            .arg(pki_path("inter-ca.pem"))
+            .arg("-out")
+            .arg(&signed);
+            if opaque {
+                cmd.arg("-nodetach");
+            }
+            run_ok(&mut cmd);
+            let encrypted = dir.file("eml");
+            run_ok(
+                openssl()
+                    .args(["cms", "-encrypt", "-binary", "-outform", "SMIME", flag])
+                    .arg("-in")
+                    .arg(&signed)
+                    .arg("-out")
+                    .arg(&encrypted)
+                    .arg("-recip")
+                    .arg(pki_path("bob-rsa.pem")),
+            );
+            let message = [HEADERS, &read(&encrypted)].concat();
+            let report = open_ours(&message, "bob-rsa");
+            let types: Vec<_> = report.layers.iter().map(envelope::layer_type).collect();
+            let outer = if cipher.is_authenticated() {
+                "authEnveloped"
+            } else {
+                "enveloped"
+            };
+            assert_eq!(types, [outer, "signed"], "{what}: {report:?}");
+            let Layer::Signed { signers, .. } = &report.layers[1] else {
+                unreachable!()
+            };
+            assert_eq!(signers.len(), 1, "{what}");
+            assert_eq!(
+                (signers[0].status.as_str(), signers[0].code),
+                ("valid", "SIG_VALID"),
+                "{what}: {}",
+                signers[0].reason
+            );
+            assert!(report.signed_valid && report.authenticated, "{what}");
+            assert_eq!(
+                String::from_utf8_lossy(&report.content),
+                String::from_utf8_lossy(ENTITY),
+                "{what}"
+            );
+        }
+    }
+}
+
 // ---- Ed25519 with BouncyCastle --------------------------------------------------------------
 
 const ED25519: &str = "1.3.101.112";

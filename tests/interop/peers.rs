@@ -153,7 +153,7 @@ pub fn require(name: &str) {
     assert!(
         found,
         "interop peer `{name}` is not on PATH: run .ci/setup (it installs openssl, \
-         libnss3-tools and gpgsm)"
+         libnss3-tools, gpgsm, BouncyCastle and a JDK)"
     );
 }
 
