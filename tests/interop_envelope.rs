@@ -426,9 +426,9 @@ fn nss_decrypt(nss: &Nss, der: &[u8]) -> Vec<u8> {
     read(&output)
 }
 
-/// `cmsutil -E -r nickname` of [`ENTITY`] (NSS picks the cipher).
-fn nss_encrypt(nss: &Nss, nickname: &str) -> Vec<u8> {
-    let input = nss.dir.write("txt", ENTITY);
+/// `cmsutil -E -r nickname` of `entity` (NSS picks the cipher).
+fn nss_encrypt(nss: &Nss, nickname: &str, entity: &[u8]) -> Vec<u8> {
+    let input = nss.dir.write("txt", entity);
     let output = nss.dir.file("p7m");
     run_ok(
         tool("cmsutil")
@@ -784,7 +784,7 @@ fn openssl_des3_ecdh_is_a_known_gap() {
 fn cachet_decrypts_nss() {
     let nss = Nss::new();
     nss.import("bob-rsa");
-    let ber = nss_encrypt(&nss, "bob-rsa");
+    let ber = nss_encrypt(&nss, "bob-rsa", ENTITY);
     assert_eq!(&ber[..2], &[0x30, 0x80], "NSS writes indefinite-length BER");
     let dir = Scratch::new("nss-encrypt");
     let printed = openssl_print(&dir, &ber);
@@ -884,6 +884,102 @@ fn cachet_decrypts_bouncycastle() {
             ContentCipher::Aes256Gcm,
         );
     }
+}
+
+/// A multipart entity with a 300 KiB base64 attachment (deterministic bytes): big enough that
+/// OpenSSL `-stream` and NSS cut the encrypted content into many BER chunks. 7-bit throughout, so
+/// Cachet encrypts it byte for byte.
+fn large_entity() -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let bytes: Vec<u8> = (0..300 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let mut e = b"Content-Type: multipart/mixed; boundary=\"big\"\r\n\r\n\
+--big\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nHello Bob, see the attachment.\r\n\
+--big\r\nContent-Type: application/octet-stream; name=\"big.bin\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    e.extend_from_slice(&b64_lines(&bytes));
+    e.extend_from_slice(b"--big--\r\n");
+    e
+}
+
+/// Large content both ways: our envelope opens in OpenSSL, BouncyCastle and NSS to exactly the
+/// entity; OpenSSL's streamed (chunked BER) and NSS's envelopes open in Cachet.
+#[test]
+fn large_message_both_ways() {
+    let dir = Scratch::new("large");
+    let entity = large_entity();
+    let message = [HEADERS, b"MIME-Version: 1.0\r\n", &entity].concat();
+    let nss = Nss::new();
+    nss.import("bob-rsa");
+    let mut jobs = Vec::new();
+    let mut outs = Vec::new();
+    for (cipher, name) in [
+        (ContentCipher::Aes256Gcm, "bob-p256"),
+        (ContentCipher::Aes128Cbc, "bob-rsa"),
+    ] {
+        let what = format!("ours, {} to {name}", cipher.name());
+        let enc = encrypt_message_ours(&message, &[name], cipher, false);
+        let (out, plain) = openssl_decrypt(&dir, &enc, name);
+        assert!(out.status.success(), "{what}: {}", describe(&out));
+        assert!(plain == entity, "{what}: OpenSSL's plaintext differs");
+        let (_, der) = pkcs7_body(&enc);
+        if name == "bob-rsa" {
+            assert!(
+                nss_decrypt(&nss, &der) == entity,
+                "{what}: NSS's plaintext differs"
+            );
+        }
+        let (job, out) = bc_decrypt_job(&dir, &der, name);
+        jobs.push(job);
+        outs.push((what, out));
+    }
+    for ((what, out), result) in outs.into_iter().zip(bc_run(&dir, &jobs)) {
+        assert!(result.is_ok(), "{what}: BouncyCastle: {result:?}");
+        assert!(
+            read(&out) == entity,
+            "{what}: BouncyCastle's plaintext differs"
+        );
+    }
+
+    let input = dir.write("txt", &entity);
+    for (flag, cipher, name) in [
+        ("-aes-256-gcm", ContentCipher::Aes256Gcm, "bob-p256"),
+        ("-aes-256-cbc", ContentCipher::Aes256Cbc, "bob-rsa"),
+    ] {
+        let what = format!("openssl -stream {flag} to {name}");
+        let output = dir.file("eml");
+        run_ok(
+            openssl()
+                .args([
+                    "cms", "-encrypt", "-binary", "-stream", "-outform", "SMIME", flag,
+                ])
+                .arg("-in")
+                .arg(&input)
+                .arg("-out")
+                .arg(&output)
+                .arg("-recip")
+                .arg(pki_path(&format!("{name}.pem"))),
+        );
+        let peer = [HEADERS, &read(&output)].concat();
+        let (_, der) = pkcs7_body(&peer);
+        assert_eq!(&der[..2], &[0x30, 0x80], "{what}: indefinite-length BER");
+        let d = decrypt_ours(&peer, name).unwrap_or_else(|c| panic!("{what}: {c}"));
+        assert!(d.message == message, "{what}: Cachet's plaintext differs");
+        assert_eq!(d.cipher, cipher, "{what}");
+    }
+    let peer = wrap_enveloped(&nss_encrypt(&nss, "bob-rsa", &entity), "enveloped-data");
+    let d = decrypt_ours(&peer, "bob-rsa").unwrap_or_else(|c| panic!("NSS large: {c}"));
+    assert!(
+        d.message == message,
+        "NSS large: Cachet's plaintext differs"
+    );
 }
 
 // ---- signed and encrypted -------------------------------------------------------------------
