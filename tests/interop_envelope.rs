@@ -66,6 +66,8 @@ fn cipher_oid(cipher: ContentCipher) -> &'static str {
         ContentCipher::Aes128Gcm => "2.16.840.1.101.3.4.1.6",
         ContentCipher::Aes256Gcm => "2.16.840.1.101.3.4.1.46",
         ContentCipher::DesEde3Cbc => "1.2.840.113549.3.7",
+        ContentCipher::Aes192Cbc => "2.16.840.1.101.3.4.1.22",
+        ContentCipher::Aes192Gcm => "2.16.840.1.101.3.4.1.26",
         other => panic!("no OID here for {other:?}"),
     }
 }
@@ -759,6 +761,97 @@ fn cachet_decrypts_openssl_variants() {
     }
 }
 
+/// Less common parameters Cachet reads: AES-192, OAEP with SHA-384/512 (and a SHA-1 MGF), ECDH
+/// KDFs with SHA-224/384/512 and the cofactor-DH schemes.
+#[test]
+fn cachet_decrypts_openssl_parameters() {
+    let dir = Scratch::new("openssl-encrypt-params");
+    let cases: [(&str, ContentCipher, &str, &[&str], &str); 9] = [
+        (
+            "-aes-192-cbc",
+            ContentCipher::Aes192Cbc,
+            "bob-rsa",
+            &[],
+            RSA_ENCRYPTION,
+        ),
+        (
+            "-aes-192-gcm",
+            ContentCipher::Aes192Gcm,
+            "bob-p256",
+            &[],
+            STD_DH_SHA1KDF,
+        ),
+        (
+            "-aes-256-gcm",
+            ContentCipher::Aes256Gcm,
+            "bob-rsa",
+            &[
+                "rsa_padding_mode:oaep",
+                "rsa_oaep_md:sha384",
+                "rsa_mgf1_md:sha384",
+            ],
+            RSAES_OAEP,
+        ),
+        (
+            "-aes-256-gcm",
+            ContentCipher::Aes256Gcm,
+            "alice-rsa4096",
+            &[
+                "rsa_padding_mode:oaep",
+                "rsa_oaep_md:sha512",
+                "rsa_mgf1_md:sha1",
+            ],
+            RSAES_OAEP,
+        ),
+        (
+            "-aes-128-gcm",
+            ContentCipher::Aes128Gcm,
+            "bob-p256",
+            &["ecdh_kdf_md:sha224"],
+            "1.3.132.1.11.0",
+        ),
+        (
+            "-aes-256-cbc",
+            ContentCipher::Aes256Cbc,
+            "alice-p384",
+            &["ecdh_kdf_md:sha384"],
+            STD_DH_SHA384KDF,
+        ),
+        (
+            "-aes-256-gcm",
+            ContentCipher::Aes256Gcm,
+            "bob-p256",
+            &["ecdh_kdf_md:sha512"],
+            "1.3.132.1.11.3",
+        ),
+        (
+            "-aes-256-gcm",
+            ContentCipher::Aes256Gcm,
+            "bob-p256",
+            &["ecdh_cofactor_mode:1", "ecdh_kdf_md:sha256"],
+            "1.3.132.1.14.1",
+        ),
+        (
+            "-aes-128-cbc",
+            ContentCipher::Aes128Cbc,
+            "alice-p384",
+            &["ecdh_cofactor_mode:1"],
+            "1.3.133.16.840.63.0.3",
+        ),
+    ];
+    for (flag, cipher, name, keyopts, key_oid) in cases {
+        let what = format!("openssl {flag} {name} {keyopts:?}");
+        let message = openssl_encrypt(&dir, flag, &[(name, keyopts)]);
+        let (_, der) = pkcs7_body(&message);
+        let printed = openssl_print(&dir, &der);
+        assert!(
+            printed.contains(&format!("({key_oid})")),
+            "{what}:\n{printed}"
+        );
+        assert_cachet_decrypts(&what, &message, name, cipher);
+    }
+}
+
 /// KNOWN GAP, pinned so it is not forgotten: `openssl cms -encrypt -des3` to an EC recipient wraps
 /// the content key with id-alg-CMS3DESwrap, which Cachet does not implement, and Cachet reports it
 /// as `DECRYPTION_FAILED` (the unsupported wrap OID is swallowed by the recipient loop). When the
@@ -855,6 +948,14 @@ fn cachet_decrypts_bouncycastle() {
             cases.push((cipher, kind, name, out));
         }
     }
+    // With user keying material (RFC 5753 §7.2 SharedInfo.entityUInfo).
+    for cipher in [ContentCipher::Aes256Gcm, ContentCipher::Aes128Cbc] {
+        for name in ["bob-p256", "alice-p384"] {
+            let (job, out) = bc_encrypt_job(&dir, cipher.name(), &[("ecdh-ukm", name)]);
+            jobs.push(job);
+            cases.push((cipher, "ecdh-ukm", name, out));
+        }
+    }
     // And one message to all four.
     let (job, all) = bc_encrypt_job(&dir, "aes256-gcm", &kinds);
     jobs.push(job);
@@ -867,7 +968,15 @@ fn cachet_decrypts_bouncycastle() {
         } else {
             "enveloped-data"
         };
-        let message = wrap_enveloped(&read(&out), smime_type);
+        let der = read(&out);
+        if kind == "ecdh-ukm" {
+            let printed = openssl_print(&dir, &der);
+            assert!(
+                printed.contains("ukm:") && !printed.contains("ukm: <ABSENT>"),
+                "BouncyCastle wrote no ukm:\n{printed}"
+            );
+        }
+        let message = wrap_enveloped(&der, smime_type);
         assert_cachet_decrypts(
             &format!("BouncyCastle {} {kind} {name}", cipher.name()),
             &message,

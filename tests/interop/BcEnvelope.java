@@ -4,7 +4,7 @@
 // Usage: java -cp <bc jars>:<classes> BcEnvelope <jobs file>
 // Each line of the jobs file is one job, fields separated by TAB:
 //   encrypt  <cipher> <in> <out.der> <kind=cert.pem>...   cipher: aes128-gcm aes256-gcm aes128-cbc
-//                                                         aes256-cbc; kind: rsa oaep ecdh
+//                                                         aes256-cbc; kind: rsa oaep ecdh ecdh-ukm
 //   decrypt  <cert.pem> <key.pem> <in.der> <out>
 //   sign     <cert.pem> <key.pem> <chain.pem> <in> <out.der> <detached|opaque>
 //   verify   <in.der> <content file, or -> <out>
@@ -151,7 +151,8 @@ public final class BcEnvelope {
                             PSource.PSpecified.DEFAULT));
                     g = new JceKeyTransRecipientInfoGenerator(c, oaep).setProvider("BC");
                     break;
-                case "ecdh": {
+                case "ecdh":
+                case "ecdh-ukm": {
                     KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", "BC");
                     kpg.initialize(((ECPublicKey) c.getPublicKey()).getParams());
                     KeyPair eph = kpg.generateKeyPair();
@@ -159,8 +160,15 @@ public final class BcEnvelope {
                     ASN1ObjectIdentifier kdf = bits > 256 ? CMSAlgorithm.ECDH_SHA384KDF : CMSAlgorithm.ECDH_SHA256KDF;
                     ASN1ObjectIdentifier wrap = f[1].startsWith("aes128") ? CMSAlgorithm.AES128_WRAP
                         : CMSAlgorithm.AES256_WRAP;
-                    g = new JceKeyAgreeRecipientInfoGenerator(kdf, eph.getPrivate(), eph.getPublic(), wrap)
-                        .addRecipient(c).setProvider("BC");
+                    JceKeyAgreeRecipientInfoGenerator ka =
+                        new JceKeyAgreeRecipientInfoGenerator(kdf, eph.getPrivate(), eph.getPublic(), wrap);
+                    if (r[0].equals("ecdh-ukm")) {
+                        // RFC 5753 user keying material: it enters the KDF's SharedInfo.
+                        byte[] ukm = new byte[64];
+                        new java.security.SecureRandom().nextBytes(ukm);
+                        ka.setUserKeyingMaterial(ukm);
+                    }
+                    g = ka.addRecipient(c).setProvider("BC");
                     break;
                 }
                 default: throw new IllegalArgumentException("recipient kind " + r[0]);
