@@ -1424,8 +1424,8 @@ fn cachet_verifies_bouncycastle_ed25519() {
 
 // ---- negative interop -----------------------------------------------------------------------
 
-/// A GCM message whose authentication tag we flipped: Cachet, OpenSSL and BouncyCastle all refuse
-/// it, so our own tamper tests are not self-confirming.
+/// A GCM message with one bit of its tag or of its ciphertext flipped: Cachet, OpenSSL and
+/// BouncyCastle all refuse it, so our own tamper tests are not self-confirming.
 #[test]
 fn peers_reject_a_flipped_gcm_tag() {
     let dir = Scratch::new("gcm-tag");
@@ -1442,34 +1442,55 @@ fn peers_reject_a_flipped_gcm_tag() {
             "{what}: {}",
             describe(&out)
         );
-        // The mac OCTET STRING (16 bytes) ends the DER AuthEnvelopedData: flip its last byte.
+        // The mac OCTET STRING (16 bytes) ends our DER AuthEnvelopedData, right after the
+        // encrypted content (no authAttrs): check that with OpenSSL's parse, then flip the last
+        // byte of the tag, and the last byte of the ciphertext.
         let printed = openssl_print(&dir, &der);
-        assert!(printed.contains("mac:"), "{printed}");
-        let mut bad = der.clone();
-        let last = bad.len() - 1;
-        bad[last] ^= 0x01;
-        let (out, plain) = openssl_decrypt_form(&dir, &bad, "DER", name);
-        assert!(
-            !out.status.success(),
-            "OpenSSL accepts a flipped tag ({what})"
-        );
-        // OpenSSL streams the plaintext out before it checks the tag: only its exit status
-        // tells the caller not to trust the output.
-        let _ = plain;
         assert_eq!(
-            decrypt_ours(&wrap_enveloped(&bad, &smime_type), name).map(|_| ()),
-            Err("DECRYPTION_FAILED"),
-            "Cachet, {what}"
+            mac_of(&printed),
+            der[der.len() - 16..],
+            "{what}: tag position"
         );
-        let (job, out) = bc_decrypt_job(&dir, &bad, name);
-        jobs.push(job);
-        outs.push((what, out));
+        assert!(
+            printed.contains("authAttrs: \n      <ABSENT>")
+                || printed.contains("authAttrs:\n      <ABSENT>"),
+            "{what}: {printed}"
+        );
+        for (part, at) in [("tag", der.len() - 1), ("ciphertext", der.len() - 19)] {
+            let what = format!("{what}, flipped {part}");
+            let mut bad = der.clone();
+            bad[at] ^= 0x01;
+            let (out, _) = openssl_decrypt_form(&dir, &bad, "DER", name);
+            // OpenSSL streams the plaintext out before it checks the tag: only its exit status
+            // tells the caller not to trust the output.
+            assert!(!out.status.success(), "OpenSSL accepts {what}");
+            assert_eq!(
+                decrypt_ours(&wrap_enveloped(&bad, &smime_type), name).map(|_| ()),
+                Err("DECRYPTION_FAILED"),
+                "Cachet, {what}"
+            );
+            let (job, out) = bc_decrypt_job(&dir, &bad, name);
+            jobs.push(job);
+            outs.push((what, out));
+        }
     }
     for ((what, out), result) in outs.into_iter().zip(bc_run(&dir, &jobs)) {
-        assert!(
-            result.is_err(),
-            "BouncyCastle accepts a flipped tag ({what}): {result:?}"
-        );
+        assert!(result.is_err(), "BouncyCastle accepts {what}: {result:?}");
         assert!(!fs::read(&out).is_ok_and(|p| p.windows(10).any(|w| w == b"Hello Bob.")));
     }
+}
+
+/// The `mac:` bytes of `openssl cms -cmsout -print` output.
+fn mac_of(printed: &str) -> Vec<u8> {
+    let mut lines = printed.lines().skip_while(|l| l.trim() != "mac:").skip(1);
+    let line = lines.next().expect("a mac line");
+    let hex: String = line
+        .split(" - ")
+        .nth(1)
+        .expect("hex dump")
+        .chars()
+        .take(47)
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    hex::decode(hex).unwrap()
 }
