@@ -43,6 +43,8 @@ const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34")
 const AES128_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.5");
 const AES192_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.25");
 const AES256_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.45");
+/// id-alg-CMS3DESwrap (RFC 3217).
+const DES3_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.3.6");
 /// dhSinglePass-stdDH-sha1kdf-scheme (RFC 5753 §7.1.4; OpenSSL's default).
 const STD_DH_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.133.16.840.63.0.2");
 const STD_DH_SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.1.11.0");
@@ -137,8 +139,10 @@ fn wrap_algorithm(cek_len: usize) -> Result<ObjectIdentifier> {
     }
 }
 
+/// `wrap` is the key-wrap AlgorithmIdentifier exactly as the KeyAgreeRecipientInfo carries it
+/// (absent parameters for AES wrap, NULL for the 3DES wrap).
 fn shared_info(
-    wrap: ObjectIdentifier,
+    wrap: &AlgorithmIdentifierOwned,
     ukm: Option<&OctetString>,
     kek_len: usize,
 ) -> Result<Vec<u8>> {
@@ -146,10 +150,7 @@ fn shared_info(
         detail: "key length",
     })?;
     Ok(EccCmsSharedInfo {
-        key_info: AlgorithmIdentifierOwned {
-            oid: wrap,
-            parameters: None,
-        },
+        key_info: wrap.clone(),
         entity_u_info: ukm.cloned(),
         supp_pub_info: OctetString::new(bits.to_be_bytes().to_vec())?,
     }
@@ -202,8 +203,42 @@ fn aes_wrap(wrap: ObjectIdentifier, kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Triple-DES key unwrap (RFC 3217 §3.2), which OpenSSL uses for 3DES content keys sent to EC
+/// recipients. Decryption only.
+fn des3_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use cbc::cipher::{block_padding::NoPadding, BlockModeDecrypt, KeyIvInit};
+    const IV: [u8; 8] = [0x4a, 0xdd, 0xa2, 0x2c, 0x79, 0xe8, 0x21, 0x05];
+    if wrapped.len() != 40 {
+        return Err(Error::Decryption);
+    }
+    let temp3 = cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, &IV)
+        .map_err(|_| Error::Decryption)?
+        .decrypt_padded_vec::<NoPadding>(wrapped)
+        .map_err(|_| Error::Decryption)?;
+    let temp2: Zeroizing<Vec<u8>> = Zeroizing::new(temp3.iter().rev().copied().collect());
+    let (iv, temp1) = temp2.split_at(8);
+    let cek_icv = Zeroizing::new(
+        cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, iv)
+            .map_err(|_| Error::Decryption)?
+            .decrypt_padded_vec::<NoPadding>(temp1)
+            .map_err(|_| Error::Decryption)?,
+    );
+    let (cek, icv) = cek_icv.split_at(24);
+    let check = DigestAlgorithm::Sha1.digest(cek).ok_or(Error::Decryption)?;
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        check.get(..8).unwrap_or_default(),
+        icv,
+    )) {
+        return Err(Error::Decryption);
+    }
+    Ok(Zeroizing::new(cek.to_vec()))
+}
+
 fn aes_unwrap(wrap: &ObjectIdentifier, kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     use aes_kw::cipher::KeyInit;
+    if *wrap == DES3_WRAP {
+        return des3_unwrap(kek, wrapped);
+    }
     if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) || wrapped.len() > 72 {
         return Err(Error::Decryption);
     }
@@ -232,6 +267,7 @@ fn wrap_key_len(wrap: &ObjectIdentifier) -> Result<usize> {
         AES128_WRAP => Ok(16),
         AES192_WRAP => Ok(24),
         AES256_WRAP => Ok(32),
+        DES3_WRAP => Ok(24),
         other => Err(Error::unsupported(other)),
     }
 }
@@ -316,7 +352,14 @@ fn kari(
     eph_pub: &[u8],
 ) -> Result<RecipientInfo> {
     let wrap_oid = wrap_algorithm(cek.len())?;
-    let info = shared_info(wrap_oid, None, cek.len())?;
+    let info = shared_info(
+        &AlgorithmIdentifierOwned {
+            oid: wrap_oid,
+            parameters: None,
+        },
+        None,
+        cek.len(),
+    )?;
     let mut kek = Zeroizing::new(alloc::vec![0u8; cek.len()]);
     kdf(&scheme, z, &info, &mut kek)?;
     let wrapped = aes_wrap(wrap_oid, &kek, cek)?;
@@ -580,7 +623,7 @@ fn unwrap_kari(
         }
         _ => return Err(Error::Decryption),
     };
-    let info = shared_info(wrap.oid, k.ukm.as_ref(), kek_len)?;
+    let info = shared_info(&wrap, k.ukm.as_ref(), kek_len)?;
     let mut kek = Zeroizing::new(alloc::vec![0u8; kek_len]);
     kdf(&k.key_enc_alg.oid, &z, &info, &mut kek)?;
     aes_unwrap(&wrap.oid, &kek, rek.enc_key.as_bytes())
