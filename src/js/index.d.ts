@@ -198,6 +198,8 @@ export interface EncryptOptions<M extends string | Uint8Array> {
   capabilities?: Array<string[] | null>;
   /** RSAES-OAEP (SHA-256) for RSA recipients instead of PKCS#1 v1.5. Default `false`. */
   rsaOaep?: boolean;
+  /** How RecipientInfos name recipients. Default `issuerAndSerialNumber`. */
+  recipientIdentifier?: 'issuerAndSerialNumber' | 'subjectKeyIdentifier';
   /** Sign before encrypting (sign-then-encrypt). */
   signingKeys?: Identity | KeyOptions;
   /** Sign, encrypt, then sign again (triple wrap). Needs `signingKeys`. */

@@ -297,9 +297,13 @@ function sameType(input, output) {
  */
 export async function encrypt(options) {
   checkOptions(options, 'encrypt', [
-    'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'signingKeys', 'detached',
-    'digest', 'rsaPss', 'tripleWrap', 'date',
+    'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'recipientIdentifier',
+    'signingKeys', 'detached', 'digest', 'rsaPss', 'tripleWrap', 'date',
   ]);
+  const rid = options.recipientIdentifier ?? 'issuerAndSerialNumber';
+  if (!['issuerAndSerialNumber', 'subjectKeyIdentifier'].includes(rid)) {
+    throw misuse('encrypt: recipientIdentifier: issuerAndSerialNumber or subjectKeyIdentifier');
+  }
   if (options.capabilities !== undefined && options.cipher !== undefined) {
     throw misuse('encrypt: give either cipher or capabilities');
   }
@@ -325,7 +329,8 @@ export async function encrypt(options) {
   });
   let message = bytes(options.message, 'message');
   if (options.signingKeys !== undefined) message = await sign(signOptions(message));
-  let out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep));
+  const byKeyId = rid === 'subjectKeyIdentifier';
+  let out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
   if (tripleWrap) out = await sign(signOptions(out));
   return sameType(options.message, out);
 }

@@ -221,12 +221,17 @@ pub fn encrypt_message(
     recipients: Array,
     cipher: &str,
     rsa_oaep: bool,
+    by_key_id: bool,
 ) -> Result<Vec<u8>, JsValue> {
     let certs = certificates(&recipients, "encryptionKeys").map_err(to_js)?;
     let cipher = ContentCipher::from_name(cipher)
         .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
     let refs: Vec<&Certificate> = certs.iter().collect();
-    let options = EncryptOptions { cipher, rsa_oaep };
+    let options = EncryptOptions {
+        cipher,
+        rsa_oaep,
+        by_key_id,
+    };
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     envelope::encrypt_message(message, &refs, &options, &mut rng).map_err(to_js)
 }
@@ -474,7 +479,11 @@ fn seal_with(
         signers,
         sign,
         recipients: &refs,
-        encrypt: EncryptOptions { cipher, rsa_oaep },
+        encrypt: EncryptOptions {
+            cipher,
+            rsa_oaep,
+            by_key_id: false,
+        },
         header_protection,
         legacy_display,
     };
