@@ -188,6 +188,10 @@ async function read(bytes) {
   }
   if (r.layers.length === 0) banners.push(banner('warn', 'Not signed, not encrypted', 'Anyone could have written or read this message.'));
   else if (!r.authenticated) banners.push(banner('warn', 'Not protected against modification', 'No signature or authenticated encryption covers this content.'));
+  if (r.protectedHeaders?.modeMismatch) {
+    banners.push(banner('warn', 'Protection was stripped in transit',
+      'The sender encrypted this message, but it reached you without encryption.'));
+  }
   for (const d of r.protectedHeaders?.disagreements ?? []) {
     banners.push(banner('warn', `The ${d.name} header was changed in transit`,
       `Outside: ${d.outer ?? '(none)'} · protected: ${d.protected ?? '(none)'}`));
