@@ -75,12 +75,12 @@ fn smime_capabilities() -> Vec<AlgorithmIdentifierOwned> {
         ID_AES256_CBC,
         ID_AES128_CBC,
     ]
-        .into_iter()
-        .map(|oid| AlgorithmIdentifierOwned {
-            oid,
-            parameters: None,
-        })
-        .collect()
+    .into_iter()
+    .map(|oid| AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    })
+    .collect()
 }
 
 fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> {
