@@ -260,3 +260,9 @@ export async function verify(options) {
 export async function errorCodes() {
   return call(() => wasm.errorCodes());
 }
+
+// ---- the key store (src/js/keystore.js) ------------------------------------------------------
+
+export {
+  FileAdapter, IndexedDBAdapter, KeyStore, MemoryAdapter, SCHEMA_VERSION,
+} from './keystore.js';
