@@ -26,6 +26,14 @@ export type ErrorCode =
   | 'API_MISUSE'
   | 'RANDOM_FAILED'
   | 'INTERNAL'
+  | 'NOT_RECIPIENT'
+  | 'NOT_ENCRYPTED'
+  | 'STORE_QUOTA'
+  | 'STORE_CORRUPTED'
+  | 'STORE_LOCKED'
+  | 'STORE_NOT_FOUND'
+  | 'STORE_BLOCKED'
+  | 'STORE_FAILED'
   | (string & {});
 
 /** Thrown (as a rejection) when Cachet could not process its input. */
@@ -175,3 +183,130 @@ export interface VerifyResult {
  * signature that does not hold is reported per signer.
  */
 export function verify(options: VerifyOptions): Promise<VerifyResult>;
+
+// ---- the key store ---------------------------------------------------------------------------
+
+/** The schema version the key store writes (IndexedDB version, file `version`). */
+export const SCHEMA_VERSION: number;
+
+/** Where a KeyStore keeps its records. */
+export interface KeyStoreAdapter {
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  /** Apply every op or none. */
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  close(): void;
+}
+
+/** IndexedDB (browsers; the default there). One database per store name. */
+export class IndexedDBAdapter implements KeyStoreAdapter {
+  constructor(options?: { indexedDB?: IDBFactory });
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  close(): void;
+}
+
+/** One JSON file per store name in `directory`, written atomically (Node). */
+export class FileAdapter implements KeyStoreAdapter {
+  constructor(directory: string);
+  /** The store file, once opened. */
+  readonly path: string | null;
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  close(): void;
+}
+
+/** Records in memory only. */
+export class MemoryAdapter implements KeyStoreAdapter {
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  close(): void;
+}
+
+export type StoreName = 'identities' | 'otherPeople' | 'trustAnchors';
+
+/** One stored certificate (and, for identities, its chain and lock state). */
+export interface StoredItem {
+  /** The SHA-1 thumbprint, uppercase hex: the record's id. */
+  id: string;
+  store: StoreName;
+  certificate: Certificate;
+  subject: string;
+  issuer: string;
+  /** Uppercase hex. */
+  serial: string;
+  emails: string[];
+  notBefore: Date;
+  notAfter: Date;
+  /** SHA-1, uppercase hex, as Windows shows it. */
+  thumbprint: string;
+  /** SHA-256, lowercase hex. */
+  fingerprint: string;
+  /** Lowercase hex, or null. */
+  subjectKeyId: string | null;
+  /** `RSA`, `EC`, `Ed25519` or an OID. */
+  keyAlgorithm: string;
+  canSign: boolean;
+  canEncrypt: boolean;
+  isCa: boolean;
+  added: Date | null;
+  /** Identities only. */
+  chain?: Certificate[];
+  unlocked?: boolean;
+  label?: string | null;
+  /** Other people only: SMIMECapabilities (DER) and signing time last seen. */
+  capabilities?: Uint8Array | null;
+  signingTime?: Date | null;
+}
+
+export interface FindOptions {
+  store?: StoreName | StoreName[];
+  /** Case-insensitive. */
+  email?: string;
+  /** SHA-1, hex; spaces and colons allowed. */
+  thumbprint?: string;
+  /** SHA-256, hex; colons allowed. */
+  fingerprint?: string;
+  issuerSerial?: { issuer: string; serial: string };
+  /** subjectKeyIdentifier, hex. */
+  keyId?: string;
+  usage?: 'sign' | 'encrypt';
+  validAt?: Date;
+}
+
+/** The user's identities, other people's certificates and the trust anchors. */
+export class KeyStore {
+  private constructor();
+  static open(
+    name: string,
+    options?: { adapter?: KeyStoreAdapter; iterations?: number; idleTimeout?: number; wrapKeys?: boolean },
+  ): Promise<KeyStore>;
+  readonly name: string;
+  importPkcs12(options: { data: Data; password?: string; passphrase: string; label?: string }): Promise<StoredItem>;
+  importKey(options: {
+    privateKey: Data; certificate?: Data | Certificate; chain?: Data | Certificate | Array<Data | Certificate>;
+    password?: string; passphrase: string; label?: string;
+  }): Promise<StoredItem>;
+  addCertificate(options: { certificate: Data | Certificate; capabilities?: Uint8Array; signingTime?: Date }): Promise<StoredItem[]>;
+  collectSigners(options: { report: VerifyResult }): Promise<StoredItem[]>;
+  addTrustAnchors(options: { data: Data | Certificate | Array<Data | Certificate> }): Promise<StoredItem[]>;
+  replaceTrustAnchors(options: { data: Data | Certificate | Array<Data | Certificate> }): Promise<StoredItem[]>;
+  trustAnchors(): Promise<Certificate[]>;
+  certificates(): Promise<Certificate[]>;
+  unlock(options: { id?: string; email?: string; passphrase: string }): Promise<Identity>;
+  unlocked(options: { id?: string; email?: string }): Promise<Identity>;
+  lock(options?: { id?: string }): void;
+  list(options?: { store?: StoreName | StoreName[] }): Promise<{ items: StoredItem[]; corrupted: Array<{ store: StoreName; id: string }> }>;
+  find(options: FindOptions): Promise<StoredItem[]>;
+  remove(options: { id: string; store?: StoreName | StoreName[] }): Promise<void>;
+  exportPkcs12(options: {
+    id?: string; email?: string; passphrase: string; password: string; legacy?: boolean; iterations?: number;
+    friendlyName?: string;
+  }): Promise<Uint8Array>;
+  exportCertificate(options: { id: string; format?: 'pem' }): Promise<string>;
+  exportCertificate(options: { id: string; format: 'der' }): Promise<Uint8Array>;
+  close(): void;
+}
