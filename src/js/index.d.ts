@@ -100,7 +100,10 @@ export function readIdentity(options: KeyOptions): Promise<Identity>;
 export interface SignOptions<M extends string | Uint8Array> {
   /** An RFC 5322 message (or a bare MIME entity). Strings are encoded as UTF-8. */
   message: M;
-  signingKeys: Identity | KeyOptions;
+  /** An Identity, how to load one, or (with `store`) the address of an unlocked identity. */
+  signingKeys: Identity | KeyOptions | string;
+  /** The key store that `signingKeys` names an address in. */
+  store?: KeyStore;
   /** `multipart/signed` (default `true`) or opaque `application/pkcs7-mime` (`false`). */
   detached?: boolean;
   /** Default `sha256`. */
@@ -126,6 +129,8 @@ export interface VerifyOptions {
   crls?: Data | Array<Data>;
   /** The time at which certificates must be valid. Default: now. */
   date?: Date;
+  /** A key store whose trust anchors are trusted and whose certificates help build chains. */
+  store?: KeyStore;
 }
 
 /** What holds for one signer: `valid`, or the first problem found. */

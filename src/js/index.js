@@ -6,6 +6,7 @@
 
 import initWasm, * as wasm from './cachet_wasm.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
+import { KeyStore } from './keystore.js';
 
 export { CachetError, ERROR_CODES };
 
@@ -202,7 +203,8 @@ const DIGESTS = ['sha256', 'sha384', 'sha512'];
  * as `message` (string in, string out).
  */
 export async function sign(options) {
-  checkOptions(options, 'sign', ['message', 'signingKeys', 'detached', 'digest', 'rsaPss', 'date']);
+  checkOptions(options, 'sign',
+    ['message', 'signingKeys', 'detached', 'digest', 'rsaPss', 'date', 'store']);
   const message = bytes(options.message, 'message');
   const detached = boolean(options.detached, 'detached', true);
   const rsaPss = boolean(options.rsaPss, 'rsaPss', false);
@@ -211,8 +213,9 @@ export async function sign(options) {
     throw misuse(`sign: digest: expected one of ${DIGESTS.join(', ')}`);
   }
   const when = time(options.date, 'date');
-  const keys = options.signingKeys;
+  let keys = options.signingKeys;
   if (keys === undefined) throw misuse('sign: signingKeys is required');
+  if (typeof keys === 'string') keys = await storeIdentity(options.store, keys);
   if (!(keys instanceof Identity) && (keys === null || typeof keys !== 'object')) {
     throw misuse('sign: signingKeys: expected an Identity or { privateKey, certificate, ... }');
   }
@@ -233,10 +236,16 @@ export async function sign(options) {
  * hold is reported in `signers[i].status` and `signers[i].code`.
  */
 export async function verify(options) {
-  checkOptions(options, 'verify', ['message', 'trustAnchors', 'certificates', 'crls', 'date']);
+  checkOptions(options, 'verify',
+    ['message', 'trustAnchors', 'certificates', 'crls', 'date', 'store']);
   const message = bytes(options.message, 'message');
   const anchors = byteList(options.trustAnchors, 'trustAnchors');
   const extra = byteList(options.certificates, 'certificates');
+  if (options.store !== undefined) {
+    const store = checkStore(options.store, 'verify');
+    anchors.push(...byteList(await store.trustAnchors(), 'trustAnchors'));
+    extra.push(...byteList(await store.certificates(), 'certificates'));
+  }
   const crls = byteList(options.crls, 'crls');
   const when = time(options.date, 'date');
   const report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when));
@@ -262,6 +271,17 @@ export async function errorCodes() {
 }
 
 // ---- the key store (src/js/keystore.js) ------------------------------------------------------
+
+function checkStore(store, fn) {
+  if (!(store instanceof KeyStore)) throw misuse(`${fn}: store: expected a KeyStore`);
+  return store;
+}
+
+/** `sign({ signingKeys: 'alice@example.org', store })`: the store's unlocked identity. */
+async function storeIdentity(store, email) {
+  if (store === undefined) throw misuse('sign: signingKeys: an address needs the store option');
+  return checkStore(store, 'sign').unlocked({ email });
+}
 
 export {
   FileAdapter, IndexedDBAdapter, KeyStore, MemoryAdapter, SCHEMA_VERSION,

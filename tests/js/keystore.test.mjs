@@ -427,3 +427,18 @@ test('the default iteration count is OWASP 2023 (600,000)', async () => {
   assert.match(r.stdout.toString(), /hmacWithSHA256/);
   slow.close();
 });
+
+test('sign and verify take the store: signingKeys by address, anchors from the store', async () => {
+  const store = await memoryStore();
+  await store.importPkcs12({ data: read('alice-p384.p12'), password: 'test', passphrase: 'pp' });
+  await store.addTrustAnchors({ data: read('root-ca.pem') });
+  await rejectsWith(cachet.sign({ message: MESSAGE, signingKeys: 'alice@example.org', store }), 'STORE_LOCKED');
+  await rejectsWith(cachet.sign({ message: MESSAGE, signingKeys: 'alice@example.org' }), 'API_MISUSE');
+  await rejectsWith(cachet.verify({ message: MESSAGE, store: {} }), 'API_MISUSE');
+  await store.unlock({ email: 'alice@example.org', passphrase: 'pp' });
+  const signed = await cachet.sign({ message: MESSAGE, signingKeys: 'Alice@Example.org', store, date: AT_DATE });
+  const report = await cachet.verify({ message: signed, store, date: AT_DATE });
+  assert.equal(report.valid, true);
+  const other = await memoryStore();
+  assert.equal((await cachet.verify({ message: signed, store: other, date: AT_DATE })).valid, false);
+});
