@@ -179,7 +179,9 @@ async function sign(api, opts) {
 }
 
 async function verify(api, opts) {
-  if (!opts.trust && !opts.store) throw new UsageError('API_MISUSE: verify needs --trust FILE... or --store');
+  if (!opts.trust && !opts.store) {
+    throw new UsageError('API_MISUSE: verify needs --trust FILE... or --store');
+  }
   const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
   const store = opts.store ? await openStore(api, opts.store) : null;
   const trustAnchors = (opts.trust ?? []).map((f) => readInput(f, '--trust'));
@@ -258,7 +260,9 @@ function describeItem(item) {
 
 async function importCommand(api, opts) {
   needStore(opts, 'import');
-  if (!opts.p12 === !opts.key) throw new UsageError('API_MISUSE: import needs --p12 FILE or --key FILE');
+  if (!opts.p12 === !opts.key) {
+    throw new UsageError('API_MISUSE: import needs --p12 FILE or --key FILE');
+  }
   let iterations;
   if (opts.iterations !== undefined) {
     iterations = Number(opts.iterations);
@@ -269,7 +273,9 @@ async function importCommand(api, opts) {
   const passphrase = passphraseOf(opts, opts.password);
   const store = await openStore(api, opts.store, iterations);
   const item = opts.p12
-    ? await store.importPkcs12({ data: readInput(opts.p12, '--p12'), password: opts.password ?? '', passphrase })
+    ? await store.importPkcs12({
+      data: readInput(opts.p12, '--p12'), password: opts.password ?? '', passphrase,
+    })
     : await store.importKey({
       privateKey: readInput(opts.key, '--key'),
       certificate: opts.cert === undefined ? undefined : readInput(opts.cert, '--cert'),
@@ -284,7 +290,9 @@ async function importCommand(api, opts) {
 async function trustCommand(api, opts) {
   needStore(opts, 'trust');
   const actions = [opts.add, opts.replace, opts.list].filter((x) => x !== undefined).length;
-  if (actions !== 1) throw new UsageError('API_MISUSE: trust needs one of --add, --replace, --list');
+  if (actions !== 1) {
+    throw new UsageError('API_MISUSE: trust needs one of --add, --replace, --list');
+  }
   const store = await openStore(api, opts.store);
   if (opts.list) {
     for (const item of (await store.list({ store: 'trustAnchors' })).items) {
@@ -292,8 +300,11 @@ async function trustCommand(api, opts) {
     }
     return 0;
   }
-  const data = (opts.add ?? opts.replace).map((f) => readInput(f, opts.add ? '--add' : '--replace'));
-  const items = opts.add ? await store.addTrustAnchors({ data }) : await store.replaceTrustAnchors({ data });
+  const flag = opts.add ? '--add' : '--replace';
+  const data = (opts.add ?? opts.replace).map((f) => readInput(f, flag));
+  const items = opts.add
+    ? await store.addTrustAnchors({ data })
+    : await store.replaceTrustAnchors({ data });
   for (const item of items) process.stdout.write(`trusted ${item.id}  ${item.subject}\n`);
   return 0;
 }
@@ -305,7 +316,8 @@ async function listCommand(api, opts) {
   if (opts.json) {
     const out = items.map((x) => ({
       id: x.id, store: x.store, subject: x.subject, emails: x.emails, notBefore: x.notBefore,
-      notAfter: x.notAfter, fingerprint: x.fingerprint, canSign: x.canSign, canEncrypt: x.canEncrypt,
+      notAfter: x.notAfter, fingerprint: x.fingerprint, canSign: x.canSign,
+      canEncrypt: x.canEncrypt,
     }));
     process.stdout.write(`${JSON.stringify({ items: out, corrupted })}\n`);
   } else {
@@ -322,7 +334,8 @@ async function storeSigningKeys(api, opts) {
   if (opts.from) return store.unlock({ email: opts.from, passphrase });
   const identities = (await store.list({ store: 'identities' })).items.filter((x) => x.canSign);
   if (identities.length !== 1) {
-    throw new UsageError(`API_MISUSE: the store holds ${identities.length} signing identities: give --from ADDRESS`);
+    throw new UsageError(
+      `API_MISUSE: the store holds ${identities.length} signing identities: give --from ADDRESS`);
   }
   return store.unlock({ id: identities[0].id, passphrase });
 }

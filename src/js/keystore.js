@@ -32,11 +32,12 @@ function storageError(err, what) {
   const name = err?.name ?? '';
   const code = err?.code ?? '';
   if (name === 'QuotaExceededError' || code === 'ENOSPC' || code === 'EDQUOT') {
-    return new CachetError('STORE_QUOTA', `STORE_QUOTA: ${what}: storage is full; nothing was written`,
-      { detail: what, cause: err });
+    const message = `STORE_QUOTA: ${what}: storage is full; nothing was written`;
+    return new CachetError('STORE_QUOTA', message, { detail: what, cause: err });
   }
   const why = name && name !== 'Error' ? name : code || err?.message || String(err);
-  return new CachetError('STORE_FAILED', `STORE_FAILED: ${what}: ${why}`, { detail: what, cause: err });
+  const message = `STORE_FAILED: ${what}: ${why}`;
+  return new CachetError('STORE_FAILED', message, { detail: what, cause: err });
 }
 
 function checkOptions(options, fn, allowed) {
@@ -56,7 +57,9 @@ function bytes(value, name) {
   if (typeof value === 'string') return encoder.encode(value);
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
   if (value instanceof Certificate) return value.der;
   throw misuse(`${name}: expected a string or a Uint8Array`);
 }
@@ -112,9 +115,8 @@ function readRecord(store, id, record) {
     if (store === 'identities') {
       const key = record.key;
       if (!key || !(key.data instanceof Uint8Array) || key.data.length === 0) return null;
-      if (key.format !== KEY_FORMAT && !(key.format === WRAPPED_FORMAT && key.iv instanceof Uint8Array)) {
-        return null;
-      }
+      const wrapped = key.format === WRAPPED_FORMAT && key.iv instanceof Uint8Array;
+      if (key.format !== KEY_FORMAT && !wrapped) return null;
       if (!Array.isArray(record.chain) || !record.chain.every((c) => c instanceof Uint8Array)) {
         return null;
       }
@@ -249,7 +251,9 @@ export class FileAdapter {
 
   /** @param {string} directory */
   constructor(directory) {
-    if (typeof directory !== 'string' || directory === '') throw misuse('FileAdapter: expected a directory');
+    if (typeof directory !== 'string' || directory === '') {
+      throw misuse('FileAdapter: expected a directory');
+    }
     this.#dir = directory;
   }
 
@@ -290,7 +294,8 @@ export class FileAdapter {
       throw storeError('STORE_CORRUPTED', `${this.#path} is not a Cachet key store file`);
     }
     if (file.version > SCHEMA_VERSION) {
-      throw storeError('STORE_BLOCKED', `${this.#path} was written by a newer Cachet (schema ${file.version})`);
+      throw storeError('STORE_BLOCKED',
+        `${this.#path} was written by a newer Cachet (schema ${file.version})`);
     }
     const stores = {};
     for (const s of STORES) {
@@ -298,7 +303,9 @@ export class FileAdapter {
       stores[s] = {};
       for (const [id, record] of Object.entries(raw)) {
         let value = fromJson(record);
-        if (file.version < SCHEMA_VERSION && this.#migrate) value = this.#migrate(s, value, file.version);
+        if (file.version < SCHEMA_VERSION && this.#migrate) {
+          value = this.#migrate(s, value, file.version);
+        }
         stores[s][id] = value;
       }
     }
@@ -409,7 +416,8 @@ export class IndexedDBAdapter {
       req.onerror = () => {
         const err = req.error;
         if (err?.name === 'VersionError') {
-          reject(storeError('STORE_BLOCKED', 'the key store was upgraded by a newer Cachet; reload'));
+          reject(storeError('STORE_BLOCKED',
+            'the key store was upgraded by a newer Cachet; reload'));
         } else {
           reject(storageError(err, 'indexedDB.open'));
         }
@@ -520,8 +528,8 @@ export class IndexedDBAdapter {
 
 // ---- the store -------------------------------------------------------------------------------
 
-const FIND_OPTIONS = ['store', 'email', 'thumbprint', 'fingerprint', 'issuerSerial', 'keyId', 'usage',
-  'validAt'];
+const FIND_OPTIONS = ['store', 'email', 'thumbprint', 'fingerprint', 'issuerSerial', 'keyId',
+  'usage', 'validAt'];
 
 /** The user's identities, other people's certificates and the trust anchors. */
 export class KeyStore {
@@ -565,12 +573,14 @@ export class KeyStore {
     let adapter = options.adapter;
     if (adapter === undefined) {
       if (!globalThis.indexedDB) {
-        throw misuse('KeyStore.open: no IndexedDB here: pass { adapter: new FileAdapter(dir) } or MemoryAdapter');
+        throw misuse('KeyStore.open: no IndexedDB here: pass { adapter: new FileAdapter(dir) } ' +
+          'or a MemoryAdapter');
       }
       adapter = new IndexedDBAdapter();
     }
     if (!adapter || typeof adapter.commit !== 'function' || typeof adapter.getAll !== 'function') {
-      throw misuse('KeyStore.open: adapter: expected an IndexedDBAdapter, FileAdapter or MemoryAdapter');
+      throw misuse(
+        'KeyStore.open: adapter: expected an IndexedDBAdapter, FileAdapter or MemoryAdapter');
     }
     const wrapKeys = options.wrapKeys ?? false;
     if (typeof wrapKeys !== 'boolean') throw misuse('KeyStore.open: wrapKeys: expected a boolean');
@@ -649,8 +659,8 @@ export class KeyStore {
     const wrappingKey = await this.#adapter.getMeta?.('wrapping-key');
     if (!wrappingKey) throw storeError('STORE_CORRUPTED', 'the WebCrypto wrapping key is missing');
     try {
-      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: key.iv }, wrappingKey,
-        key.data));
+      const algorithm = { name: 'AES-GCM', iv: key.iv };
+      return new Uint8Array(await crypto.subtle.decrypt(algorithm, wrappingKey, key.data));
     } catch {
       throw storeError('STORE_CORRUPTED', 'the wrapped key does not unwrap');
     }
@@ -684,7 +694,8 @@ export class KeyStore {
     if (options.data === undefined) throw misuse('importPkcs12: data is required');
     const data = bytes(options.data, 'importPkcs12: data');
     const password = string(options.password, 'importPkcs12: password') ?? '';
-    const passphrase = string(options.passphrase, 'importPkcs12: passphrase', { required: true, nonEmpty: true });
+    const passphrase = string(options.passphrase, 'importPkcs12: passphrase',
+      { required: true, nonEmpty: true });
     const label = string(options.label, 'importPkcs12: label');
     this.#touch();
     const inner = wasmCall(() => wasm.loadIdentity(data, undefined, password, []));
@@ -696,14 +707,16 @@ export class KeyStore {
    * and `chain`; `passphrase` protects it at rest.
    */
   async importKey(options) {
-    checkOptions(options, 'importKey', ['privateKey', 'certificate', 'chain', 'password', 'passphrase',
-      'label']);
+    checkOptions(options, 'importKey',
+      ['privateKey', 'certificate', 'chain', 'password', 'passphrase', 'label']);
     if (options.privateKey === undefined) throw misuse('importKey: privateKey is required');
     const key = bytes(options.privateKey, 'importKey: privateKey');
-    const cert = options.certificate === undefined ? undefined : bytes(options.certificate, 'importKey: certificate');
+    const cert = options.certificate === undefined ? undefined
+      : bytes(options.certificate, 'importKey: certificate');
     const chain = list(options.chain, 'importKey: chain');
     const password = string(options.password, 'importKey: password');
-    const passphrase = string(options.passphrase, 'importKey: passphrase', { required: true, nonEmpty: true });
+    const passphrase = string(options.passphrase, 'importKey: passphrase',
+      { required: true, nonEmpty: true });
     const label = string(options.label, 'importKey: label');
     this.#touch();
     const inner = wasmCall(() => wasm.loadIdentity(key, cert, password, chain));
@@ -740,7 +753,8 @@ export class KeyStore {
     this.#touch();
     const { record } = await this.#identityRecord(options, 'unlock');
     const keyBytes = await this.#keyBytes(record.key);
-    const inner = wasmCall(() => wasm.loadIdentity(keyBytes, record.certificate, passphrase, record.chain));
+    const inner = wasmCall(() =>
+      wasm.loadIdentity(keyBytes, record.certificate, passphrase, record.chain));
     this.#unlocked.get(record.id)?.dispose();
     const identity = new Identity(inner);
     this.#unlocked.set(record.id, identity);
@@ -761,7 +775,8 @@ export class KeyStore {
   /** Wipe every unlocked key (or only `{ id }`'s) from memory. */
   lock(options = {}) {
     checkOptions(options, 'lock', ['id']);
-    const ids = options.id === undefined ? [...this.#unlocked.keys()] : [hexNorm(options.id, 'lock: id', true)];
+    const ids = options.id === undefined ? [...this.#unlocked.keys()]
+      : [hexNorm(options.id, 'lock: id', true)];
     for (const id of ids) {
       this.#unlocked.get(id)?.dispose();
       this.#unlocked.delete(id);
@@ -789,7 +804,8 @@ export class KeyStore {
     this.#touch();
     const { record } = await this.#identityRecord(options, 'exportPkcs12');
     const keyBytes = await this.#keyBytes(record.key);
-    const inner = wasmCall(() => wasm.loadIdentity(keyBytes, record.certificate, passphrase, record.chain));
+    const inner = wasmCall(() =>
+      wasm.loadIdentity(keyBytes, record.certificate, passphrase, record.chain));
     try {
       return wasmCall(() => wasm.exportPkcs12(inner, password, legacy, iterations, friendlyName));
     } finally {
@@ -811,7 +827,8 @@ export class KeyStore {
     const capabilities = options.capabilities === undefined || options.capabilities === null ? null
       : bytes(options.capabilities, 'addCertificate: capabilities');
     const signingTime = options.signingTime ?? null;
-    if (signingTime !== null && (!(signingTime instanceof Date) || Number.isNaN(signingTime.getTime()))) {
+    const badTime = !(signingTime instanceof Date) || Number.isNaN(signingTime?.getTime());
+    if (signingTime !== null && badTime) {
       throw misuse('addCertificate: signingTime: expected a valid Date');
     }
     this.#touch();
@@ -827,7 +844,7 @@ export class KeyStore {
       const record = {
         id: info.thumbprint,
         certificate: der,
-        capabilities: newer || !old ? capabilities ?? old?.capabilities ?? null : old.capabilities ?? null,
+        capabilities: (newer || !old ? capabilities : null) ?? old?.capabilities ?? null,
         signingTime: newer ? signingTime.getTime() : old?.signingTime ?? null,
         added: old?.added ?? Date.now(),
       };
@@ -904,15 +921,18 @@ export class KeyStore {
     this.#touch();
     const out = [];
     for (const it of (await this.#read('identities')).items) {
-      out.push(new Certificate(it.record.certificate), ...it.record.chain.map((d) => new Certificate(d)));
+      out.push(new Certificate(it.record.certificate));
+      out.push(...it.record.chain.map((d) => new Certificate(d)));
     }
-    for (const it of (await this.#read('otherPeople')).items) out.push(new Certificate(it.record.certificate));
+    for (const it of (await this.#read('otherPeople')).items) {
+      out.push(new Certificate(it.record.certificate));
+    }
     return out;
   }
 
   // ---- lookups ----
 
-  /** Every record: `{ items, corrupted }` (`corrupted`: `[{ store, id }]` of unreadable records). */
+  /** Every record: `{ items, corrupted }`, `corrupted` as `[{ store, id }]`. */
   async list(options = {}) {
     checkOptions(options, 'list', ['store']);
     const stores = storesOf(options.store, 'list');
@@ -976,7 +996,9 @@ export class KeyStore {
     const out = [];
     for (const s of stores) {
       for (const it of (await this.#read(s)).items) {
-        if (tests.every((test) => test(it.info))) out.push(summary(s, it, this.#unlocked.has(it.record.id)));
+        if (tests.every((test) => test(it.info))) {
+          out.push(summary(s, it, this.#unlocked.has(it.record.id)));
+        }
       }
     }
     out.sort((a, b) => b.notBefore - a.notBefore);
@@ -1002,9 +1024,12 @@ export class KeyStore {
   /** A stored certificate (`id`) as PEM text or DER bytes. */
   async exportCertificate(options) {
     checkOptions(options, 'exportCertificate', ['id', 'format']);
-    const id = hexNorm(string(options.id, 'exportCertificate: id', { required: true }), 'exportCertificate: id', true);
+    const given = string(options.id, 'exportCertificate: id', { required: true });
+    const id = hexNorm(given, 'exportCertificate: id', true);
     const format = options.format ?? 'pem';
-    if (format !== 'pem' && format !== 'der') throw misuse("exportCertificate: format: expected 'pem' or 'der'");
+    if (format !== 'pem' && format !== 'der') {
+      throw misuse("exportCertificate: format: expected 'pem' or 'der'");
+    }
     this.#touch();
     for (const s of STORES) {
       const found = (await this.#read(s)).items.find((it) => it.record.id === id);
