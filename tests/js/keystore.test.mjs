@@ -442,3 +442,22 @@ test('sign and verify take the store: signingKeys by address, anchors from the s
   const other = await memoryStore();
   assert.equal((await cachet.verify({ message: signed, store: other, date: AT_DATE })).valid, false);
 });
+
+test('the README key store example runs (over a MemoryAdapter) and prints what it says', async () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+    .find((b) => b.includes('KeyStore.open'));
+  const importLine = "import { KeyStore, sign, verify } from 'cachet';\n";
+  assert.ok(block.startsWith(importLine));
+  const body = block.slice(importLine.length);
+  const comment = /console\.log\(.*\); \/\/ (.*)$/m.exec(body)[1];
+  const logged = [];
+  const Shim = { open: (name, o) => KeyStore.open(name, { adapter: new MemoryAdapter(), ...FAST, ...o }) };
+  const AsyncFunction = (async () => {}).constructor;
+  const example = new AsyncFunction('KeyStore', 'sign', 'verify', 'p12Bytes', 'rootsPem', 'message',
+    'console', body);
+  await example(Shim, cachet.sign, cachet.verify, read('alice-p256.p12'), readText('root-ca.pem'),
+    MESSAGE.replace('Date: Tue, 01 Jan 2030', 'Date: Thu, 01 Jan 2026'),
+    { log: (...args) => logged.push(args.join(' ')) });
+  assert.deepEqual(logged, [comment]);
+});
