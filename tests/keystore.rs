@@ -1,7 +1,12 @@
 //! The key store's core against OpenSSL: keys protected at rest and PKCS#12 exports (modern and
 //! legacy) are read by `openssl pkcs8` / `openssl pkcs12`, and every PKCS#12 fixture survives an
 //! import → protect → unlock → export → import round trip.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
