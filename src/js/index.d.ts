@@ -212,9 +212,11 @@ export class IndexedDBAdapter implements KeyStoreAdapter {
   close(): void;
 }
 
-/** One JSON file per store name in `directory`, written atomically (Node). */
+/** One JSON file per store name in `directory`, written atomically under a lock file (Node). */
 export class FileAdapter implements KeyStoreAdapter {
-  constructor(directory: string);
+  /** `lockTimeout`: ms to wait for another process's lock (10 s); `staleLock`: ms after which a
+   *  lock is taken over as abandoned (30 s). */
+  constructor(directory: string, options?: { lockTimeout?: number; staleLock?: number });
   /** The store file, once opened. */
   readonly path: string | null;
   open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;

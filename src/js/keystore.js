@@ -237,10 +237,10 @@ function fromJson(value) {
 }
 
 /**
- * Records in one JSON file per store name in `directory` (Node). Each commit re-reads the file,
- * applies the ops and writes a temporary file, fsyncs it and renames it over the old one: a crash
- * or a full disk leaves the old file whole. Commits within a process are serialised; concurrent
- * processes are not locked out (last writer wins).
+ * Records in one JSON file per store name in `directory` (Node). Each commit takes a lock file
+ * (`<file>.lock`, created exclusively; one older than `staleLock` ms is taken over), re-reads the
+ * file, applies the ops, writes a temporary file, fsyncs it and renames it over the old one: a
+ * crash or a full disk leaves the old file whole, and concurrent processes lose no update.
  */
 export class FileAdapter {
   #dir;
@@ -248,13 +248,22 @@ export class FileAdapter {
   #fs = null;
   #queue = Promise.resolve();
   #migrate = null;
+  #lockTimeout;
+  #staleLock;
 
-  /** @param {string} directory */
-  constructor(directory) {
+  /**
+   * @param {string} directory
+   * @param {{ lockTimeout?: number, staleLock?: number }} [options] how long to wait for another
+   *   process's lock (default 10 s) and when a lock counts as abandoned (default 30 s)
+   */
+  constructor(directory, options = {}) {
     if (typeof directory !== 'string' || directory === '') {
       throw misuse('FileAdapter: expected a directory');
     }
+    checkOptions(options, 'FileAdapter', ['lockTimeout', 'staleLock']);
     this.#dir = directory;
+    this.#lockTimeout = options.lockTimeout ?? 10_000;
+    this.#staleLock = options.staleLock ?? 30_000;
   }
 
   get path() {
@@ -319,9 +328,39 @@ export class FileAdapter {
   }
 
   commit(ops) {
-    const run = this.#queue.then(() => this.#commit(ops));
+    const run = this.#queue.then(() => this.#locked(() => this.#commit(ops)));
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  /** Run `fn` holding `<file>.lock` (exclusive create), so that other processes wait. */
+  async #locked(fn) {
+    const lock = `${this.#path}.lock`;
+    const deadline = Date.now() + this.#lockTimeout;
+    for (;;) {
+      try {
+        const handle = await this.#fs.open(lock, 'wx', 0o600);
+        await handle.writeFile(`${process.pid}\n`);
+        await handle.close();
+        break;
+      } catch (err) {
+        if (err.code !== 'EEXIST') throw storageError(err, `cannot lock ${this.#path}`);
+        const info = await this.#fs.stat(lock).catch(() => null);
+        if (info && Date.now() - info.mtimeMs > this.#staleLock) {
+          await this.#fs.rm(lock, { force: true }); // abandoned by a crashed process
+          continue;
+        }
+        if (Date.now() > deadline) {
+          throw storeError('STORE_BLOCKED', `${lock} is held by another process`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.#fs.rm(lock, { force: true }).catch(() => {});
+    }
   }
 
   async #commit(ops) {

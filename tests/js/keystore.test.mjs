@@ -461,3 +461,40 @@ test('the README key store example runs (over a MemoryAdapter) and prints what i
     { log: (...args) => logged.push(args.join(' ')) });
   assert.deepEqual(logged, [comment]);
 });
+
+test('file store: concurrent processes take turns (lock file), none of their updates is lost', async () => {
+  const { spawn } = await import('node:child_process');
+  const { utimesSync } = await import('node:fs');
+  const dir = scratch('keystore');
+  const names = ['alice-rsa.pem', 'bob-rsa.pem', 'bob-p256.pem', 'alice-p256.pem', 'no-eku.pem',
+    'any-eku.pem', 'alice-p384.pem', 'legacy-email.pem'];
+  const script = `
+    const { KeyStore, FileAdapter } = await import(${JSON.stringify(join(ROOT, 'pkg/index.js'))});
+    const { readFileSync } = await import('node:fs');
+    const store = await KeyStore.open('shared', { adapter: new FileAdapter(process.argv[1]) });
+    await store.addCertificate({ certificate: readFileSync(process.argv[2]) });`;
+  const runs = names.map((n) => new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir,
+      join(ROOT, 'tests/vectors/pki', n)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (code) => resolve({ code, stderr }));
+  }));
+  for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
+  const store = await KeyStore.open('shared', { adapter: new FileAdapter(dir), ...FAST });
+  assert.equal((await store.list()).items.length, names.length);
+  assert.deepEqual(readdirSync(dir), ['shared.cachet-store.json']);
+
+  // A held lock makes a writer wait, then STORE_BLOCKED; an abandoned one is taken over.
+  const lock = join(dir, 'shared.cachet-store.json.lock');
+  writeFileSync(lock, '1\n');
+  const waiting = await KeyStore.open('shared', {
+    adapter: new FileAdapter(dir, { lockTimeout: 100 }), ...FAST,
+  });
+  await rejectsWith(waiting.addTrustAnchors({ data: read('root-ca.pem') }), 'STORE_BLOCKED');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lock, old, old);
+  await waiting.addTrustAnchors({ data: read('root-ca.pem') });
+  assert.equal((await waiting.trustAnchors()).length, 1);
+  assert.deepEqual(readdirSync(dir), ['shared.cachet-store.json']);
+});
