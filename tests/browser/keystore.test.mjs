@@ -5,13 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, pkiDir, requireBuild, startServer } from './harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, pkiDir, requireBuild, root, startServer } from './harness.mjs';
 
 let server;
 let profile;
@@ -367,5 +368,40 @@ test('pagehide wipes unlocked keys', async () => {
     return { before, code };
   });
   assert.deepEqual(result, { before: true, code: 'STORE_LOCKED' });
+  await page.close();
+});
+
+test('every .p12 fixture imports into IndexedDB and unlocks', async () => {
+  const passwords = {
+    'Alice.p12': 'nss', 'Bob.p12': 'nss', 'Dave.p12': 'nss', 'Fran.p12': 'nss', 'Fran-ec.p12': 'nss',
+    'johndoe.p12': '', 'p256.utf8pw.p12': 'pässwörd', 'p256.utf8pw.legacy.p12': 'pässwörd',
+  };
+  const files = [];
+  for (const [dir, fallback] of [['keys', 'secret'], ['pki', 'test']]) {
+    const base = join(root, 'tests/vectors', dir);
+    for (const name of readdirSync(base).filter((f) => f.endsWith('.p12'))) {
+      files.push({ name: `${dir}/${name}`, password: passwords[name] ?? fallback,
+        data: [...await readFile(join(base, name))] });
+    }
+  }
+  assert.ok(files.length >= 25);
+  const page = await openPage();
+  const failures = await page.evaluate(async (files) => {
+    const store = await cachet.KeyStore.open('all-p12', { iterations: 1000 });
+    const failed = [];
+    for (const f of files) {
+      try {
+        const added = await store.importPkcs12({ data: new Uint8Array(f.data), password: f.password,
+          passphrase: 'at rest' });
+        await store.unlock({ id: added.id, passphrase: 'at rest' });
+      } catch (err) {
+        failed.push(`${f.name}: ${err.code}`);
+      }
+    }
+    const { corrupted } = await store.list();
+    store.close();
+    return [...failed, ...corrupted.map((c) => `corrupted ${c.id}`)];
+  }, files);
+  assert.deepEqual(failures, []);
   await page.close();
 });
