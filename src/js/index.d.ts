@@ -199,7 +199,7 @@ export interface KeyStoreAdapter {
   open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
   getAll(store: StoreName): Promise<Array<[string, unknown]>>;
   /** Apply every op or none. */
-  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
   close(): void;
 }
 
@@ -208,7 +208,7 @@ export class IndexedDBAdapter implements KeyStoreAdapter {
   constructor(options?: { indexedDB?: IDBFactory });
   open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
   getAll(store: StoreName): Promise<Array<[string, unknown]>>;
-  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
   close(): void;
 }
 
@@ -221,7 +221,7 @@ export class FileAdapter implements KeyStoreAdapter {
   readonly path: string | null;
   open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
   getAll(store: StoreName): Promise<Array<[string, unknown]>>;
-  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
   close(): void;
 }
 
@@ -229,7 +229,7 @@ export class FileAdapter implements KeyStoreAdapter {
 export class MemoryAdapter implements KeyStoreAdapter {
   open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
   getAll(store: StoreName): Promise<Array<[string, unknown]>>;
-  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear'; id?: string; record?: unknown }>): Promise<void>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
   close(): void;
 }
 

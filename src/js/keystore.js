@@ -180,7 +180,10 @@ export function migrateRecord(store, record, from) {
 //
 // An adapter keeps records (structured-cloneable objects holding Uint8Arrays) in three stores.
 //   open(name, { migrate })  getAll(store) -> [[id, record]]  commit(ops)  close()
-// `commit` applies every op ({ store, type: 'put' | 'delete' | 'clear', id, record }) or none.
+// `commit` applies every op or none: { store, type: 'put', id, record }, { store, type: 'delete',
+// id }, { store, type: 'clear' }, or { store, type: 'update', id, update } where `update(stored)`
+// (synchronous; `stored` may be undefined or garbage) returns the record to put, read and written
+// within the same transaction.
 
 /** Records in memory (tests, short-lived processes). Commits apply to a copy, then swap. */
 export class MemoryAdapter {
@@ -198,7 +201,10 @@ export class MemoryAdapter {
   apply(data, op) {
     if (op.type === 'clear') data[op.store].clear();
     else if (op.type === 'delete') data[op.store].delete(op.id);
-    else data[op.store].set(op.id, structuredClone(op.record));
+    else if (op.type === 'update') {
+      const stored = data[op.store].get(op.id);
+      data[op.store].set(op.id, structuredClone(op.update(structuredClone(stored))));
+    } else data[op.store].set(op.id, structuredClone(op.record));
   }
 
   async commit(ops) {
@@ -368,7 +374,9 @@ export class FileAdapter {
     for (const op of ops) {
       if (op.type === 'clear') file.stores[op.store] = {};
       else if (op.type === 'delete') delete file.stores[op.store][op.id];
-      else file.stores[op.store][op.id] = op.record;
+      else if (op.type === 'update') {
+        file.stores[op.store][op.id] = op.update(file.stores[op.store][op.id]);
+      } else file.stores[op.store][op.id] = op.record;
     }
     const json = JSON.stringify({
       format: 'cachet-keystore',
@@ -535,7 +543,17 @@ export class IndexedDBAdapter {
           const os = tx.objectStore(op.store);
           if (op.type === 'clear') os.clear();
           else if (op.type === 'delete') os.delete(op.id);
-          else this.put(os, op.id, op.record);
+          else if (op.type === 'update') {
+            const get = os.get(op.id);
+            get.onsuccess = () => {
+              try {
+                this.put(os, op.id, op.update(get.result));
+              } catch (err) {
+                failure = err;
+                tx.abort();
+              }
+            };
+          } else this.put(os, op.id, op.record);
         }
       } catch (err) {
         failure = err;
@@ -872,26 +890,35 @@ export class KeyStore {
     }
     this.#touch();
     const ders = wasmCall(() => wasm.parseCertificates(data));
-    const { items } = await this.#read('otherPeople');
-    const existing = new Map(items.map((it) => [it.record.id, it.record]));
-    const ops = [];
-    const out = [];
-    for (const der of ders) {
+    // Merged with the stored record inside the commit (one transaction), so that two tabs
+    // remembering the same sender at once keep the newer signing time.
+    const merged = [];
+    const ops = ders.map((der, i) => {
       const info = facts(der);
-      const old = existing.get(info.thumbprint);
-      const newer = signingTime && (!old?.signingTime || signingTime.getTime() > old.signingTime);
-      const record = {
+      return {
+        store: 'otherPeople',
+        type: 'update',
         id: info.thumbprint,
-        certificate: der,
-        capabilities: (newer || !old ? capabilities : null) ?? old?.capabilities ?? null,
-        signingTime: newer ? signingTime.getTime() : old?.signingTime ?? null,
-        added: old?.added ?? Date.now(),
+        update: (stored) => {
+          const old = stored && typeof stored === 'object' ? stored : {};
+          const oldTime = typeof old.signingTime === 'number' ? old.signingTime : null;
+          const oldCaps = old.capabilities instanceof Uint8Array ? old.capabilities : null;
+          const newer = signingTime !== null
+            && (oldTime === null || signingTime.getTime() > oldTime);
+          const record = {
+            id: info.thumbprint,
+            certificate: der,
+            capabilities: (newer || !stored ? capabilities : null) ?? oldCaps,
+            signingTime: newer ? signingTime.getTime() : oldTime,
+            added: typeof old.added === 'number' && old.added > 0 ? old.added : Date.now(),
+          };
+          merged[i] = { record, info };
+          return record;
+        },
       };
-      ops.push({ store: 'otherPeople', type: 'put', id: record.id, record });
-      out.push(summary('otherPeople', { record, info }, false));
-    }
+    });
     await this.#commit(ops);
-    return out;
+    return merged.map((it) => summary('otherPeople', it, false));
   }
 
   /** Remember the certificates of the valid signers of a `verify` report (RFC 8551 §2.7.1). */

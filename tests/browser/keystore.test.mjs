@@ -187,6 +187,19 @@ test('two pages at once: concurrent imports both land, each page sees the other\
   const emails = await b.evaluate(async () =>
     (await window.store.unlock({ email: 'alice@example.org', passphrase: 'pp' })).emails);
   assert.deepEqual(emails, ['alice@example.org']);
+  // Both remember the same sender at once, with different signing times: the newer one stays.
+  const cert = await text('bob-rsa.pem');
+  const remember = (page, times) => page.evaluate(async ({ cert, times }) => {
+    for (const t of times) await window.store.addCertificate({ certificate: cert, signingTime: new Date(t) });
+  }, { cert, times });
+  const base = Date.UTC(2030, 0, 1);
+  await Promise.all([
+    remember(a, [0, 2, 4, 6, 8].map((i) => base + i * 1000)),
+    remember(b, [9, 7, 5, 3, 1].map((i) => base + i * 1000)),
+  ]);
+  const kept = await a.evaluate(async () =>
+    (await window.store.find({ email: 'bob@example.org', store: 'otherPeople' }))[0].signingTime.getTime());
+  assert.equal(kept, base + 9000);
   await a.close();
   await b.close();
 });
