@@ -1,4 +1,4 @@
-// Benchmarks: sign and verify at 1 KiB, 1 MiB and 10 MiB with RSA-2048 and P-256, in Node and in
+// Benchmarks: sign, verify, encrypt, decrypt and open at 1 KiB, 1 MiB and 10 MiB with RSA-2048 and P-256, in Node and in
 // headless Chromium, through the public package API (pkg/). Prints a table of median times and
 // throughput, and the wasm size (raw, gzip, brotli); writes benches/results/latest.{json,txt}.
 // Measures only: nothing here asserts a timing.
@@ -122,12 +122,31 @@ async function benchmark({ moduleUrl, plan, fixtures }) {
         report = await cachet.verify({ message: signed, trustAnchors, date });
       });
       const check = report.valid ? 'valid' : report.signers.map((s) => s.status).join(',');
-      for (const [op, samples] of [['sign', signTimes], ['verify', verifyTimes]]) {
+      // Encryption to the signer's own certificate (AES-256-GCM, the default), decryption, and
+      // open of a signed-then-encrypted message (decrypt + verify).
+      let encrypted;
+      const encryptTimes = await time(size.iterations, async () => {
+        encrypted = await cachet.encrypt({ message: text, encryptionKeys: identity.certificate });
+      });
+      const decryptTimes = await time(size.iterations, async () => {
+        await cachet.decrypt({ message: encrypted, decryptionKeys: identity });
+      });
+      const sealed = await cachet.encrypt({
+        message: text, encryptionKeys: identity.certificate, signingKeys: identity, date,
+      });
+      let opened;
+      const openTimes = await time(size.iterations, async () => {
+        opened = await cachet.open({ message: sealed, decryptionKeys: identity, trustAnchors, date });
+      });
+      const openCheck = opened.signedValid ? 'valid' : 'not valid';
+      for (const [op, samples] of [['sign', signTimes], ['verify', verifyTimes],
+        ['encrypt', encryptTimes], ['decrypt', decryptTimes], ['open (sign+enc)', openTimes]]) {
         const ms = median(samples);
         rows.push({ key: key.label, size: size.label, bytes: size.bytes, op,
           iterations: size.iterations, medianMs: ms,
           mbPerS: ms > 0 ? size.bytes / 1e6 / (ms / 1000) : null,
-          ...(op === 'verify' ? { result: check } : {}) });
+          ...(op === 'verify' ? { result: check } : {}),
+          ...(op.startsWith('open') ? { result: openCheck } : {}) });
       }
     }
     identity.dispose();

@@ -5,6 +5,8 @@
 //! charsets. It keeps the raw bytes of every header and part, because signatures cover raw
 //! bytes.
 
+pub mod compose;
+
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -558,6 +560,61 @@ pub fn parse_date(value: &str) -> Option<crate::time::UnixTime> {
     Some(crate::time::UnixTime(u64::try_from(secs).ok()?))
 }
 
+/// Decode RFC 2047 encoded-words (`=?utf-8?Q?...?=`, `=?iso-8859-1?B?...?=`) in a header value;
+/// white space between adjacent encoded-words is dropped. Unknown charsets and malformed words are
+/// left as they are.
+#[must_use]
+pub fn decode_words(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    let mut last_was_word = false;
+    while let Some(start) = rest.find("=?") {
+        let (before, from) = rest.split_at(start);
+        let Some(decoded_len) = decode_word(from) else {
+            out.push_str(before);
+            out.push_str("=?");
+            rest = from.get(2..).unwrap_or_default();
+            last_was_word = false;
+            continue;
+        };
+        if !(last_was_word && before.trim().is_empty()) {
+            out.push_str(before);
+        }
+        out.push_str(&decoded_len.0);
+        rest = from.get(decoded_len.1..).unwrap_or_default();
+        last_was_word = true;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One encoded-word at the start of `s`: its text and its length.
+fn decode_word(s: &str) -> Option<(String, usize)> {
+    let body = s.strip_prefix("=?")?;
+    let (charset, rest) = body.split_once('?')?;
+    let (encoding, rest) = rest.split_once('?')?;
+    let end = rest.find("?=")?;
+    let text = rest.get(..end)?;
+    if text.contains(' ') {
+        return None;
+    }
+    let bytes = match encoding {
+        "Q" | "q" => qp_decode(text.replace('_', " ").as_bytes()),
+        "B" | "b" => base64_decode(text.as_bytes()).ok()?,
+        _ => return None,
+    };
+    let charset = charset.split('*').next()?.to_ascii_lowercase();
+    let decoded = match charset.as_str() {
+        "utf-8" | "us-ascii" => String::from_utf8(bytes).ok()?,
+        "iso-8859-1" | "latin1" | "windows-1252" => bytes.iter().map(|&b| char::from(b)).collect(),
+        _ => return None,
+    };
+    Some((
+        decoded,
+        2 + charset.len() + 1 + encoding.len() + 1 + end + 2,
+    ))
+}
+
 /// Remove a leading mbox `From ` separator line, if any.
 #[must_use]
 pub fn strip_mbox_separator(data: &[u8]) -> &[u8] {
@@ -644,6 +701,19 @@ mod tests {
         let data: Vec<u8> = (0..=255).collect();
         assert_eq!(base64_decode(&base64_encode_lines(&data)).unwrap(), data);
         assert_eq!(base64_decode(b"!!").unwrap_err().code(), "MIME_MALFORMED");
+    }
+
+    #[test]
+    fn encoded_words() {
+        assert_eq!(
+            decode_words("=?utf-8?Q?Gr=C3=BC=C3=9Fe?= =?utf-8?B?IQ==?= x"),
+            "Grüße! x"
+        );
+        assert_eq!(decode_words("a =?iso-8859-1?q?caf=E9?= b"), "a café b");
+        assert_eq!(
+            decode_words("=?bogus?Q?x?= =?utf-8?Q?unterminated"),
+            "=?bogus?Q?x?= =?utf-8?Q?unterminated"
+        );
     }
 
     #[test]

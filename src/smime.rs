@@ -13,6 +13,8 @@ use crate::mime::{self, Entity};
 use crate::time::UnixTime;
 
 pub mod envelope;
+pub mod protect;
+pub mod seal;
 
 /// How to sign.
 #[derive(Clone, Debug)]
@@ -112,6 +114,9 @@ pub struct SignerReport {
     pub chain: Vec<Certificate>,
     /// The signing-time attribute.
     pub signing_time: Option<UnixTime>,
+    /// The content ciphers the signer advertised (SMIMECapabilities, RFC 8551 §2.5.2) that
+    /// Cachet knows, in the signer's order of preference; `None` when the attribute is absent.
+    pub capabilities: Option<Vec<crate::cms::cipher::ContentCipher>>,
     /// The digest algorithm (`sha-256`...).
     pub digest_algorithm: String,
     /// The signature algorithm (`rsa-pkcs1v15`, `rsa-pss`, `ecdsa`, `ed25519`, or an OID).
@@ -304,20 +309,36 @@ pub fn sign_message<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Vec<u8>> {
     check_size(message)?;
+    let message = mime::to_crlf(message);
+    let (outer, content) = split_for_signing(&message)?;
+    let mut out = outer;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(&sign_entity(&content, signers, options, rng)?);
+    Ok(out)
+}
+
+/// Sign a canonical MIME entity; returns the signed entity (`multipart/signed` or opaque
+/// `application/pkcs7-mime`: its Content-* header fields and body, no outer fields).
+///
+/// # Errors
+/// As [`sign_message`].
+pub fn sign_entity<R: rand_core::CryptoRng + ?Sized>(
+    content: &[u8],
+    signers: &[&Identity],
+    options: &SignOptions,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     if options.digest.is_weak() {
         return Err(Error::misuse("signing with MD5 or SHA-1 is not allowed"));
     }
-    let message = mime::to_crlf(message);
-    let (outer, content) = split_for_signing(&message)?;
     let params = cms::sign::SignParams {
         digest: options.digest,
         rsa_pss: options.rsa_pss,
         time: options.time,
         detached: !options.opaque,
     };
-    let der_bytes = cms::sign::sign(&content, signers, &params, rng)?;
-    let mut out = outer;
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    let der_bytes = cms::sign::sign(content, signers, &params, rng)?;
+    let mut out = Vec::with_capacity(content.len() + der_bytes.len() * 2 + 512);
     if options.opaque {
         out.extend_from_slice(
             b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\n\
@@ -344,7 +365,7 @@ pub fn sign_message<R: rand_core::CryptoRng + ?Sized>(
         )
         .as_bytes(),
     );
-    out.extend_from_slice(&content);
+    out.extend_from_slice(content);
     out.extend_from_slice(
         alloc::format!(
             "\r\n--{boundary}\r\n\

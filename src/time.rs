@@ -6,7 +6,7 @@ use der::DateTime;
 use crate::error::{Error, Result};
 
 /// Seconds since the Unix epoch (UTC). The caller supplies it; the core has no clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnixTime(pub u64);
 
 impl UnixTime {

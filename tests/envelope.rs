@@ -152,7 +152,9 @@ fn one_opaque_error_for_every_decryption_failure() {
                             "DECRYPTION_FAILED",
                             "DER_MALFORMED",
                             "CMS_MALFORMED",
-                            "NOT_RECIPIENT"
+                            "NOT_RECIPIENT",
+                            // A flipped algorithm identifier: structural, reveals no secret.
+                            "CMS_UNSUPPORTED_ALGORITHM"
                         ]
                         .contains(&e.code()),
                         "{} at {pos}: {}",
@@ -293,4 +295,45 @@ fn broken_and_certs_only_corpus_messages() {
     let certs_only = common::vector("corpus/kmail-kde/messages/smime-cert.mbox");
     let err = envelope::open(&certs_only, &[&bob], &options, &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "DER_MALFORMED");
+}
+
+#[test]
+fn limits_are_typed_errors() {
+    // Recipients: checked before any key is wrapped.
+    let bob = certs("pki/bob-p256.pem").remove(0);
+    let many: Vec<_> =
+        std::iter::repeat_n(&bob, cachet::cms::envelope::MAX_RECIPIENTS + 1).collect();
+    let err = envelope::encrypt_message(
+        MESSAGE,
+        &many,
+        &EncryptOptions::default(),
+        &mut common::rng(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "INPUT_TOO_LARGE");
+    // Nesting: one signed layer more than open unwraps.
+    let alice = identity("alice-p256");
+    let o = SignOptions {
+        opaque: true,
+        digest: cachet::algorithms::DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: AT,
+    };
+    let mut m = MESSAGE.to_vec();
+    for _ in 0..=envelope::MAX_LAYERS {
+        m = smime::sign_message(&m, &[&alice], &o, &mut common::rng()).unwrap();
+    }
+    let anchors = anchors();
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    let err = envelope::open(&m, &[], &options, &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "INPUT_TOO_LARGE");
+    // Size: a message over the limit is refused before it is parsed.
+    let huge = vec![b'a'; cachet::smime::MAX_MESSAGE_SIZE + 1];
+    let err = envelope::decrypt_message(&huge, &[&alice], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "INPUT_TOO_LARGE");
 }

@@ -48,6 +48,9 @@ fn corpus_signed_messages() {
         let message = common::vector(&format!("corpus/{file}"));
         match cachet::smime::verify_message(&message, &options) {
             Ok(report) => {
+                for s in &report.signers {
+                    common::assert_listed(s.code, s.status.as_str());
+                }
                 let got: Vec<(&str, &str)> = report
                     .signers
                     .iter()

@@ -138,6 +138,34 @@ impl ContentCipher {
     }
 }
 
+/// Cachet's order of preference for writing, strongest first.
+pub const PREFERENCE: [ContentCipher; 4] = [
+    ContentCipher::Aes256Gcm,
+    ContentCipher::Aes128Gcm,
+    ContentCipher::Aes256Cbc,
+    ContentCipher::Aes128Cbc,
+];
+
+/// Pick the content cipher for a set of recipients from what each advertised in its
+/// SMIMECapabilities (`None`: nothing known of that recipient).
+///
+/// The strongest cipher of [`PREFERENCE`] that every recipient who advertised capabilities lists
+/// wins. Recipients with unknown capabilities are assumed to read AES-256-GCM, as RFC 8551
+/// §2.7.1.3 tells a sender to assume. When the advertised lists have nothing in common, or list
+/// none of these ciphers (old clients advertise only 3DES/RC2), the fallback is AES-128-CBC, which
+/// every S/MIME 3.2 and 4.0 client must decrypt (RFC 5751 §2.7, RFC 8551 §2.7).
+#[must_use]
+pub fn choose(recipients: &[Option<&[ContentCipher]>]) -> ContentCipher {
+    PREFERENCE
+        .into_iter()
+        .find(|c| {
+            recipients
+                .iter()
+                .all(|caps| caps.is_none_or(|list| list.contains(c)))
+        })
+        .unwrap_or(ContentCipher::Aes128Cbc)
+}
+
 /// The result of encrypting content.
 pub struct Sealed {
     /// The content-encryption AlgorithmIdentifier, with its IV or nonce.
@@ -308,6 +336,27 @@ pub fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chooses_the_strongest_common_cipher() {
+        use ContentCipher::*;
+        assert_eq!(choose(&[]), Aes256Gcm);
+        assert_eq!(choose(&[None, None]), Aes256Gcm);
+        assert_eq!(
+            choose(&[Some(&[Aes128Gcm, Aes256Cbc][..]), None]),
+            Aes128Gcm
+        );
+        assert_eq!(
+            choose(&[Some(&[Aes256Gcm, Aes256Cbc][..]), Some(&[Aes256Cbc][..])]),
+            Aes256Cbc
+        );
+        // An old client that advertises only 3DES: the fallback everyone reads.
+        assert_eq!(choose(&[Some(&[DesEde3Cbc][..])]), Aes128Cbc);
+        assert_eq!(
+            choose(&[Some(&[Aes128Gcm][..]), Some(&[Aes256Gcm][..])]),
+            Aes128Cbc
+        );
+    }
 
     #[test]
     fn round_trips_and_tamper() {

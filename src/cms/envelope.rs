@@ -260,12 +260,24 @@ pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
         .as_bytes();
     let tag = mac.as_ref().map(OctetString::as_bytes).unwrap_or_default();
     let mut matched = false;
+    let mut failed = false;
+    let mut unsupported = None;
     for identity in identities {
         for ri in infos.iter().filter(|ri| recipient::is_for(ri, identity)) {
             matched = true;
-            let Ok(cek) = recipient::unwrap(ri, identity, content_cipher.key_len(), rng) else {
-                continue;
+            let cek = match recipient::unwrap(ri, identity, content_cipher.key_len(), rng) {
+                Ok(cek) => cek,
+                // Not secret-dependent: say which algorithm is missing.
+                Err(e @ Error::UnsupportedAlgorithm { .. }) => {
+                    unsupported = Some(e);
+                    continue;
+                }
+                Err(_) => {
+                    failed = true;
+                    continue;
+                }
             };
+            failed = true;
             if let Ok(content) = cipher::open(&eci.content_enc_alg, &cek, ciphertext, tag, &aad) {
                 return Ok(Decrypted {
                     content,
@@ -275,9 +287,9 @@ pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
             }
         }
     }
-    if matched {
-        Err(Error::Decryption)
-    } else {
-        Err(Error::NotRecipient)
+    match (matched, failed, unsupported) {
+        (false, _, _) => Err(Error::NotRecipient),
+        (true, false, Some(e)) => Err(e),
+        _ => Err(Error::Decryption),
     }
 }

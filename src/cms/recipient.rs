@@ -22,11 +22,11 @@ use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString};
 use der::{Any, Encode, Sequence};
 use p256::elliptic_curve::Generate;
-use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
+use crate::algorithms::DigestAlgorithm;
 use crate::error::{Error, Result};
 use crate::keys::{Identity, PrivateKey};
 use crate::x509;
@@ -43,6 +43,8 @@ const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34")
 const AES128_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.5");
 const AES192_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.25");
 const AES256_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.45");
+/// id-alg-CMS3DESwrap (RFC 3217).
+const DES3_WRAP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.3.6");
 /// dhSinglePass-stdDH-sha1kdf-scheme (RFC 5753 §7.1.4; OpenSSL's default).
 const STD_DH_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.133.16.840.63.0.2");
 const STD_DH_SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.1.11.0");
@@ -137,8 +139,10 @@ fn wrap_algorithm(cek_len: usize) -> Result<ObjectIdentifier> {
     }
 }
 
+/// `wrap` is the key-wrap AlgorithmIdentifier exactly as the KeyAgreeRecipientInfo carries it
+/// (absent parameters for AES wrap, NULL for the 3DES wrap).
 fn shared_info(
-    wrap: ObjectIdentifier,
+    wrap: &AlgorithmIdentifierOwned,
     ukm: Option<&OctetString>,
     kek_len: usize,
 ) -> Result<Vec<u8>> {
@@ -146,10 +150,7 @@ fn shared_info(
         detail: "key length",
     })?;
     Ok(EccCmsSharedInfo {
-        key_info: AlgorithmIdentifierOwned {
-            oid: wrap,
-            parameters: None,
-        },
+        key_info: wrap.clone(),
         entity_u_info: ukm.cloned(),
         supp_pub_info: OctetString::new(bits.to_be_bytes().to_vec())?,
     }
@@ -202,9 +203,43 @@ fn aes_wrap(wrap: ObjectIdentifier, kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Triple-DES key unwrap (RFC 3217 §3.2), which OpenSSL uses for 3DES content keys sent to EC
+/// recipients. Decryption only.
+fn des3_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use cbc::cipher::{block_padding::NoPadding, BlockModeDecrypt, KeyIvInit};
+    const IV: [u8; 8] = [0x4a, 0xdd, 0xa2, 0x2c, 0x79, 0xe8, 0x21, 0x05];
+    if wrapped.len() != 40 {
+        return Err(Error::Decryption);
+    }
+    let temp3 = cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, &IV)
+        .map_err(|_| Error::Decryption)?
+        .decrypt_padded_vec::<NoPadding>(wrapped)
+        .map_err(|_| Error::Decryption)?;
+    let temp2: Zeroizing<Vec<u8>> = Zeroizing::new(temp3.iter().rev().copied().collect());
+    let (iv, temp1) = temp2.split_at(8);
+    let cek_icv = Zeroizing::new(
+        cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, iv)
+            .map_err(|_| Error::Decryption)?
+            .decrypt_padded_vec::<NoPadding>(temp1)
+            .map_err(|_| Error::Decryption)?,
+    );
+    let (cek, icv) = cek_icv.split_at(24);
+    let check = DigestAlgorithm::Sha1.digest(cek).ok_or(Error::Decryption)?;
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        check.get(..8).unwrap_or_default(),
+        icv,
+    )) {
+        return Err(Error::Decryption);
+    }
+    Ok(Zeroizing::new(cek.to_vec()))
+}
+
 fn aes_unwrap(wrap: &ObjectIdentifier, kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     use aes_kw::cipher::KeyInit;
-    if wrapped.len() < 16 || wrapped.len() % 8 != 0 || wrapped.len() > 72 {
+    if *wrap == DES3_WRAP {
+        return des3_unwrap(kek, wrapped);
+    }
+    if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) || wrapped.len() > 72 {
         return Err(Error::Decryption);
     }
     let mut out = Zeroizing::new(alloc::vec![0u8; wrapped.len() - 8]);
@@ -232,6 +267,7 @@ fn wrap_key_len(wrap: &ObjectIdentifier) -> Result<usize> {
         AES128_WRAP => Ok(16),
         AES192_WRAP => Ok(24),
         AES256_WRAP => Ok(32),
+        DES3_WRAP => Ok(24),
         other => Err(Error::unsupported(other)),
     }
 }
@@ -316,7 +352,14 @@ fn kari(
     eph_pub: &[u8],
 ) -> Result<RecipientInfo> {
     let wrap_oid = wrap_algorithm(cek.len())?;
-    let info = shared_info(wrap_oid, None, cek.len())?;
+    let info = shared_info(
+        &AlgorithmIdentifierOwned {
+            oid: wrap_oid,
+            parameters: None,
+        },
+        None,
+        cek.len(),
+    )?;
     let mut kek = Zeroizing::new(alloc::vec![0u8; cek.len()]);
     kdf(&scheme, z, &info, &mut kek)?;
     let wrapped = aes_wrap(wrap_oid, &kek, cek)?;
@@ -456,15 +499,13 @@ fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
-fn hash_of(alg: Option<&AlgorithmIdentifierOwned>) -> Result<u8> {
-    // 1 = SHA-1 (the default), 224, 256, 384, 512 as a small code.
-    let Some(alg) = alg else { return Ok(1) };
-    match alg.oid.to_string().as_str() {
-        "1.3.14.3.2.26" => Ok(1),
-        "2.16.840.1.101.3.4.2.4" => Ok(224u16 as u8),
-        "2.16.840.1.101.3.4.2.1" => Ok(0),
-        "2.16.840.1.101.3.4.2.2" => Ok(2),
-        "2.16.840.1.101.3.4.2.3" => Ok(3),
+fn hash_of(alg: Option<&AlgorithmIdentifierOwned>) -> Result<DigestAlgorithm> {
+    // RFC 4055: an absent hash (or MGF1 hash) means SHA-1.
+    let Some(alg) = alg else {
+        return Ok(DigestAlgorithm::Sha1);
+    };
+    match DigestAlgorithm::from_oid(&alg.oid) {
+        Some(d) if d != DigestAlgorithm::Md5 => Ok(d),
         _ => Err(Error::unsupported(alg.oid)),
     }
 }
@@ -475,9 +516,10 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
     ct: &[u8],
     rng: &mut R,
 ) -> Result<Option<Vec<u8>>> {
-    let (hash, mgf, label): (u8, u8, Vec<u8>) = match params {
-        None => (1, 1, Vec::new()),
-        Some(p) if p == &Any::null() => (1, 1, Vec::new()),
+    let sha1 = DigestAlgorithm::Sha1;
+    let (hash, mgf, label): (DigestAlgorithm, DigestAlgorithm, Vec<u8>) = match params {
+        None => (sha1, sha1, Vec::new()),
+        Some(p) if p == &Any::null() => (sha1, sha1, Vec::new()),
         Some(p) => {
             let params: rsa::pkcs1::RsaOaepParams<Any> =
                 p.decode_as().map_err(|_| Error::CmsMalformed {
@@ -526,19 +568,19 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
     macro_rules! by_mgf {
         ($d:ty) => {
             match mgf {
-                1 => run!($d, sha1::Sha1),
-                224 => run!($d, sha2::Sha224),
-                0 => run!($d, sha2::Sha256),
-                2 => run!($d, sha2::Sha384),
+                DigestAlgorithm::Sha1 => run!($d, sha1::Sha1),
+                DigestAlgorithm::Sha224 => run!($d, sha2::Sha224),
+                DigestAlgorithm::Sha256 => run!($d, sha2::Sha256),
+                DigestAlgorithm::Sha384 => run!($d, sha2::Sha384),
                 _ => run!($d, sha2::Sha512),
             }
         };
     }
     match hash {
-        1 => by_mgf!(sha1::Sha1),
-        224 => by_mgf!(sha2::Sha224),
-        0 => by_mgf!(sha2::Sha256),
-        2 => by_mgf!(sha2::Sha384),
+        DigestAlgorithm::Sha1 => by_mgf!(sha1::Sha1),
+        DigestAlgorithm::Sha224 => by_mgf!(sha2::Sha224),
+        DigestAlgorithm::Sha256 => by_mgf!(sha2::Sha256),
+        DigestAlgorithm::Sha384 => by_mgf!(sha2::Sha384),
         _ => by_mgf!(sha2::Sha512),
     }
 }
@@ -581,14 +623,8 @@ fn unwrap_kari(
         }
         _ => return Err(Error::Decryption),
     };
-    let info = shared_info(wrap.oid, k.ukm.as_ref(), kek_len)?;
+    let info = shared_info(&wrap, k.ukm.as_ref(), kek_len)?;
     let mut kek = Zeroizing::new(alloc::vec![0u8; kek_len]);
     kdf(&k.key_enc_alg.oid, &z, &info, &mut kek)?;
     aes_unwrap(&wrap.oid, &kek, rek.enc_key.as_bytes())
-}
-
-/// The SHA-1 of nothing, to keep `sha2::Digest` in use for the OAEP generics.
-#[allow(dead_code)]
-fn _digest_in_scope() -> usize {
-    sha2::Sha256::output_size()
 }

@@ -231,6 +231,26 @@ pub const REPORT_CODES: &[(&str, &str, &str)] = &[
         "unsupported-algorithm",
         "an algorithm Cachet does not implement",
     ),
+    (
+        "ECONTENT_MISMATCH",
+        "content-altered",
+        "a detached signature carries its own, different content",
+    ),
+    (
+        "CERT_CRITICAL_EXTENSION",
+        "untrusted",
+        "a certificate of the chain has a critical extension Cachet does not process",
+    ),
+    (
+        "CERT_REVOKED",
+        "revoked",
+        "a certificate of the chain is revoked by a CRL given",
+    ),
+    (
+        "DATE_MISMATCH",
+        "date-mismatch",
+        "the Date: header is over an hour after the signing time",
+    ),
 ];
 
 fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
@@ -324,7 +344,17 @@ fn verify_one(
         .flatten()
         .and_then(|any| any.decode_as::<x509_cert::time::Time>().ok())
         .map(|t| UnixTime::from_x509(&t));
+    let capabilities = single_attr(info, crate::cms::ID_SMIME_CAPABILITIES)
+        .ok()
+        .flatten()
+        .and_then(|any| any.decode_as::<Vec<spki::AlgorithmIdentifierOwned>>().ok())
+        .map(|caps| {
+            caps.iter()
+                .filter_map(|c| crate::cms::cipher::ContentCipher::from_oid(&c.oid))
+                .collect()
+        });
     let mut report = SignerReport {
+        capabilities,
         status: SignerStatus::Valid,
         code: "SIG_VALID",
         reason: String::new(),

@@ -13,6 +13,11 @@ const USAGE = `Usage:
                  [--digest sha256|sha384|sha512] [--rsa-pss] [--in FILE] [--out FILE]
   cachet verify  --trust FILE... [--cert FILE]... [--crl FILE]... [--at RFC3339-TIME] [--json]
                  [--in FILE] [--out FILE]
+  cachet encrypt --to FILE... [--cipher aes128-gcm|aes256-gcm|aes128-cbc|aes256-cbc|chacha20-poly1305]
+                 [--rsa-oaep] [--sign-cert FILE --sign-key FILE [--password PW]] [--in FILE] [--out FILE]
+  cachet decrypt --cert FILE --key FILE [--password PW] [--in FILE] [--out FILE]
+  cachet open    [--cert FILE --key FILE [--password PW]] [--trust FILE]... [--crl FILE]...
+                 [--at RFC3339-TIME] [--json] [--in FILE] [--out FILE]
   cachet import  --p12 FILE [--password PW] --store DIR [--passphrase PW] [--iterations N]
   cachet import  --key FILE --cert FILE [--chain FILE]... [--password PW] --store DIR
                  [--passphrase PW] [--iterations N]
@@ -28,6 +33,11 @@ verify   verifies a signed message against the --trust anchors (PEM or DER files
          certificates per file allowed) at --at (default: now). Prints one line per signer, or
          with --json {"signers":[{"status","code","reason","email","subject",...}]}.
          --out writes the signed content. --cert adds certificates for chain building.
+encrypt  encrypts to every --to certificate (AES-256-GCM by default; CBC for old clients),
+         signing first with --sign-key/--sign-cert when given (sign-then-encrypt).
+decrypt  decrypts with --key/--cert (a .p12 as --key needs no --cert) and writes the message.
+open     unwraps every signed and encrypted layer (any nesting); --out writes the innermost
+         content; --json prints {"layers":[{"type","cipher","signers":[...]}],"authenticated"}.
 
 Key store (--store DIR: a directory holding one file, created on first use):
 import   imports an identity (a .p12, or a key and its certificate) into the store; its private
@@ -40,8 +50,9 @@ sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored iden
 verify --store DIR   also trusts the store's anchors, builds chains with its certificates, and
          remembers the certificates of valid signers (other people).
 
-Exit status: 0 all signatures valid (sign: signed), 1 processed but not all valid or no
-signer, 2 could not process (the error code is printed: "cachet: CODE: ...").`;
+Exit status: 0 all signatures valid (sign, encrypt, decrypt: done; open: every signature
+valid, or none), 1 processed but not all valid (verify: or no signer), 2 could not process
+(the error code is printed: "cachet: CODE: ..."; open: also a layer it could not decrypt).`;
 
 class UsageError extends Error {}
 
@@ -72,6 +83,15 @@ const SPECS = {
   },
   verify: {
     trust: 'many', cert: 'many', crl: 'many', at: 'one', json: 'flag', in: 'one', out: 'one',
+  },
+  encrypt: {
+    to: 'many', cipher: 'one', 'rsa-oaep': 'flag', 'sign-cert': 'one', 'sign-key': 'one',
+    password: 'one', in: 'one', out: 'one',
+  },
+  decrypt: { cert: 'one', key: 'one', password: 'one', in: 'one', out: 'one' },
+  open: {
+    cert: 'one', key: 'one', password: 'one', trust: 'many', crl: 'many', at: 'one',
+    json: 'flag', in: 'one', out: 'one',
   },
 };
 
@@ -219,6 +239,114 @@ async function verify(api, opts) {
   return report.valid ? 0 : 1;
 }
 
+// ---- encrypt, decrypt, open ----------------------------------------------------------------
+
+const CLI_CIPHERS = ['aes128-gcm', 'aes256-gcm', 'aes128-cbc', 'aes256-cbc', 'chacha20-poly1305'];
+
+function keyOptions(opts, keyFlag, certFlag) {
+  if (!opts[keyFlag]) return undefined;
+  return {
+    privateKey: readInput(opts[keyFlag], `--${keyFlag}`),
+    certificate: opts[certFlag] === undefined ? undefined : readInput(opts[certFlag], `--${certFlag}`),
+    password: opts.password,
+  };
+}
+
+async function encrypt(api, opts) {
+  if (!opts.to) throw new UsageError('API_MISUSE: encrypt needs --to FILE...');
+  const cipher = opts.cipher ?? 'aes256-gcm';
+  if (!CLI_CIPHERS.includes(cipher)) {
+    throw new UsageError(`API_MISUSE: --cipher must be one of ${CLI_CIPHERS.join(', ')}`);
+  }
+  if (cipher === 'chacha20-poly1305') {
+    throw new UsageError('CMS_UNSUPPORTED_ALGORITHM: ChaCha20-Poly1305 (RFC 8103) is not implemented yet');
+  }
+  if (opts['sign-cert'] && !opts['sign-key']) {
+    throw new UsageError('API_MISUSE: --sign-cert needs --sign-key');
+  }
+  const encryptionKeys = opts.to.map((f) => readInput(f, '--to'));
+  const signingKeys = keyOptions(opts, 'sign-key', 'sign-cert');
+  const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
+  const out = await api.encrypt({
+    message, encryptionKeys, cipher, rsaOaep: Boolean(opts['rsa-oaep']),
+    ...(signingKeys ? { signingKeys } : {}),
+  });
+  await writeOutput(opts.out, out);
+  return 0;
+}
+
+async function decrypt(api, opts) {
+  if (!opts.key) throw new UsageError('API_MISUSE: decrypt needs --key (and --cert unless .p12)');
+  const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
+  const d = await api.decrypt({ message, decryptionKeys: keyOptions(opts, 'key', 'cert') });
+  await writeOutput(opts.out, d.message);
+  return 0;
+}
+
+function signerJson(s) {
+  return {
+    status: s.status,
+    code: s.code,
+    reason: s.reason,
+    email: s.email ?? null,
+    subject: s.subject ?? null,
+    emails: s.emails,
+    signingTime: s.signingTime ? s.signingTime.toISOString() : null,
+    digestAlgorithm: s.digestAlgorithm,
+    signatureAlgorithm: s.signatureAlgorithm,
+  };
+}
+
+async function open(api, opts) {
+  if (opts.cert && !opts.key) throw new UsageError('API_MISUSE: --cert needs --key');
+  const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
+  const decryptionKeys = keyOptions(opts, 'key', 'cert');
+  const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
+  const report = await api.open({
+    message,
+    trustAnchors: (opts.trust ?? []).map((f) => readInput(f, '--trust')),
+    crls: (opts.crl ?? []).map((f) => readInput(f, '--crl')),
+    date,
+    ...(decryptionKeys ? { decryptionKeys } : {}),
+  });
+  if (opts.out !== undefined) await writeOutput(opts.out, report.content);
+  const layers = report.layers.map((l) => {
+    if (l.type === 'signed') return { type: 'signed', opaque: l.opaque, signers: l.signers.map(signerJson) };
+    if (l.type === 'undecryptable') return { type: 'undecryptable', code: l.code };
+    return { type: l.type, cipher: l.cipher, authenticated: l.authenticated };
+  });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({
+      layers, authenticated: report.authenticated, signedValid: report.signedValid,
+    })}\n`);
+  } else {
+    for (const l of layers) {
+      if (l.type === 'signed') {
+        for (const s of l.signers) {
+          const who = s.email ?? s.subject ?? 'unknown signer';
+          process.stdout.write(`signed: ${s.status}: ${who} (${s.code}: ${s.reason})\n`);
+        }
+      } else if (l.type === 'undecryptable') {
+        process.stdout.write(`encrypted: cannot decrypt (${l.code})\n`);
+      } else {
+        process.stdout.write(`encrypted: ${l.cipher}${l.authenticated ? ' (authenticated)' : ''}\n`);
+      }
+    }
+    if (!report.authenticated) {
+      process.stdout.write('warning: the content is not protected against modification\n');
+    }
+  }
+  const undecryptable = layers.find((l) => l.type === 'undecryptable');
+  if (undecryptable) {
+    throw new UsageError(`${undecryptable.code}: a layer could not be decrypted`);
+  }
+  const allValid = layers.every((l) => l.type !== 'signed' || (l.signers.length > 0
+    && l.signers.every((s) => s.status === 'valid')));
+  return allValid ? 0 : 1;
+}
+
+const COMMANDS = { sign, verify, encrypt, decrypt, open };
+
 // ---- key store commands (`--store DIR`: src/js/keystore.js over a FileAdapter) -------------
 
 SPECS.import = {
@@ -340,7 +468,7 @@ async function storeSigningKeys(api, opts) {
   return store.unlock({ id: identities[0].id, passphrase });
 }
 
-const STORE_COMMANDS = { import: importCommand, trust: trustCommand, list: listCommand };
+Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });
 
 async function main(argv) {
   const [command, ...rest] = argv;
@@ -364,8 +492,7 @@ async function main(argv) {
   }
   const opts = parseArgs(command, rest);
   const api = await loadApi();
-  const commands = { sign, verify, ...STORE_COMMANDS };
-  return commands[command](api, opts);
+  return COMMANDS[command](api, opts);
 }
 
 function report(err) {

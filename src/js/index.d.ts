@@ -165,6 +165,8 @@ export interface SignerReport {
   digestAlgorithm: string;
   /** `rsa-pkcs1v15`, `rsa-pss`, `ecdsa`, `ed25519`, or an OID. */
   signatureAlgorithm: string;
+  /** The content ciphers the signer advertised (SMIMECapabilities), or `null` if none. */
+  capabilities: string[] | null;
   /** The signer certificate, when found. */
   certificate: Certificate | null;
   /** The chain built, leaf first, trust anchor last when one was reached. */
@@ -189,6 +191,84 @@ export interface VerifyResult {
  */
 export function verify(options: VerifyOptions): Promise<VerifyResult>;
 
+/** A content cipher Cachet encrypts with. GCM gives AuthEnvelopedData (RFC 5083). */
+export type Cipher = 'aes256-gcm' | 'aes128-gcm' | 'aes256-cbc' | 'aes128-cbc';
+
+export interface EncryptOptions<M extends string | Uint8Array> {
+  /** An RFC 5322 message (or a bare MIME entity); outer headers stay outside. */
+  message: M;
+  /** Recipients' certificates (RSA, P-256, P-384). Add the sender's to keep a readable copy. */
+  encryptionKeys: Data | Certificate | Array<Data | Certificate>;
+  /** Default `aes256-gcm` (RFC 8551 §2.7). */
+  cipher?: Cipher;
+  /**
+   * Instead of `cipher`: what each recipient advertised (a signer report's `capabilities`, or
+   * `null` when unknown). The strongest cipher all of them read is used; unknown recipients are
+   * assumed to read AES-256-GCM; with nothing in common, AES-128-CBC.
+   */
+  capabilities?: Array<string[] | null>;
+  /** RSAES-OAEP (SHA-256) for RSA recipients instead of PKCS#1 v1.5. Default `false`. */
+  rsaOaep?: boolean;
+  /** Sign before encrypting (sign-then-encrypt). */
+  signingKeys?: Identity | KeyOptions;
+  /** Sign, encrypt, then sign again (triple wrap). Needs `signingKeys`. */
+  tripleWrap?: boolean;
+  /** Signing options, as for `sign`. */
+  detached?: boolean;
+  digest?: 'sha256' | 'sha384' | 'sha512';
+  rsaPss?: boolean;
+  date?: Date;
+}
+
+/** Encrypt (and optionally sign) a message. Returns the same type as `message`. */
+export function encrypt(options: EncryptOptions<string>): Promise<string>;
+export function encrypt(options: EncryptOptions<Uint8Array>): Promise<Uint8Array>;
+
+export interface DecryptOptions<M extends string | Uint8Array> {
+  message: M;
+  /** The identities to try, in order. */
+  decryptionKeys: Identity | KeyOptions | Array<Identity | KeyOptions>;
+}
+
+export interface DecryptResult<M> {
+  /** The outer header fields followed by the decrypted MIME entity. */
+  message: M;
+  cipher: string;
+  /** `true` for AES-GCM; `false` for AES-CBC/3DES, which do not detect modification. */
+  authenticated: boolean;
+}
+
+/** Decrypt a message. Rejects with NOT_RECIPIENT, DECRYPTION_FAILED (one code for every cause)... */
+export function decrypt(options: DecryptOptions<string>): Promise<DecryptResult<string>>;
+export function decrypt(options: DecryptOptions<Uint8Array>): Promise<DecryptResult<Uint8Array>>;
+
+export interface OpenOptions extends VerifyOptions {
+  decryptionKeys?: Identity | KeyOptions | Array<Identity | KeyOptions>;
+}
+
+export type Layer =
+  | { type: 'enveloped' | 'authEnveloped'; cipher: string; authenticated: boolean }
+  | { type: 'signed'; opaque: boolean; signers: SignerReport[] }
+  | { type: 'undecryptable'; code: string };
+
+export interface OpenResult {
+  /** Outermost first. */
+  layers: Layer[];
+  /** The innermost MIME entity (what a mail client shows). */
+  content: Uint8Array;
+  /** The outer header fields (From, To, Subject...) as text. */
+  headers: string;
+  /** `false` when nothing protects the content against modification (CBC without signature). */
+  authenticated: boolean;
+  /** `true` when there is a signed layer and every signer of every signed layer is `valid`. */
+  signedValid: boolean;
+}
+
+/** Unwrap every signed and encrypted layer, in any nesting. */
+export function open(options: OpenOptions): Promise<OpenResult>;
+
+/** Every signer report code as `[code, status, description]`. */
+export function reportCodes(): Promise<Array<[code: string, status: string, description: string]>>;
 // ---- the key store ---------------------------------------------------------------------------
 
 /** The schema version the key store writes (IndexedDB version, file `version`). */

@@ -182,7 +182,11 @@ function loadIdentity(options, fn) {
     throw misuse(`${fn}: password: expected a string`);
   }
   const chain = byteList(options.chain, 'chain');
-  return wasm.loadIdentity(key, cert, password ?? undefined, chain);
+  try {
+    return wasm.loadIdentity(key, cert, password ?? undefined, chain);
+  } finally {
+    if (typeof options.privateKey === 'string') key.fill(0); // our copy, not the caller's bytes
+  }
 }
 
 /**
@@ -270,6 +274,156 @@ export async function errorCodes() {
   return call(() => wasm.errorCodes());
 }
 
+// ---- encrypt, decrypt, open -----------------------------------------------------------------
+
+const CIPHERS = ['aes256-gcm', 'aes128-gcm', 'aes256-cbc', 'aes128-cbc'];
+
+/** One identity option or a list -> array of { identity, owned } (owned ones are freed after). */
+function identities(value, fn) {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item, i) => {
+    if (item instanceof Identity) return { inner: item.inner, owned: false };
+    if (item === null || typeof item !== 'object') {
+      throw misuse(`${fn}[${i}]: expected an Identity or { privateKey, certificate, ... }`);
+    }
+    return { inner: loadIdentity(item, `${fn}[${i}]`), owned: true };
+  });
+}
+
+function freeAll(ids) {
+  for (const id of ids) if (id.owned) id.inner.free();
+}
+
+function sameType(input, output) {
+  return typeof input === 'string' ? new TextDecoder().decode(output) : output;
+}
+
+/**
+ * Encrypt a message to every certificate in `encryptionKeys` (PEM/DER, `Certificate`s; include
+ * the sender's own certificate to keep the Sent copy readable). With `signingKeys`, the message
+ * is signed first (sign-then-encrypt); `tripleWrap` signs the encrypted message again.
+ */
+export async function encrypt(options) {
+  checkOptions(options, 'encrypt', [
+    'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'signingKeys', 'detached',
+    'digest', 'rsaPss', 'tripleWrap', 'date',
+  ]);
+  if (options.capabilities !== undefined && options.cipher !== undefined) {
+    throw misuse('encrypt: give either cipher or capabilities');
+  }
+  if (options.capabilities !== undefined && !Array.isArray(options.capabilities)) {
+    throw misuse('encrypt: capabilities: expected one entry (array of names, or null) per recipient');
+  }
+  const cipher = options.capabilities !== undefined
+    ? await call(() => wasm.chooseCipher(options.capabilities))
+    : options.cipher ?? 'aes256-gcm';
+  if (!CIPHERS.includes(cipher)) {
+    throw misuse(`encrypt: cipher: expected one of ${CIPHERS.join(', ')}`);
+  }
+  const rsaOaep = boolean(options.rsaOaep, 'rsaOaep', false);
+  const tripleWrap = boolean(options.tripleWrap, 'tripleWrap', false);
+  const recipients = byteList(options.encryptionKeys, 'encryptionKeys');
+  if (recipients.length === 0) throw misuse('encrypt: encryptionKeys: at least one certificate');
+  if (tripleWrap && options.signingKeys === undefined) {
+    throw misuse('encrypt: tripleWrap needs signingKeys');
+  }
+  const signOptions = (message) => ({
+    message, signingKeys: options.signingKeys, detached: options.detached, digest: options.digest,
+    rsaPss: options.rsaPss, date: options.date,
+  });
+  let message = bytes(options.message, 'message');
+  if (options.signingKeys !== undefined) message = await sign(signOptions(message));
+  let out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep));
+  if (tripleWrap) out = await sign(signOptions(out));
+  return sameType(options.message, out);
+}
+
+/**
+ * Decrypt a message with the first of `decryptionKeys` it is addressed to. Returns
+ * `{ message, cipher, authenticated }`; `authenticated` is false for AES-CBC (see `open`).
+ */
+export async function decrypt(options) {
+  checkOptions(options, 'decrypt', ['message', 'decryptionKeys']);
+  const message = bytes(options.message, 'message');
+  return call(() => {
+    const ids = identities(options.decryptionKeys, 'decrypt: decryptionKeys');
+    if (ids.length === 0) throw misuse('decrypt: decryptionKeys is required');
+    try {
+      let lastError;
+      for (const id of ids) {
+        try {
+          const d = id.inner.decryptMessage(message);
+          return { ...d, message: sameType(options.message, d.message) };
+        } catch (err) {
+          lastError = err;
+          if (err?.code !== 'NOT_RECIPIENT') throw err;
+        }
+      }
+      throw lastError;
+    } finally {
+      freeAll(ids);
+    }
+  });
+}
+
+function mapSigner(s) {
+  return {
+    ...s,
+    signingTime: s.signingTime === null || s.signingTime === undefined
+      ? null : new Date(s.signingTime),
+    certificate: s.certificate ? new Certificate(s.certificate) : null,
+    chain: s.chain.map((der) => new Certificate(der)),
+  };
+}
+
+/**
+ * Open a message: unwrap every signed and encrypted layer (any nesting), decrypting with
+ * `decryptionKeys` and verifying against `trustAnchors`. Returns `{ layers, content, headers,
+ * authenticated, signedValid }`: layers outermost first (`{ type: 'enveloped' | 'authEnveloped'
+ * | 'signed' | 'undecryptable', ... }`); `authenticated` is false when nothing protects the
+ * content against modification (AES-CBC without a signature): show such content as unverified.
+ */
+export async function open(options) {
+  checkOptions(options, 'open', [
+    'message', 'decryptionKeys', 'trustAnchors', 'certificates', 'crls', 'date',
+  ]);
+  const message = bytes(options.message, 'message');
+  const anchors = byteList(options.trustAnchors, 'trustAnchors');
+  const extra = byteList(options.certificates, 'certificates');
+  const crls = byteList(options.crls, 'crls');
+  const when = time(options.date, 'date');
+  const report = await call(() => {
+    const ids = identities(options.decryptionKeys, 'open: decryptionKeys');
+    try {
+      if (ids.length === 0) return wasm.openMessage(message, anchors, extra, crls, when);
+      let first;
+      for (const id of ids) {
+        const r = id.inner.openMessage(message, anchors, extra, crls, when);
+        first ??= r;
+        if (!r.layers.some((l) => l.type === 'undecryptable' && l.code === 'NOT_RECIPIENT')) {
+          return r;
+        }
+      }
+      return first;
+    } finally {
+      freeAll(ids);
+    }
+  });
+  const decoder = new TextDecoder();
+  return {
+    layers: report.layers.map((l) => (l.signers ? { ...l, signers: l.signers.map(mapSigner) } : l)),
+    content: report.content,
+    headers: decoder.decode(report.headers),
+    authenticated: report.authenticated,
+    signedValid: report.signedValid,
+  };
+}
+
+/** Every signer report code as `[code, status, description]` pairs, from the core. */
+export async function reportCodes() {
+  return call(() => wasm.reportCodes());
+}
 // ---- the key store (src/js/keystore.js) ------------------------------------------------------
 
 function checkStore(store, fn) {

@@ -3,7 +3,6 @@
 //!
 //! Header protection (RFC 9788) is not done here: outer headers stay outside as they are.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use x509_cert::Certificate;
@@ -53,27 +52,39 @@ pub fn encrypt_message<R: rand_core::CryptoRng + ?Sized>(
     smime::check_size(message)?;
     let message = mime::to_crlf(message);
     let (outer, content) = smime::split_for_signing(&message)?;
+    let mut out = outer;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(&encrypt_entity(&content, recipients, options, rng)?);
+    Ok(out)
+}
+
+/// Encrypt a canonical MIME entity; returns the `application/pkcs7-mime` entity (its Content-*
+/// fields and body, no outer fields).
+///
+/// # Errors
+/// As [`encrypt_message`].
+pub fn encrypt_entity<R: rand_core::CryptoRng + ?Sized>(
+    content: &[u8],
+    recipients: &[&Certificate],
+    options: &EncryptOptions,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let rsa = if options.rsa_oaep {
         RsaTransport::OaepSha256
     } else {
         RsaTransport::Pkcs1v15
     };
-    let der_bytes = envelope::encrypt(
-        &content,
-        recipients,
-        &EncryptParams {
-            cipher: options.cipher,
-            rsa,
-        },
-        rng,
-    )?;
+    let params = EncryptParams {
+        cipher: options.cipher,
+        rsa,
+    };
+    let der_bytes = envelope::encrypt(content, recipients, &params, rng)?;
     let smime_type = if options.cipher.is_authenticated() {
         "authEnveloped-data"
     } else {
         "enveloped-data"
     };
-    let mut out = outer;
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    let mut out = Vec::with_capacity(der_bytes.len() * 4 / 3 + 256);
     out.extend_from_slice(
         alloc::format!(
             "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\n\
@@ -181,6 +192,9 @@ pub struct OpenReport {
     pub authenticated: bool,
     /// `true` when every signature layer has only valid signers (and there is at least one).
     pub signed_valid: bool,
+    /// The RFC 9788 protected header fields of the innermost payload, if it has them, and any
+    /// disagreement with the outer header.
+    pub protected: Option<crate::smime::protect::Protected>,
 }
 
 /// Unwrap every signed and encrypted layer of a message, decrypting with `identities` and
@@ -285,12 +299,24 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
     let signed_valid = signed_layers.clone().next().is_some()
         && signed_layers
             .all(|s| !s.is_empty() && s.iter().all(|r| r.status == SignerStatus::Valid));
+    // Only a payload inside a cryptographic layer can protect headers (RFC 9788 §4.1).
+    let protected = if layers
+        .iter()
+        .any(|l| !matches!(l, Layer::Undecryptable { .. }))
+    {
+        crate::smime::protect::read(&headers, &current)
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     Ok(OpenReport {
         layers,
         content: current,
         headers,
         authenticated,
         signed_valid,
+        protected,
     })
 }
 
@@ -306,10 +332,4 @@ pub fn layer_type(layer: &Layer) -> &'static str {
         Layer::Signed { .. } => "signed",
         Layer::Undecryptable { .. } => "undecryptable",
     }
-}
-
-/// Silence an unused import warning for `String` in builds without tests.
-#[allow(dead_code)]
-fn _string() -> String {
-    String::new()
 }

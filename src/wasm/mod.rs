@@ -12,9 +12,12 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use x509_cert::Certificate;
+use zeroize::Zeroizing;
 
 use crate::algorithms::DigestAlgorithm;
+use crate::cms::cipher::ContentCipher;
 use crate::error::{Error, CODES};
+use crate::smime::envelope::{self, EncryptOptions, Layer};
 use crate::smime::{self, SignOptions, SignerReport, VerifyOptions};
 use crate::time::UnixTime;
 
@@ -70,10 +73,17 @@ pub fn load_identity(
     password: Option<String>,
     chain: Array,
 ) -> Result<Identity, JsValue> {
+    // Zeroizing, so that the password's copy in wasm memory is wiped when loading is done.
+    let password = password.map(Zeroizing::new);
     let chain = certificates(&chain, "chain").map_err(to_js)?;
-    crate::keys::Identity::load(key, cert.as_deref(), password.as_deref(), &chain)
-        .map(Identity)
-        .map_err(to_js)
+    crate::keys::Identity::load(
+        key,
+        cert.as_deref(),
+        password.as_deref().map(|p| p.as_str()),
+        &chain,
+    )
+    .map(Identity)
+    .map_err(to_js)
 }
 
 #[wasm_bindgen]
@@ -253,6 +263,13 @@ fn signer_object(s: &SignerReport) -> Result<Object, Error> {
     let time = s.signing_time.map(|t| t.0 as f64 * 1000.0);
     set(&obj, "signingTime", time);
     set(&obj, "digestAlgorithm", s.digest_algorithm.as_str());
+    let caps = s.capabilities.as_ref().map_or(JsValue::NULL, |list| {
+        list.iter()
+            .map(|c| JsValue::from(c.name()))
+            .collect::<Array>()
+            .into()
+    });
+    set(&obj, "capabilities", caps);
     set(&obj, "signatureAlgorithm", s.signature_algorithm.as_str());
     let cert = s.certificate.as_ref().map(der).transpose()?;
     set(
@@ -276,4 +293,167 @@ pub fn error_codes() -> Array {
         .iter()
         .map(|(code, text)| Array::of2(&(*code).into(), &(*text).into()))
         .collect()
+}
+
+// ---- encryption (RFC 8551 §3.3) and open ----------------------------------------------------
+
+/// Encrypt a message to the certificates in `recipients` (PEM or DER, each possibly several).
+#[wasm_bindgen(js_name = encryptMessage)]
+pub fn encrypt_message(
+    message: &[u8],
+    recipients: Array,
+    cipher: &str,
+    rsa_oaep: bool,
+) -> Result<Vec<u8>, JsValue> {
+    let certs = certificates(&recipients, "encryptionKeys").map_err(to_js)?;
+    let cipher = ContentCipher::from_name(cipher)
+        .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
+    let refs: Vec<&Certificate> = certs.iter().collect();
+    let options = EncryptOptions { cipher, rsa_oaep };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    envelope::encrypt_message(message, &refs, &options, &mut rng).map_err(to_js)
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// Decrypt a message addressed to this identity: `{ message, cipher, authenticated }`.
+    #[wasm_bindgen(js_name = decryptMessage)]
+    pub fn decrypt_message(&self, message: &[u8]) -> Result<JsValue, JsValue> {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let d = envelope::decrypt_message(message, &[&self.0], &mut rng).map_err(to_js)?;
+        let obj = Object::new();
+        set(&obj, "message", Uint8Array::from(d.message.as_slice()));
+        set(&obj, "cipher", d.cipher.name());
+        set(&obj, "authenticated", d.authenticated);
+        Ok(obj.into())
+    }
+
+    /// Open a message (every signed and encrypted layer), decrypting with this identity.
+    #[wasm_bindgen(js_name = openMessage)]
+    pub fn open_message(
+        &self,
+        message: &[u8],
+        trust_anchors: Array,
+        certificates: Array,
+        crls: Array,
+        time_ms: f64,
+    ) -> Result<JsValue, JsValue> {
+        open_with(
+            message,
+            &[&self.0],
+            &trust_anchors,
+            &certificates,
+            &crls,
+            time_ms,
+        )
+    }
+}
+
+/// Open a message without a decryption key (signature layers only; encrypted layers are
+/// reported undecryptable).
+#[wasm_bindgen(js_name = openMessage)]
+pub fn open_message(
+    message: &[u8],
+    trust_anchors: Array,
+    certificates: Array,
+    crls: Array,
+    time_ms: f64,
+) -> Result<JsValue, JsValue> {
+    open_with(message, &[], &trust_anchors, &certificates, &crls, time_ms)
+}
+
+fn open_with(
+    message: &[u8],
+    identities: &[&crate::keys::Identity],
+    trust_anchors: &Array,
+    extra: &Array,
+    crls: &Array,
+    time_ms: f64,
+) -> Result<JsValue, JsValue> {
+    let anchors = certificates(trust_anchors, "trustAnchors").map_err(to_js)?;
+    let extra = certificates(extra, "certificates").map_err(to_js)?;
+    let mut revocations = Vec::new();
+    for data in byte_arrays(crls, "crls").map_err(to_js)? {
+        revocations.extend(crate::x509::parse_crls(&data).map_err(to_js)?);
+    }
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &extra,
+        crls: &revocations,
+        time: UnixTime::from_millis(time_ms),
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let report = envelope::open(message, identities, &options, &mut rng).map_err(to_js)?;
+    open_object(&report).map_err(to_js)
+}
+
+fn open_object(report: &envelope::OpenReport) -> Result<JsValue, Error> {
+    let layers = Array::new();
+    for layer in &report.layers {
+        let obj = Object::new();
+        set(&obj, "type", envelope::layer_type(layer));
+        match layer {
+            Layer::Encrypted {
+                cipher,
+                authenticated,
+            } => {
+                set(&obj, "cipher", cipher.name());
+                set(&obj, "authenticated", *authenticated);
+            }
+            Layer::Signed { opaque, signers } => {
+                set(&obj, "opaque", *opaque);
+                let list = Array::new();
+                for s in signers {
+                    let item = signer_object(s)?;
+                    list.push(&item);
+                }
+                set(&obj, "signers", list);
+            }
+            Layer::Undecryptable { code } => set(&obj, "code", *code),
+        }
+        layers.push(&obj);
+    }
+    let obj = Object::new();
+    set(&obj, "layers", layers);
+    set(&obj, "content", Uint8Array::from(report.content.as_slice()));
+    set(&obj, "headers", Uint8Array::from(report.headers.as_slice()));
+    set(&obj, "authenticated", report.authenticated);
+    set(&obj, "signedValid", report.signed_valid);
+    Ok(obj.into())
+}
+
+/// Every signer report code as `[code, status, description]`, in a stable order.
+#[wasm_bindgen(js_name = reportCodes)]
+pub fn report_codes() -> Array {
+    crate::cms::verify::REPORT_CODES
+        .iter()
+        .map(|(code, status, text)| Array::of3(&(*code).into(), &(*status).into(), &(*text).into()))
+        .collect()
+}
+
+/// The content cipher to use for recipients who advertised `capabilities` (one entry per
+/// recipient: an array of cipher names, or `null` when nothing is known). See
+/// [`crate::cms::cipher::choose`].
+#[wasm_bindgen(js_name = chooseCipher)]
+pub fn choose_cipher(capabilities: Array) -> Result<String, JsValue> {
+    let mut lists: Vec<Option<Vec<ContentCipher>>> = Vec::new();
+    for entry in capabilities.iter() {
+        if entry.is_null() || entry.is_undefined() {
+            lists.push(None);
+            continue;
+        }
+        let names = entry.dyn_into::<Array>().map_err(|_| {
+            to_js(Error::misuse(
+                "capabilities: expected arrays of names or null",
+            ))
+        })?;
+        let known = names
+            .iter()
+            .filter_map(|n| n.as_string())
+            .filter_map(|n| ContentCipher::ALL.into_iter().find(|c| c.name() == n))
+            .collect();
+        lists.push(Some(known));
+    }
+    let refs: Vec<Option<&[ContentCipher]>> = lists.iter().map(|l| l.as_deref()).collect();
+    Ok(String::from(crate::cms::cipher::choose(&refs).name()))
 }

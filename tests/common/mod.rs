@@ -95,5 +95,16 @@ pub fn verify(message: &[u8]) -> VerifyReport {
 /// The single signer's (status, code).
 pub fn verdict(report: &VerifyReport) -> (&'static str, &'static str) {
     assert_eq!(report.signers.len(), 1, "expected one signer: {report:?}");
+    assert_listed(report.signers[0].code, report.signers[0].status.as_str());
     (report.signers[0].status.as_str(), report.signers[0].code)
+}
+
+/// Every report code a test sees must be in the documented table, with its status.
+pub fn assert_listed(code: &str, status: &str) {
+    assert!(
+        cachet::cms::verify::REPORT_CODES
+            .iter()
+            .any(|(c, s, _)| *c == code && *s == status),
+        "{code}/{status} is not in REPORT_CODES"
+    );
 }

@@ -13,6 +13,11 @@ test('the README error code table equals errorCodes() (regenerate: node .ci/read
     assert.equal(actual, expected);
   });
 
+test('the README signer report code table equals reportCodes()', async () => {
+  const { actual, expected } = await readmeTable('report');
+  assert.equal(actual, expected);
+});
+
 test('the README JS example runs and prints what its comment says (needs the core)', async () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const block = /```js\n([\s\S]*?)```/.exec(readme)[1];

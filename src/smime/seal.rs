@@ -1,0 +1,65 @@
+//! `seal`: sign and/or encrypt a whole message in one step, with RFC 9788 header protection.
+
+use alloc::vec::Vec;
+
+use x509_cert::Certificate;
+
+use crate::error::{Error, Result};
+use crate::keys::Identity;
+use crate::mime;
+use crate::smime::envelope::{self, EncryptOptions};
+use crate::smime::protect::{self, Mode};
+use crate::smime::{self, SignOptions};
+
+/// What `seal` does.
+#[derive(Clone, Debug)]
+pub struct SealOptions<'a> {
+    /// Sign with these identities (none: do not sign).
+    pub signers: &'a [&'a Identity],
+    /// How to sign.
+    pub sign: SignOptions,
+    /// Encrypt to these certificates (none: do not encrypt).
+    pub recipients: &'a [&'a Certificate],
+    /// How to encrypt.
+    pub encrypt: EncryptOptions,
+    /// Protect the header fields (RFC 9788); on by default in the JS API and the CLI.
+    pub header_protection: bool,
+    /// Add the Legacy Display Element when the Subject is obscured.
+    pub legacy_display: bool,
+}
+
+/// Sign, then encrypt, a message, protecting its header fields. Neither signing nor encrypting
+/// is `API_MISUSE`.
+///
+/// # Errors
+/// Those of [`smime::sign_message`] and [`envelope::encrypt_message`].
+pub fn seal<R: rand_core::CryptoRng + ?Sized>(
+    message: &[u8],
+    options: &SealOptions<'_>,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let sign = !options.signers.is_empty();
+    let encrypt = !options.recipients.is_empty();
+    if !sign && !encrypt {
+        return Err(Error::misuse("seal needs signers, recipients, or both"));
+    }
+    smime::check_size(message)?;
+    let message = mime::to_crlf(message);
+    let mode = if encrypt { Mode::Cipher } else { Mode::Clear };
+    let (outer, payload) = if options.header_protection {
+        protect::protect(&message, mode, options.legacy_display)?
+    } else {
+        smime::split_for_signing(&message)?
+    };
+    let mut entity = payload;
+    if sign {
+        entity = smime::sign_entity(&entity, options.signers, &options.sign, rng)?;
+    }
+    if encrypt {
+        entity = envelope::encrypt_entity(&entity, options.recipients, &options.encrypt, rng)?;
+    }
+    let mut out = outer;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(&entity);
+    Ok(out)
+}

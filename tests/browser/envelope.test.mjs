@@ -1,0 +1,74 @@
+// encrypt / decrypt / open in headless Chromium through the public package (pkg/index.js as the
+// demo server serves it): every cipher × recipient kind, sign-then-encrypt, and the errors.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  requireBuild();
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const file = (name) => [...readFileSync(join(pkiDir, name))];
+
+test('every cipher and recipient kind round-trips in the browser', async () => {
+  const { page, problems } = await openPage(browser.context, server.url);
+  const fixtures = {};
+  for (const n of ['bob-rsa', 'bob-p256', 'alice-p384', 'alice-rsa']) {
+    fixtures[n] = { pem: file(`${n}.pem`), p12: file(`${n}.p12`) };
+  }
+  fixtures.root = file('root-ca.pem');
+  const results = await page.evaluate(async (fx) => {
+    const cachet = await import('/pkg/index.js');
+    const bytes = (a) => new Uint8Array(a);
+    const key = (n) => ({ privateKey: bytes(fx[n].p12), password: 'test' });
+    const message = 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: browser\r\n\r\nHello from Chromium\r\n';
+    const out = [];
+    for (const cipher of ['aes256-gcm', 'aes128-gcm', 'aes256-cbc', 'aes128-cbc']) {
+      for (const [who, rsaOaep] of [['bob-rsa', false], ['bob-rsa', true], ['bob-p256', false], ['alice-p384', false]]) {
+        const enc = await cachet.encrypt({ message, encryptionKeys: bytes(fx[who].pem), cipher, rsaOaep });
+        const d = await cachet.decrypt({ message: enc, decryptionKeys: key(who) });
+        out.push({ cipher, who, rsaOaep, got: d.cipher, ok: d.message.endsWith('Hello from Chromium\r\n') });
+      }
+    }
+    const signedEnc = await cachet.encrypt({
+      message, encryptionKeys: bytes(fx['bob-p256'].pem), signingKeys: key('alice-rsa'),
+    });
+    const opened = await cachet.open({
+      message: signedEnc, decryptionKeys: key('bob-p256'), trustAnchors: bytes(fx.root),
+    });
+    let notRecipient = null;
+    try {
+      await cachet.decrypt({ message: signedEnc, decryptionKeys: key('bob-rsa') });
+    } catch (e) {
+      notRecipient = `${e.name}:${e.code}`;
+    }
+    return {
+      out,
+      layers: opened.layers.map((l) => l.type),
+      signer: opened.layers[1]?.signers?.[0]?.status,
+      authenticated: opened.authenticated,
+      notRecipient,
+    };
+  }, fixtures);
+  assert.equal(results.out.length, 16);
+  for (const r of results.out) {
+    assert.ok(r.ok && r.got === r.cipher, JSON.stringify(r));
+  }
+  assert.deepEqual(results.layers, ['authEnveloped', 'signed']);
+  assert.equal(results.signer, 'valid');
+  assert.equal(results.authenticated, true);
+  assert.equal(results.notRecipient, 'CachetError:NOT_RECIPIENT');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

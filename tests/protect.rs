@@ -1,0 +1,197 @@
+//! compose + seal with RFC 9788 header protection, read back by `open`, and accepted by OpenSSL
+//! (which ignores the protected fields but must verify and decrypt the bytes).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::process::Command;
+
+use cachet::algorithms::DigestAlgorithm;
+use cachet::mime::compose::{compose, Attachment, ComposeOptions};
+use cachet::smime::envelope::{self, EncryptOptions};
+use cachet::smime::protect::Mode;
+use cachet::smime::seal::{seal, SealOptions};
+use cachet::smime::{SignOptions, VerifyOptions};
+use common::{anchors, certs, identity, AT};
+
+fn composed() -> Vec<u8> {
+    let o = ComposeOptions {
+        from: "Alice <alice@example.org>".into(),
+        to: vec!["Bob <bob@example.org>".into()],
+        bcc: vec!["carol@example.org".into()],
+        subject: "Quarterly numbers: Grüße".into(),
+        text: Some("Hello Bob,\nthe numbers are attached.\n".into()),
+        attachments: vec![Attachment {
+            filename: "n.csv".into(),
+            content_type: "text/csv".into(),
+            data: b"a,b\n1,2\n".to_vec(),
+        }],
+        time: AT,
+        ..Default::default()
+    };
+    compose(&o, &mut common::rng()).unwrap()
+}
+
+fn sign_options() -> SignOptions {
+    SignOptions {
+        opaque: false,
+        digest: DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: AT,
+    }
+}
+
+#[test]
+fn signed_and_encrypted_with_protected_headers() {
+    let alice = identity("alice-rsa");
+    let bob_cert = certs("pki/bob-rsa.pem").remove(0);
+    let options = SealOptions {
+        signers: &[&alice],
+        sign: sign_options(),
+        recipients: &[&bob_cert],
+        encrypt: EncryptOptions::default(),
+        header_protection: true,
+        legacy_display: true,
+    };
+    let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
+    let text = String::from_utf8(sealed.clone()).unwrap();
+    let (outer, _) = text.split_once("\r\n\r\n").unwrap();
+    assert!(outer.contains("Subject: [...]"), "{outer}");
+    assert!(!text.contains("Quarterly") && !text.contains("carol@example.org"));
+
+    let bob = identity("bob-rsa");
+    let anchors = anchors();
+    let verify = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    let report = envelope::open(&sealed, &[&bob], &verify, &mut common::rng()).unwrap();
+    assert!(report.signed_valid && report.authenticated);
+    let p = report.protected.expect("protected headers");
+    assert_eq!(p.mode, Mode::Cipher);
+    assert!(p.disagreements.is_empty(), "{:?}", p.disagreements);
+    assert!(p.legacy_display);
+    let subject = &p.fields.iter().find(|(n, _)| n == "Subject").unwrap().1;
+    assert!(subject.contains("Quarterly numbers"), "{subject}");
+
+    // A relay that rewrites the outer To: is caught.
+    let forged = text.replacen("To: ", "To: \"Eve\" <eve@example.org>, ", 1);
+    let report = envelope::open(forged.as_bytes(), &[&bob], &verify, &mut common::rng()).unwrap();
+    let p = report.protected.unwrap();
+    assert_eq!(p.disagreements.len(), 1, "{:?}", p.disagreements);
+    assert_eq!(p.disagreements[0].name, "to");
+}
+
+#[test]
+fn signed_only_keeps_the_subject_and_marks_hp_clear() {
+    let alice = identity("alice-p256");
+    let options = SealOptions {
+        signers: &[&alice],
+        sign: sign_options(),
+        recipients: &[],
+        encrypt: EncryptOptions::default(),
+        header_protection: true,
+        legacy_display: true,
+    };
+    let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
+    let report = common::verify(&sealed);
+    assert_eq!(common::verdict(&report), ("valid", "SIG_VALID"));
+    let anchors = anchors();
+    let verify = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    let opened = envelope::open(&sealed, &[], &verify, &mut common::rng()).unwrap();
+    let p = opened.protected.expect("hp=clear payload");
+    assert_eq!(p.mode, Mode::Clear);
+    assert!(
+        p.disagreements.is_empty(),
+        "encoded words compare decoded: {:?}",
+        p.disagreements
+    );
+    let content = String::from_utf8(report.content).unwrap();
+    assert!(
+        content.contains("hp=\"clear\"") && content.contains("Subject: =?utf-8?"),
+        "{content}"
+    );
+}
+
+fn openssl(args: &[&str], input: &[u8]) -> (bool, Vec<u8>, String) {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl is installed (run .ci/setup)");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn openssl_decrypts_and_verifies_protected_messages() {
+    let alice = identity("alice-rsa");
+    let bob_cert = certs("pki/bob-rsa.pem").remove(0);
+    let options = SealOptions {
+        signers: &[&alice],
+        sign: SignOptions {
+            time: cachet::UnixTime(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs(),
+            ),
+            ..sign_options()
+        },
+        recipients: &[&bob_cert],
+        encrypt: EncryptOptions::default(),
+        header_protection: true,
+        legacy_display: true,
+    };
+    let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
+    let pki = |f: &str| format!("{}/tests/vectors/pki/{f}", env!("CARGO_MANIFEST_DIR"));
+    let (ok, inner, err) = openssl(
+        &[
+            "cms",
+            "-decrypt",
+            "-inkey",
+            &pki("bob-rsa.key"),
+            "-recip",
+            &pki("bob-rsa.pem"),
+        ],
+        &sealed,
+    );
+    assert!(ok, "openssl decrypt: {err}");
+    let (ok, content, err) = openssl(
+        &[
+            "cms",
+            "-verify",
+            "-CAfile",
+            &pki("root-ca.pem"),
+            "-purpose",
+            "smimesign",
+        ],
+        &inner,
+    );
+    assert!(ok, "openssl verify: {err}");
+    let content = String::from_utf8_lossy(&content);
+    assert!(
+        content.contains("hp-legacy-display") && content.contains("HP-Outer: Subject: [...]"),
+        "{content}"
+    );
+}
