@@ -197,8 +197,12 @@ export type Cipher = 'aes256-gcm' | 'aes128-gcm' | 'aes256-cbc' | 'aes128-cbc';
 export interface EncryptOptions<M extends string | Uint8Array> {
   /** An RFC 5322 message (or a bare MIME entity); outer headers stay outside. */
   message: M;
-  /** Recipients' certificates (RSA, P-256, P-384). Add the sender's to keep a readable copy. */
+  /** Recipients' certificates (RSA, P-256, P-384). Add the sender's to keep a readable copy.
+   *  With `store`, an address stands for the newest valid encryption certificate stored for it
+   *  (and, unless `cipher` or `capabilities` is given, its stored capabilities choose the cipher). */
   encryptionKeys: Data | Certificate | Array<Data | Certificate>;
+  /** A key store to look addresses up in (and `signingKeys` by address). */
+  store?: KeyStore;
   /** Default `aes256-gcm` (RFC 8551 §2.7). */
   cipher?: Cipher;
   /**
@@ -210,7 +214,7 @@ export interface EncryptOptions<M extends string | Uint8Array> {
   /** RSAES-OAEP (SHA-256) for RSA recipients instead of PKCS#1 v1.5. Default `false`. */
   rsaOaep?: boolean;
   /** Sign before encrypting (sign-then-encrypt). */
-  signingKeys?: Identity | KeyOptions;
+  signingKeys?: Identity | KeyOptions | string;
   /** Sign, encrypt, then sign again (triple wrap). Needs `signingKeys`. */
   tripleWrap?: boolean;
   /** Signing options, as for `sign`. */
@@ -226,8 +230,9 @@ export function encrypt(options: EncryptOptions<Uint8Array>): Promise<Uint8Array
 
 export interface DecryptOptions<M extends string | Uint8Array> {
   message: M;
-  /** The identities to try, in order. */
-  decryptionKeys: Identity | KeyOptions | Array<Identity | KeyOptions>;
+  /** The identities to try, in order. Default with `store`: its unlocked identities. */
+  decryptionKeys?: Identity | KeyOptions | Array<Identity | KeyOptions>;
+  store?: KeyStore;
 }
 
 export interface DecryptResult<M> {
@@ -243,6 +248,7 @@ export function decrypt(options: DecryptOptions<string>): Promise<DecryptResult<
 export function decrypt(options: DecryptOptions<Uint8Array>): Promise<DecryptResult<Uint8Array>>;
 
 export interface OpenOptions extends VerifyOptions {
+  /** Default with `store`: its unlocked identities (`store` also supplies anchors, certificates). */
   decryptionKeys?: Identity | KeyOptions | Array<Identity | KeyOptions>;
 }
 
@@ -344,8 +350,8 @@ export interface StoredItem {
   chain?: Certificate[];
   unlocked?: boolean;
   label?: string | null;
-  /** Other people only: SMIMECapabilities (DER) and signing time last seen. */
-  capabilities?: Uint8Array | null;
+  /** Other people only: SMIMECapabilities (cipher names) and signing time last seen. */
+  capabilities?: string[] | null;
   signingTime?: Date | null;
 }
 
@@ -377,7 +383,8 @@ export class KeyStore {
     privateKey: Data; certificate?: Data | Certificate; chain?: Data | Certificate | Array<Data | Certificate>;
     password?: string; passphrase: string; label?: string;
   }): Promise<StoredItem>;
-  addCertificate(options: { certificate: Data | Certificate; capabilities?: Uint8Array; signingTime?: Date }): Promise<StoredItem[]>;
+  addCertificate(options: { certificate: Data | Certificate; capabilities?: string[]; signingTime?: Date }): Promise<StoredItem[]>;
+  unlockedIdentities(): Promise<Identity[]>;
   collectSigners(options: { report: VerifyResult }): Promise<StoredItem[]>;
   addTrustAnchors(options: { data: Data | Certificate | Array<Data | Certificate> }): Promise<StoredItem[]>;
   replaceTrustAnchors(options: { data: Data | Certificate | Array<Data | Certificate> }): Promise<StoredItem[]>;

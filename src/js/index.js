@@ -307,10 +307,14 @@ function sameType(input, output) {
 export async function encrypt(options) {
   checkOptions(options, 'encrypt', [
     'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'signingKeys', 'detached',
-    'digest', 'rsaPss', 'tripleWrap', 'date',
+    'digest', 'rsaPss', 'tripleWrap', 'date', 'store',
   ]);
   if (options.capabilities !== undefined && options.cipher !== undefined) {
     throw misuse('encrypt: give either cipher or capabilities');
+  }
+  const named = await storeRecipients(options.store, options.encryptionKeys, options.date);
+  if (named.capabilities && options.cipher === undefined && options.capabilities === undefined) {
+    options = { ...options, capabilities: named.capabilities };
   }
   if (options.capabilities !== undefined && !Array.isArray(options.capabilities)) {
     throw misuse('encrypt: capabilities: expected one entry (array of names, or null) per recipient');
@@ -323,7 +327,7 @@ export async function encrypt(options) {
   }
   const rsaOaep = boolean(options.rsaOaep, 'rsaOaep', false);
   const tripleWrap = boolean(options.tripleWrap, 'tripleWrap', false);
-  const recipients = byteList(options.encryptionKeys, 'encryptionKeys');
+  const recipients = byteList(named.keys, 'encryptionKeys');
   if (recipients.length === 0) throw misuse('encrypt: encryptionKeys: at least one certificate');
   if (tripleWrap && options.signingKeys === undefined) {
     throw misuse('encrypt: tripleWrap needs signingKeys');
@@ -331,6 +335,7 @@ export async function encrypt(options) {
   const signOptions = (message) => ({
     message, signingKeys: options.signingKeys, detached: options.detached, digest: options.digest,
     rsaPss: options.rsaPss, date: options.date,
+    ...(options.store === undefined ? {} : { store: options.store }),
   });
   let message = bytes(options.message, 'message');
   if (options.signingKeys !== undefined) message = await sign(signOptions(message));
@@ -344,10 +349,11 @@ export async function encrypt(options) {
  * `{ message, cipher, authenticated }`; `authenticated` is false for AES-CBC (see `open`).
  */
 export async function decrypt(options) {
-  checkOptions(options, 'decrypt', ['message', 'decryptionKeys']);
+  checkOptions(options, 'decrypt', ['message', 'decryptionKeys', 'store']);
   const message = bytes(options.message, 'message');
+  const keys = await storeDecryptionKeys(options.store, options.decryptionKeys, 'decrypt');
   return call(() => {
-    const ids = identities(options.decryptionKeys, 'decrypt: decryptionKeys');
+    const ids = identities(keys, 'decrypt: decryptionKeys');
     if (ids.length === 0) throw misuse('decrypt: decryptionKeys is required');
     try {
       let lastError;
@@ -386,15 +392,22 @@ function mapSigner(s) {
  */
 export async function open(options) {
   checkOptions(options, 'open', [
-    'message', 'decryptionKeys', 'trustAnchors', 'certificates', 'crls', 'date',
+    'message', 'decryptionKeys', 'trustAnchors', 'certificates', 'crls', 'date', 'store',
   ]);
   const message = bytes(options.message, 'message');
   const anchors = byteList(options.trustAnchors, 'trustAnchors');
   const extra = byteList(options.certificates, 'certificates');
   const crls = byteList(options.crls, 'crls');
   const when = time(options.date, 'date');
+  let keys = options.decryptionKeys;
+  if (options.store !== undefined) {
+    const store = checkStore(options.store, 'open');
+    anchors.push(...byteList(await store.trustAnchors(), 'trustAnchors'));
+    extra.push(...byteList(await store.certificates(), 'certificates'));
+    keys ??= await store.unlockedIdentities();
+  }
   const report = await call(() => {
-    const ids = identities(options.decryptionKeys, 'open: decryptionKeys');
+    const ids = identities(keys, 'open: decryptionKeys');
     try {
       if (ids.length === 0) return wasm.openMessage(message, anchors, extra, crls, when);
       let first;
@@ -429,6 +442,50 @@ export async function reportCodes() {
 function checkStore(store, fn) {
   if (!(store instanceof KeyStore)) throw misuse(`${fn}: store: expected a KeyStore`);
   return store;
+}
+
+const ADDRESS = /^[^\s@<>"]+@[^\s@<>"]+$/;
+
+/** `encrypt({ encryptionKeys: ['bob@example.org', ...], store })`: each address becomes the
+ *  newest certificate for it that may encrypt and is valid at `date` (other people first, then
+ *  the user's own identities, for the Sent copy). Returns `{ keys, capabilities }`, the latter
+ *  what each recipient last advertised (null when unknown), when any address was looked up. */
+async function storeRecipients(store, value, date) {
+  if (value === undefined || value === null) return { keys: value };
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.some((item) => typeof item === 'string' && ADDRESS.test(item.trim()))) {
+    return { keys: value };
+  }
+  checkStore(store, 'encrypt');
+  const validAt = date ?? new Date();
+  const out = [];
+  const capabilities = [];
+  for (const item of list) {
+    if (typeof item !== 'string' || !ADDRESS.test(item.trim())) {
+      out.push(item);
+      capabilities.push(null);
+      continue;
+    }
+    const found = await store.find({ email: item, usage: 'encrypt', validAt,
+      store: ['otherPeople', 'identities'] });
+    if (found.length === 0) {
+      throw new CachetError('STORE_NOT_FOUND',
+        `STORE_NOT_FOUND: encrypt: no valid encryption certificate for ${item}`, { detail: item });
+    }
+    out.push(found[0].certificate);
+    capabilities.push(found[0].capabilities ?? null);
+  }
+  return { keys: out, capabilities };
+}
+
+/** `decrypt({ store })`: the store's unlocked identities, unless keys are given. */
+async function storeDecryptionKeys(store, keys, fn) {
+  if (store === undefined || (keys !== undefined && keys !== null)) return keys;
+  const unlocked = await checkStore(store, fn).unlockedIdentities();
+  if (unlocked.length === 0) {
+    throw new CachetError('STORE_LOCKED', `STORE_LOCKED: ${fn}: no identity is unlocked`);
+  }
+  return unlocked;
 }
 
 /** `sign({ signingKeys: 'alice@example.org', store })`: the store's unlocked identity. */

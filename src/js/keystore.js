@@ -154,7 +154,9 @@ function summary(store, { record, info }, unlocked) {
     item.label = record.label ?? null;
   }
   if (store === 'otherPeople') {
-    item.capabilities = record.capabilities ?? null;
+    const caps = record.capabilities;
+    const names = Array.isArray(caps) && caps.every((n) => typeof n === 'string');
+    item.capabilities = names ? caps : null;
     item.signingTime = record.signingTime ? new Date(record.signingTime) : null;
   }
   return item;
@@ -829,6 +831,12 @@ export class KeyStore {
     return identity;
   }
 
+  /** Every unlocked Identity (for `decrypt` and `open`). */
+  async unlockedIdentities() {
+    this.#touch();
+    return [...this.#unlocked.values()];
+  }
+
   /** Wipe every unlocked key (or only `{ id }`'s) from memory. */
   lock(options = {}) {
     checkOptions(options, 'lock', ['id']);
@@ -874,15 +882,19 @@ export class KeyStore {
 
   /**
    * Add other people's certificates (`certificate`: PEM/DER, bundles allowed), with the
-   * SMIMECapabilities (`capabilities`, DER) and `signingTime` last seen from them. An existing
-   * entry keeps the newer signing time.
+   * SMIMECapabilities (`capabilities`: cipher names, as a `verify` signer report gives them) and
+   * `signingTime` last seen from them. An existing entry keeps the newer signing time (and the
+   * capabilities that came with it).
    */
   async addCertificate(options) {
     checkOptions(options, 'addCertificate', ['certificate', 'capabilities', 'signingTime']);
     if (options.certificate === undefined) throw misuse('addCertificate: certificate is required');
     const data = bytes(options.certificate, 'addCertificate: certificate');
-    const capabilities = options.capabilities === undefined || options.capabilities === null ? null
-      : bytes(options.capabilities, 'addCertificate: capabilities');
+    const capabilities = options.capabilities ?? null;
+    const names = (v) => Array.isArray(v) && v.every((n) => typeof n === 'string');
+    if (capabilities !== null && !names(capabilities)) {
+      throw misuse('addCertificate: capabilities: expected cipher names, as verify reports them');
+    }
     const signingTime = options.signingTime ?? null;
     const badTime = !(signingTime instanceof Date) || Number.isNaN(signingTime?.getTime());
     if (signingTime !== null && badTime) {
@@ -902,7 +914,7 @@ export class KeyStore {
         update: (stored) => {
           const old = stored && typeof stored === 'object' ? stored : {};
           const oldTime = typeof old.signingTime === 'number' ? old.signingTime : null;
-          const oldCaps = old.capabilities instanceof Uint8Array ? old.capabilities : null;
+          const oldCaps = names(old.capabilities) ? old.capabilities : null;
           const newer = signingTime !== null
             && (oldTime === null || signingTime.getTime() > oldTime);
           const record = {
@@ -932,6 +944,7 @@ export class KeyStore {
       out.push(...await this.addCertificate({
         certificate: s.certificate.der ?? s.certificate,
         signingTime: s.signingTime ?? undefined,
+        capabilities: Array.isArray(s.capabilities) ? s.capabilities : undefined,
       }));
     }
     return out;

@@ -188,13 +188,18 @@ test('lookups: email, thumbprint, fingerprint, issuer+serial, key id, usage, val
 
 test('other people: signing time and capabilities kept, newer wins; collectSigners', async () => {
   const store = await memoryStore();
-  const caps = new Uint8Array([0x30, 0x00]);
+  const caps = ['aes256-gcm', 'aes256-cbc'];
   const [first] = await store.addCertificate({ certificate: read('bob-p256.pem'), capabilities: caps,
     signingTime: new Date('2030-01-02T00:00:00Z') });
   const [older] = await store.addCertificate({ certificate: read('bob-p256.pem'),
-    capabilities: new Uint8Array([0x30, 0x03, 0x06, 0x01, 0x00]), signingTime: new Date('2029-01-01T00:00:00Z') });
+    capabilities: ['aes128-cbc'], signingTime: new Date('2029-01-01T00:00:00Z') });
   assert.equal(older.signingTime.toISOString(), first.signingTime.toISOString());
   assert.deepEqual(older.capabilities, caps);
+  const [newer] = await store.addCertificate({ certificate: read('bob-p256.pem'),
+    capabilities: ['aes128-gcm'], signingTime: new Date('2030-06-01T00:00:00Z') });
+  assert.deepEqual(newer.capabilities, ['aes128-gcm']);
+  await rejectsWith(store.addCertificate({ certificate: read('bob-p256.pem'), capabilities: new Uint8Array(2) }),
+    'API_MISUSE');
 
   const signer = await cachet.readIdentity({ privateKey: read('alice-rsa.p12'), password: 'test' });
   const signed = await cachet.sign({ message: MESSAGE, signingKeys: signer, date: AT_DATE });
@@ -497,4 +502,37 @@ test('file store: concurrent processes take turns (lock file), none of their upd
   await waiting.addTrustAnchors({ data: read('root-ca.pem') });
   assert.equal((await waiting.trustAnchors()).length, 1);
   assert.deepEqual(readdirSync(dir), ['shared.cachet-store.json']);
+});
+
+test('encrypt, decrypt and open take the store: recipients by address, stored capabilities', async () => {
+  const alice = await memoryStore();
+  const bob = await memoryStore();
+  await alice.importPkcs12({ data: read('alice-rsa.p12'), password: 'test', passphrase: 'a' });
+  await bob.importPkcs12({ data: read('bob-p256.p12'), password: 'test', passphrase: 'b' });
+  await bob.addTrustAnchors({ data: read('root-ca.pem') });
+  // Alice knows Bob from a signed mail he sent, which advertised AES-128-CBC only.
+  await alice.addCertificate({ certificate: read('bob-p256.pem'), capabilities: ['aes128-cbc'],
+    signingTime: AT_DATE });
+  await alice.unlock({ email: 'alice@example.org', passphrase: 'a' });
+  await rejectsWith(cachet.encrypt({ message: MESSAGE, encryptionKeys: 'bob@example.org' }), 'API_MISUSE');
+  await rejectsWith(cachet.encrypt({ message: MESSAGE, encryptionKeys: ['carol@example.org'], store: alice,
+    date: AT_DATE }), 'STORE_NOT_FOUND');
+  const sealed = await cachet.encrypt({
+    message: MESSAGE, encryptionKeys: ['bob@example.org', 'alice@example.org'], store: alice,
+    signingKeys: 'alice@example.org', date: AT_DATE,
+  });
+  await rejectsWith(cachet.decrypt({ message: sealed, store: bob }), 'STORE_LOCKED');
+  await bob.unlock({ email: 'bob@example.org', passphrase: 'b' });
+  const d = await cachet.decrypt({ message: sealed, store: bob });
+  assert.equal(d.cipher, 'aes128-cbc'); // chosen from what Bob advertised
+  // Alice's own copy (Sent folder) opens with her store.
+  assert.equal((await cachet.decrypt({ message: sealed, store: alice })).cipher, 'aes128-cbc');
+  const opened = await cachet.open({ message: sealed, store: bob, date: AT_DATE });
+  assert.equal(opened.signedValid, true);
+  const signed = opened.layers.find((l) => l.type === 'signed');
+  assert.equal(signed.signers[0].email, 'alice@example.org');
+  await bob.collectSigners({ report: signed });
+  const [known] = await bob.find({ email: 'alice@example.org', store: 'otherPeople' });
+  assert.ok(known, 'Bob remembers Alice');
+  assert.ok(Array.isArray(known.capabilities) && known.capabilities.length > 0, 'with her capabilities');
 });
