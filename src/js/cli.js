@@ -47,6 +47,11 @@ list     lists the identities, other people's certificates and trust anchors.
 sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored identity for
          ADDRESS (needed when the store holds several), unlocked with --passphrase or
          $CACHET_PASSPHRASE.
+encrypt --store DIR --to ADDRESS...   encrypts to the newest valid certificate stored for each
+         address (a --to naming an existing file is still read as a file); without --cipher,
+         what the recipients last advertised chooses it. --from ADDRESS signs first.
+decrypt --store DIR, open --store DIR   decrypt with every stored identity the passphrase
+         unlocks; open also trusts the store's anchors.
 verify --store DIR   also trusts the store's anchors, builds chains with its certificates, and
          remembers the certificates of valid signers (other people).
 
@@ -264,21 +269,31 @@ async function encrypt(api, opts) {
   if (opts['sign-cert'] && !opts['sign-key']) {
     throw new UsageError('API_MISUSE: --sign-cert needs --sign-key');
   }
-  const encryptionKeys = opts.to.map((f) => readInput(f, '--to'));
-  const signingKeys = keyOptions(opts, 'sign-key', 'sign-cert');
+  const store = opts.store ? await openStore(api, opts.store) : undefined;
+  const encryptionKeys = opts.to.map((f) => (store && isAddress(f) ? f : readInput(f, '--to')));
+  const signingKeys = keyOptions(opts, 'sign-key', 'sign-cert')
+    ?? (store && opts.from ? await storeSigningKeys(api, opts) : undefined);
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
   const out = await api.encrypt({
-    message, encryptionKeys, cipher, rsaOaep: Boolean(opts['rsa-oaep']),
+    message, encryptionKeys, rsaOaep: Boolean(opts['rsa-oaep']),
+    // With a store and no --cipher, what the recipients advertised chooses the cipher.
+    ...(opts.cipher || !store ? { cipher } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    ...(store ? { store } : {}),
   });
   await writeOutput(opts.out, out);
   return 0;
 }
 
 async function decrypt(api, opts) {
-  if (!opts.key) throw new UsageError('API_MISUSE: decrypt needs --key (and --cert unless .p12)');
+  if (!opts.key && !opts.store) {
+    throw new UsageError('API_MISUSE: decrypt needs --key (and --cert unless .p12), or --store');
+  }
+  const decryptionKeys = opts.key
+    ? keyOptions(opts, 'key', 'cert')
+    : await storeIdentities(api, opts);
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
-  const d = await api.decrypt({ message, decryptionKeys: keyOptions(opts, 'key', 'cert') });
+  const d = await api.decrypt({ message, decryptionKeys });
   await writeOutput(opts.out, d.message);
   return 0;
 }
@@ -300,9 +315,12 @@ function signerJson(s) {
 async function open(api, opts) {
   if (opts.cert && !opts.key) throw new UsageError('API_MISUSE: --cert needs --key');
   const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
-  const decryptionKeys = keyOptions(opts, 'key', 'cert');
+  const store = opts.store ? await openStore(api, opts.store) : undefined;
+  const decryptionKeys = keyOptions(opts, 'key', 'cert')
+    ?? (store && hasPassphrase(opts) ? await storeIdentities(api, opts) : undefined);
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
   const report = await api.open({
+    ...(store ? { store } : {}),
     message,
     trustAnchors: (opts.trust ?? []).map((f) => readInput(f, '--trust')),
     crls: (opts.crl ?? []).map((f) => readInput(f, '--crl')),
@@ -359,8 +377,20 @@ SPECS.sign.store = 'one';
 SPECS.sign.from = 'one';
 SPECS.sign.passphrase = 'one';
 SPECS.verify.store = 'one';
+Object.assign(SPECS.encrypt, { store: 'one', from: 'one', passphrase: 'one' });
+Object.assign(SPECS.decrypt, { store: 'one', passphrase: 'one' });
+Object.assign(SPECS.open, { store: 'one', passphrase: 'one' });
 
 const STORE_NAME = 'default';
+
+function hasPassphrase(opts) {
+  return opts.passphrase !== undefined || Boolean(process.env.CACHET_PASSPHRASE);
+}
+
+/** `--to bob@example.org` (with --store): an address, unless a file of that name exists. */
+function isAddress(value) {
+  return /^[^\s@<>"/]+@[^\s@<>"/]+$/.test(value) && !existsSync(value);
+}
 
 function openStore(api, dir, iterations) {
   return api.KeyStore.open(STORE_NAME, {
@@ -466,6 +496,24 @@ async function storeSigningKeys(api, opts) {
       `API_MISUSE: the store holds ${identities.length} signing identities: give --from ADDRESS`);
   }
   return store.unlock({ id: identities[0].id, passphrase });
+}
+
+/** `decrypt --store DIR` / `open --store DIR`: every stored identity the passphrase unlocks. */
+async function storeIdentities(api, opts) {
+  const store = await openStore(api, opts.store);
+  const passphrase = passphraseOf(opts);
+  const unlocked = [];
+  for (const item of (await store.list({ store: 'identities' })).items) {
+    try {
+      unlocked.push(await store.unlock({ id: item.id, passphrase }));
+    } catch (err) {
+      if (err?.code !== 'BAD_PASSWORD') throw err;
+    }
+  }
+  if (unlocked.length === 0) {
+    throw new UsageError('BAD_PASSWORD: the passphrase unlocks no identity in the store');
+  }
+  return unlocked;
 }
 
 Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });

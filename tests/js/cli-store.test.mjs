@@ -109,3 +109,42 @@ test('verify --store remembers valid signers; trust --replace; list --json', () 
   assert.match(broken.out, /BROKEN +otherPeople +CORRUPTED/);
   assert.match(broken.out, /bob@example\.org/);
 });
+
+test('encrypt --to ADDRESS, decrypt and open --store: recipients and keys from the stores', () => {
+  const alice = scratch('cli-store');
+  const bob = scratch('cli-store');
+  const ok = (r) => assert.equal(r.status, 0, r.stderr);
+  ok(cachet(['import', '--p12', pki('alice-rsa.p12'), '--password', 'test', '--store', alice,
+    '--passphrase', 'a-pass', ...FAST]));
+  ok(cachet(['import', '--p12', pki('bob-p256.p12'), '--password', 'test', '--store', bob,
+    '--passphrase', 'b-pass', ...FAST]));
+  ok(cachet(['trust', '--add', pki('root-ca.pem'), '--store', bob]));
+  ok(cachet(['trust', '--add', pki('root-ca.pem'), '--store', alice]));
+  // Alice learns Bob's certificate from a signed mail of his.
+  const fromBob = MESSAGE.replace('From: Alice <alice@example.org>', 'From: Bob <bob@example.org>');
+  const hello = cachet(['sign', '--store', bob, '--passphrase', 'b-pass'], { input: fromBob });
+  ok(hello);
+  ok(cachet(['verify', '--store', alice, '--at', AT], { input: hello.stdout }));
+
+  assertFails(cachet(['encrypt', '--store', alice, '--to', 'carol@example.org'], { input: MESSAGE }),
+    'STORE_NOT_FOUND');
+  const sealed = cachet(['encrypt', '--store', alice, '--to', 'bob@example.org', 'alice@example.org',
+    '--from', 'alice@example.org', '--passphrase', 'a-pass'], { input: MESSAGE });
+  ok(sealed);
+  assert.match(sealed.out, /application\/pkcs7-mime/);
+
+  assertFails(cachet(['decrypt', '--store', bob, '--passphrase', 'wrong'], { input: sealed.stdout }),
+    'BAD_PASSWORD');
+  const plain = cachet(['decrypt', '--store', bob, '--passphrase', 'b-pass'], { input: sealed.stdout });
+  ok(plain);
+  assert.match(plain.out, /multipart\/signed/); // signed, then encrypted
+  // Alice's Sent copy.
+  ok(cachet(['decrypt', '--store', alice], { input: sealed.stdout, env: { CACHET_PASSPHRASE: 'a-pass' } }));
+  const opened = cachet(['open', '--store', bob, '--passphrase', 'b-pass', '--at', AT, '--json'],
+    { input: sealed.stdout });
+  ok(opened);
+  const report = JSON.parse(opened.out);
+  assert.equal(report.signedValid, true);
+  assert.equal(report.layers[0].type, 'authEnveloped');
+  assert.equal(report.layers[1].signers[0].email, 'alice@example.org');
+});
