@@ -547,6 +547,39 @@ mod tests {
     }
 
     #[test]
+    fn hostile_stored_key_costs_are_capped() {
+        // A stored key whose PBKDF2 asks for 100,000,000 iterations is refused before any work.
+        let id = alice("alice-p256");
+        let params = pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+            100_000_000,
+            &[7; 16],
+            [9; 16],
+        )
+        .unwrap();
+        // The ciphertext is never reached: 160 bytes of anything.
+        let ciphertext = [0x55u8; 160];
+        let hostile = seq(&[
+            &pkcs5::EncryptionScheme::from(params).to_der().unwrap(),
+            &octets(&ciphertext),
+        ]);
+        let cert = id.certificate.to_der().unwrap();
+        let started = std::time::Instant::now();
+        let err = Identity::load(&hostile, Some(&cert), Some("pw"), &[]).unwrap_err();
+        assert_eq!(err.code(), "INPUT_TOO_LARGE");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Truncated and garbage records: typed errors.
+        let good = protect_key(&id.key, "pw", 1000, &mut rng()).unwrap();
+        for cut in [0, 1, 10, good.len() / 2, good.len() - 1] {
+            let err = Identity::load(&good[..cut], Some(&cert), Some("pw"), &[]).unwrap_err();
+            assert!(
+                ["KEY_MALFORMED", "P12_MALFORMED", "DER_MALFORMED"].contains(&err.code()),
+                "{cut}: {}",
+                err.code()
+            );
+        }
+    }
+
+    #[test]
     fn protect_rejects_misuse() {
         let id = alice("alice-p256");
         let err = protect_key(&id.key, "", 1000, &mut rng()).unwrap_err();
