@@ -424,6 +424,7 @@ function request(req) {
  */
 export class IndexedDBAdapter {
   #db = null;
+  #connecting = null;
   #name = null;
   #migrate = null;
   #factory;
@@ -447,6 +448,30 @@ export class IndexedDBAdapter {
 
   #connect() {
     if (this.#db) return Promise.resolve(this.#db);
+    // One connection at a time: concurrent callers share the pending open.
+    this.#connecting ??= this.#openConnection().finally(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+
+  /** A transaction on the current connection; reconnects once if another tab's upgrade or the
+   *  browser closed it in the meantime (nothing was done on the closed one). */
+  async #transaction(names, mode) {
+    for (let attempt = 0; ; attempt++) {
+      const db = await this.#connect();
+      try {
+        return db.transaction(names, mode);
+      } catch (err) {
+        if (err?.name !== 'InvalidStateError' || attempt > 0) {
+          throw storageError(err, 'transaction');
+        }
+        if (this.#db === db) this.#db = null;
+      }
+    }
+  }
+
+  #openConnection() {
     return new Promise((resolve, reject) => {
       let req;
       try {
@@ -501,16 +526,21 @@ export class IndexedDBAdapter {
       cursorReq.onsuccess = () => {
         const cursor = cursorReq.result;
         if (!cursor) return;
-        cursor.update(this.#migrate(s, cursor.value, oldVersion));
+        let migrated;
+        try {
+          migrated = this.#migrate(s, cursor.value, oldVersion);
+        } catch {
+          migrated = cursor.value; // left as it was: reported as corrupted when read
+        }
+        if (migrated !== cursor.value) cursor.update(migrated);
         cursor.continue();
       };
     }
   }
 
   async getAll(store) {
-    const db = await this.#connect();
+    const tx = await this.#transaction(store, 'readonly');
     try {
-      const tx = db.transaction(store, 'readonly');
       const os = tx.objectStore(store);
       const [keys, values] = await Promise.all([request(os.getAllKeys()), request(os.getAll())]);
       return keys.map((k, i) => [k, values[i]]);
@@ -525,21 +555,14 @@ export class IndexedDBAdapter {
   }
 
   async commit(ops) {
-    const db = await this.#connect();
     const names = [...new Set(ops.map((op) => op.store))];
     if (names.length === 0) return;
+    const tx = await this.#transaction(names, 'readwrite');
     await new Promise((resolve, reject) => {
-      let tx;
-      try {
-        tx = db.transaction(names, 'readwrite');
-      } catch (err) {
-        reject(storageError(err, 'transaction'));
-        return;
-      }
+      // A failed request aborts the whole transaction (its default action): all or nothing.
       let failure = null;
       tx.oncomplete = () => resolve();
       tx.onabort = () => reject(storageError(failure ?? tx.error, 'commit'));
-      tx.onerror = (event) => event.preventDefault?.();
       try {
         for (const op of ops) {
           const os = tx.objectStore(op.store);
@@ -565,18 +588,23 @@ export class IndexedDBAdapter {
   }
 
   async getMeta(key) {
-    const db = await this.#connect();
-    return request(db.transaction('meta', 'readonly').objectStore('meta').get(key));
+    const tx = await this.#transaction('meta', 'readonly');
+    return request(tx.objectStore('meta').get(key));
   }
 
-  async putMeta(key, value) {
-    const db = await this.#connect();
-    const tx = db.transaction('meta', 'readwrite');
-    tx.objectStore('meta').put(value, key);
+  /** Store `value` under `key` unless one is there already (another tab may have been first);
+   *  returns the stored value. Never overwrites: a replaced wrapping key would lose keys. */
+  async addMeta(key, value) {
+    const tx = await this.#transaction('meta', 'readwrite');
+    const os = tx.objectStore('meta');
+    const existing = await request(os.get(key));
+    if (existing !== undefined) return existing;
+    os.add(value, key);
     await new Promise((resolve, reject) => {
       tx.oncomplete = resolve;
       tx.onabort = () => reject(storageError(tx.error, 'meta'));
     });
+    return value;
   }
 
   close() {
@@ -704,13 +732,11 @@ export class KeyStore {
   }
 
   async #wrappingKey() {
-    let key = await this.#adapter.getMeta('wrapping-key');
-    if (!key) {
-      key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false,
-        ['encrypt', 'decrypt']);
-      await this.#adapter.putMeta('wrapping-key', key);
-    }
-    return key;
+    const key = await this.#adapter.getMeta('wrapping-key');
+    if (key) return key;
+    const fresh = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false,
+      ['encrypt', 'decrypt']);
+    return this.#adapter.addMeta('wrapping-key', fresh);
   }
 
   async #keyBytes(key) {

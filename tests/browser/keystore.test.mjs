@@ -365,6 +365,25 @@ test('wrapKeys: a non-extractable WebCrypto AES-GCM layer around the encrypted k
   await page.close();
 });
 
+test('wrapKeys: two pages creating the wrapping key at once keep one, both keys unlock', async () => {
+  const [a, b] = [await openPage(), await openPage()];
+  const doImport = (page, p12) => page.evaluate(async (p12) => {
+    window.wrapped = await cachet.KeyStore.open('wrapped-race', { iterations: 1000, wrapKeys: true });
+    return (await window.wrapped.importPkcs12({ data: new Uint8Array(p12), password: 'test',
+      passphrase: 'pp' })).id;
+  }, p12);
+  const ids = await Promise.all([doImport(a, await file('alice-rsa.p12')),
+    doImport(b, await file('bob-rsa.p12'))]);
+  const unlocked = await a.evaluate(async (ids) => {
+    const out = [];
+    for (const id of ids) out.push((await window.wrapped.unlock({ id, passphrase: 'pp' })).emails[0]);
+    return out;
+  }, ids);
+  assert.deepEqual(unlocked, ['alice@example.org', 'bob@example.org']);
+  await a.close();
+  await b.close();
+});
+
 test('pagehide wipes unlocked keys', async () => {
   const page = await openPage();
   const result = await page.evaluate(async () => {
