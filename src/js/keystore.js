@@ -654,7 +654,8 @@ export class KeyStore {
       throw misuse('KeyStore.open: iterations: expected an integer in 1..10000000');
     }
     const idleTimeout = options.idleTimeout ?? 15 * 60_000;
-    if (typeof idleTimeout !== 'number' || !(idleTimeout >= 0)) {
+    // setTimeout fires at once beyond 2^31 - 1 ms (about 24.8 days).
+    if (typeof idleTimeout !== 'number' || !(idleTimeout >= 0 && idleTimeout <= 2 ** 31 - 1)) {
       throw misuse('KeyStore.open: idleTimeout: expected milliseconds (0 = never)');
     }
     let adapter = options.adapter;

@@ -100,6 +100,9 @@ test('options are checked: unknown keys and wrong types are API_MISUSE', async (
   await rejectsWith(KeyStore.open('x', { adapter: new MemoryAdapter(), bogus: 1 }), 'API_MISUSE');
   await rejectsWith(KeyStore.open('x'), 'API_MISUSE'); // no IndexedDB in Node: say which adapter
   await rejectsWith(KeyStore.open('x', { adapter: new MemoryAdapter(), iterations: 0 }), 'API_MISUSE');
+  await rejectsWith(KeyStore.open('x', { adapter: new MemoryAdapter(), idleTimeout: 2 ** 31 }),
+    'API_MISUSE');
+  await rejectsWith(KeyStore.open('x', { adapter: new MemoryAdapter(), idleTimeout: -1 }), 'API_MISUSE');
 });
 
 test('every .p12 fixture imports (corpus, OpenSSL modern and legacy, NSS, BouncyCastle)', async () => {
