@@ -87,6 +87,24 @@ pub enum Error {
         /// Which invariant.
         detail: &'static str,
     },
+    /// Key store: the storage quota is exhausted; nothing was written.
+    StoreQuota,
+    /// Key store: a record could not be read back (its id is the detail).
+    StoreCorrupted {
+        /// The id of the record.
+        id: String,
+    },
+    /// Key store: the identity is locked (unlock it first) or the store was closed.
+    StoreLocked,
+    /// Key store: no record with that id, address or fingerprint.
+    StoreNotFound,
+    /// Key store: another tab holds an older version of the database open.
+    StoreBlocked,
+    /// Key store: the storage backend failed (I/O error, transaction aborted).
+    StoreFailed {
+        /// What failed.
+        detail: String,
+    },
 }
 
 /// Every code [`Error::code`] can return, in a stable order. The README table is generated from
@@ -156,6 +174,27 @@ pub const CODES: &[(&str, &str)] = &[
         "the message is not encrypted to any of the keys given",
     ),
     ("NOT_ENCRYPTED", "the message is not S/MIME encrypted"),
+    (
+        "STORE_QUOTA",
+        "the key store's storage quota is exhausted; nothing was written",
+    ),
+    (
+        "STORE_CORRUPTED",
+        "a key store record could not be read back",
+    ),
+    (
+        "STORE_LOCKED",
+        "the identity is locked (unlock it first) or the key store is closed",
+    ),
+    (
+        "STORE_NOT_FOUND",
+        "no key store record matches the id, address or fingerprint",
+    ),
+    (
+        "STORE_BLOCKED",
+        "another tab holds an older version of the key store open",
+    ),
+    ("STORE_FAILED", "the key store's storage backend failed"),
 ];
 
 impl Error {
@@ -185,6 +224,12 @@ impl Error {
             Self::Internal { .. } => "INTERNAL",
             Self::NotRecipient => "NOT_RECIPIENT",
             Self::NotEncrypted => "NOT_ENCRYPTED",
+            Self::StoreQuota => "STORE_QUOTA",
+            Self::StoreCorrupted { .. } => "STORE_CORRUPTED",
+            Self::StoreLocked => "STORE_LOCKED",
+            Self::StoreNotFound => "STORE_NOT_FOUND",
+            Self::StoreBlocked => "STORE_BLOCKED",
+            Self::StoreFailed { .. } => "STORE_FAILED",
         }
     }
 
@@ -192,7 +237,10 @@ impl Error {
     #[must_use]
     pub fn detail(&self) -> Option<String> {
         match self {
-            Self::DerMalformed { detail } | Self::ApiMisuse { detail } => Some(detail.clone()),
+            Self::DerMalformed { detail }
+            | Self::ApiMisuse { detail }
+            | Self::StoreFailed { detail } => Some(detail.clone()),
+            Self::StoreCorrupted { id } => Some(id.clone()),
             Self::MimeMalformed { detail }
             | Self::Pkcs12Malformed { detail }
             | Self::CmsMalformed { detail }
@@ -263,6 +311,12 @@ mod tests {
             Error::misuse("x"),
             Error::unsupported("1.2.3"),
             Error::Internal { detail: "x" },
+            Error::StoreQuota,
+            Error::StoreCorrupted { id: "x".into() },
+            Error::StoreLocked,
+            Error::StoreNotFound,
+            Error::StoreBlocked,
+            Error::StoreFailed { detail: "x".into() },
         ];
         for e in samples {
             assert!(seen.contains(e.code()));
@@ -278,7 +332,8 @@ mod tests {
             "DER_MALFORMED PEM_MALFORMED MIME_MALFORMED NOT_SIGNED BAD_PASSWORD \
              PASSWORD_REQUIRED P12_MALFORMED P12_NO_KEY KEY_MALFORMED KEY_CERT_MISMATCH \
              KEY_UNSUPPORTED CERT_MALFORMED CERT_MISSING CMS_MALFORMED CMS_UNSUPPORTED_ALGORITHM \
-             DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED"
+             DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED \
+             STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED"
         );
     }
 }

@@ -6,6 +6,7 @@
 //! caller decide.
 
 pub mod pkcs12;
+pub mod store;
 
 use alloc::string::String;
 use alloc::vec::Vec;

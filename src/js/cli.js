@@ -22,6 +22,11 @@ const USAGE = `Usage:
                  [--text FILE] [--html FILE] [--attach FILE]... [--sign] [--encrypt]
                  [--store DIR --password PW] [--key FILE [--cert FILE]] [--recipient-cert FILE]...
                  [--out FILE]
+  cachet import  --p12 FILE [--password PW] --store DIR [--passphrase PW] [--iterations N]
+  cachet import  --key FILE --cert FILE [--chain FILE]... [--password PW] --store DIR
+                 [--passphrase PW] [--iterations N]
+  cachet trust   --add FILE... | --replace FILE... | --list  --store DIR
+  cachet list    --store DIR [--json]
   cachet help | --help | --version
 
 sign     signs the message read from --in (default: standard input) and writes the signed
@@ -40,6 +45,22 @@ compose  composes a message (UTF-8 headers, text/HTML, attachments; Bcc only in 
          --store (see import) or from --key/--cert and --recipient-cert files.
 open     unwraps every signed and encrypted layer (any nesting); --out writes the innermost
          content; --json prints {"layers":[{"type","cipher","signers":[...]}],"authenticated"}.
+
+Key store (--store DIR: a directory holding one file, created on first use):
+import   imports an identity (a .p12, or a key and its certificate) into the store; its private
+         key is kept encrypted with --passphrase (default: the --password; or $CACHET_PASSPHRASE).
+trust    adds trust anchors (PEM, DER or .p7b), replaces all of them, or lists them.
+list     lists the identities, other people's certificates and trust anchors.
+sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored identity for
+         ADDRESS (needed when the store holds several), unlocked with --passphrase or
+         $CACHET_PASSPHRASE.
+encrypt --store DIR --to ADDRESS...   encrypts to the newest valid certificate stored for each
+         address (a --to naming an existing file is still read as a file); without --cipher,
+         what the recipients last advertised chooses it. --from ADDRESS signs first.
+decrypt --store DIR, open --store DIR   decrypt with every stored identity the passphrase
+         unlocks; open also trusts the store's anchors.
+verify --store DIR   also trusts the store's anchors, builds chains with its certificates, and
+         remembers the certificates of valid signers (other people).
 
 Exit status: 0 all signatures valid (sign, encrypt, decrypt: done; open: every signature
 valid, or none), 1 processed but not all valid (verify: or no signer), 2 could not process
@@ -173,12 +194,14 @@ function parseRfc3339(text) {
 // ---- commands ------------------------------------------------------------------------------
 
 async function sign(api, opts) {
-  if (!opts.key) throw new UsageError('API_MISUSE: sign needs --key (and --cert unless .p12)');
+  if (!opts.key && !opts.store) {
+    throw new UsageError('API_MISUSE: sign needs --key (and --cert unless .p12), or --store');
+  }
   const digest = opts.digest ?? 'sha256';
   if (!['sha256', 'sha384', 'sha512'].includes(digest)) {
     throw new UsageError(`API_MISUSE: --digest must be sha256, sha384 or sha512`);
   }
-  const signingKeys = {
+  const signingKeys = !opts.key ? await storeSigningKeys(api, opts) : {
     privateKey: readInput(opts.key, '--key'),
     certificate: opts.cert === undefined ? undefined : readInput(opts.cert, '--cert'),
     password: opts.password,
@@ -193,13 +216,21 @@ async function sign(api, opts) {
 }
 
 async function verify(api, opts) {
-  if (!opts.trust) throw new UsageError('API_MISUSE: verify needs --trust FILE...');
+  if (!opts.trust && !opts.store) {
+    throw new UsageError('API_MISUSE: verify needs --trust FILE... or --store');
+  }
   const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
-  const trustAnchors = opts.trust.map((f) => readInput(f, '--trust'));
+  const store = opts.store ? await openStore(api, opts.store) : null;
+  const trustAnchors = (opts.trust ?? []).map((f) => readInput(f, '--trust'));
   const certificates = (opts.cert ?? []).map((f) => readInput(f, '--cert'));
+  if (store) {
+    trustAnchors.push(...await store.trustAnchors());
+    certificates.push(...await store.certificates());
+  }
   const crls = (opts.crl ?? []).map((f) => readInput(f, '--crl'));
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
   const report = await api.verify({ message, trustAnchors, certificates, crls, date });
+  if (store) await store.collectSigners({ report });
   if (opts.out !== undefined) await writeOutput(opts.out, report.content);
   if (opts.json) {
     const signers = report.signers.map((s) => ({
@@ -250,21 +281,31 @@ async function encrypt(api, opts) {
   if (opts['sign-cert'] && !opts['sign-key']) {
     throw new UsageError('API_MISUSE: --sign-cert needs --sign-key');
   }
-  const encryptionKeys = opts.to.map((f) => readInput(f, '--to'));
-  const signingKeys = keyOptions(opts, 'sign-key', 'sign-cert');
+  const store = opts.store ? await openStore(api, opts.store) : undefined;
+  const encryptionKeys = opts.to.map((f) => (store && isAddress(f) ? f : readInput(f, '--to')));
+  const signingKeys = keyOptions(opts, 'sign-key', 'sign-cert')
+    ?? (store && opts.from ? await storeSigningKeys(api, opts) : undefined);
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
   const out = await api.encrypt({
-    message, encryptionKeys, cipher, rsaOaep: Boolean(opts['rsa-oaep']),
+    message, encryptionKeys, rsaOaep: Boolean(opts['rsa-oaep']),
+    // With a store and no --cipher, what the recipients advertised chooses the cipher.
+    ...(opts.cipher || !store ? { cipher } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    ...(store ? { store } : {}),
   });
   await writeOutput(opts.out, out);
   return 0;
 }
 
 async function decrypt(api, opts) {
-  if (!opts.key) throw new UsageError('API_MISUSE: decrypt needs --key (and --cert unless .p12)');
+  if (!opts.key && !opts.store) {
+    throw new UsageError('API_MISUSE: decrypt needs --key (and --cert unless .p12), or --store');
+  }
+  const decryptionKeys = opts.key
+    ? keyOptions(opts, 'key', 'cert')
+    : await storeIdentities(api, opts);
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
-  const d = await api.decrypt({ message, decryptionKeys: keyOptions(opts, 'key', 'cert') });
+  const d = await api.decrypt({ message, decryptionKeys });
   await writeOutput(opts.out, d.message);
   return 0;
 }
@@ -286,9 +327,12 @@ function signerJson(s) {
 async function open(api, opts) {
   if (opts.cert && !opts.key) throw new UsageError('API_MISUSE: --cert needs --key');
   const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
-  const decryptionKeys = keyOptions(opts, 'key', 'cert');
+  const store = opts.store ? await openStore(api, opts.store) : undefined;
+  const decryptionKeys = keyOptions(opts, 'key', 'cert')
+    ?? (store && hasPassphrase(opts) ? await storeIdentities(api, opts) : undefined);
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
   const report = await api.open({
+    ...(store ? { store } : {}),
     message,
     trustAnchors: (opts.trust ?? []).map((f) => readInput(f, '--trust')),
     crls: (opts.crl ?? []).map((f) => readInput(f, '--crl')),
@@ -408,6 +452,159 @@ async function composeKeys(api, opts) {
 let storeKeys;
 
 const COMMANDS = { sign, verify, encrypt, decrypt, open, compose };
+
+// ---- key store commands (`--store DIR`: src/js/keystore.js over a FileAdapter) -------------
+
+SPECS.import = {
+  p12: 'one', key: 'one', cert: 'one', chain: 'many', password: 'one', passphrase: 'one',
+  store: 'one', iterations: 'one',
+};
+SPECS.trust = { add: 'many', replace: 'many', list: 'flag', store: 'one' };
+SPECS.list = { store: 'one', json: 'flag' };
+SPECS.sign.store = 'one';
+SPECS.sign.from = 'one';
+SPECS.sign.passphrase = 'one';
+SPECS.verify.store = 'one';
+Object.assign(SPECS.encrypt, { store: 'one', from: 'one', passphrase: 'one' });
+Object.assign(SPECS.decrypt, { store: 'one', passphrase: 'one' });
+Object.assign(SPECS.open, { store: 'one', passphrase: 'one' });
+
+const STORE_NAME = 'default';
+
+function hasPassphrase(opts) {
+  return opts.passphrase !== undefined || Boolean(process.env.CACHET_PASSPHRASE);
+}
+
+/** `--to bob@example.org` (with --store): an address, unless a file of that name exists. */
+function isAddress(value) {
+  return /^[^\s@<>"/]+@[^\s@<>"/]+$/.test(value) && !existsSync(value);
+}
+
+function openStore(api, dir, iterations) {
+  return api.KeyStore.open(STORE_NAME, {
+    adapter: new api.FileAdapter(dir), idleTimeout: 0, ...(iterations ? { iterations } : {}),
+  });
+}
+
+function needStore(opts, command) {
+  if (!opts.store) throw new UsageError(`API_MISUSE: ${command} needs --store DIR`);
+}
+
+function passphraseOf(opts, fallback) {
+  const value = opts.passphrase ?? (process.env.CACHET_PASSPHRASE || undefined) ?? fallback;
+  if (value === undefined || value === '') {
+    throw new UsageError('API_MISUSE: give --passphrase (or set CACHET_PASSPHRASE)');
+  }
+  return value;
+}
+
+function describeItem(item) {
+  const who = item.emails[0] ?? item.subject;
+  const until = item.notAfter.toISOString().slice(0, 10);
+  return `${item.id}  ${item.store.padEnd(12)} ${who} (until ${until})`;
+}
+
+async function importCommand(api, opts) {
+  needStore(opts, 'import');
+  if (!opts.p12 === !opts.key) {
+    throw new UsageError('API_MISUSE: import needs --p12 FILE or --key FILE');
+  }
+  let iterations;
+  if (opts.iterations !== undefined) {
+    iterations = Number(opts.iterations);
+    if (!/^\d+$/.test(opts.iterations) || iterations < 1 || iterations > 10_000_000) {
+      throw new UsageError('API_MISUSE: --iterations must be an integer in 1..10000000');
+    }
+  }
+  const passphrase = passphraseOf(opts, opts.password);
+  const store = await openStore(api, opts.store, iterations);
+  const item = opts.p12
+    ? await store.importPkcs12({
+      data: readInput(opts.p12, '--p12'), password: opts.password ?? '', passphrase,
+    })
+    : await store.importKey({
+      privateKey: readInput(opts.key, '--key'),
+      certificate: opts.cert === undefined ? undefined : readInput(opts.cert, '--cert'),
+      chain: (opts.chain ?? []).map((f) => readInput(f, '--chain')),
+      password: opts.password,
+      passphrase,
+    });
+  process.stdout.write(`imported ${describeItem(item)}\n`);
+  return 0;
+}
+
+async function trustCommand(api, opts) {
+  needStore(opts, 'trust');
+  const actions = [opts.add, opts.replace, opts.list].filter((x) => x !== undefined).length;
+  if (actions !== 1) {
+    throw new UsageError('API_MISUSE: trust needs one of --add, --replace, --list');
+  }
+  const store = await openStore(api, opts.store);
+  if (opts.list) {
+    for (const item of (await store.list({ store: 'trustAnchors' })).items) {
+      process.stdout.write(`${item.id}  ${item.subject}\n`);
+    }
+    return 0;
+  }
+  const flag = opts.add ? '--add' : '--replace';
+  const data = (opts.add ?? opts.replace).map((f) => readInput(f, flag));
+  const items = opts.add
+    ? await store.addTrustAnchors({ data })
+    : await store.replaceTrustAnchors({ data });
+  for (const item of items) process.stdout.write(`trusted ${item.id}  ${item.subject}\n`);
+  return 0;
+}
+
+async function listCommand(api, opts) {
+  needStore(opts, 'list');
+  const store = await openStore(api, opts.store);
+  const { items, corrupted } = await store.list();
+  if (opts.json) {
+    const out = items.map((x) => ({
+      id: x.id, store: x.store, subject: x.subject, emails: x.emails, notBefore: x.notBefore,
+      notAfter: x.notAfter, fingerprint: x.fingerprint, canSign: x.canSign,
+      canEncrypt: x.canEncrypt,
+    }));
+    process.stdout.write(`${JSON.stringify({ items: out, corrupted })}\n`);
+  } else {
+    for (const item of items) process.stdout.write(`${describeItem(item)}\n`);
+    for (const c of corrupted) process.stdout.write(`${c.id}  ${c.store.padEnd(12)} CORRUPTED\n`);
+  }
+  return corrupted.length > 0 ? 1 : 0;
+}
+
+/** `sign --store DIR [--from ADDRESS]`: the stored identity, unlocked. */
+async function storeSigningKeys(api, opts) {
+  const store = await openStore(api, opts.store);
+  const passphrase = passphraseOf(opts);
+  if (opts.from) return store.unlock({ email: opts.from, passphrase });
+  const identities = (await store.list({ store: 'identities' })).items.filter((x) => x.canSign);
+  if (identities.length !== 1) {
+    throw new UsageError(
+      `API_MISUSE: the store holds ${identities.length} signing identities: give --from ADDRESS`);
+  }
+  return store.unlock({ id: identities[0].id, passphrase });
+}
+
+/** `decrypt --store DIR` / `open --store DIR`: every stored identity the passphrase unlocks. */
+async function storeIdentities(api, opts) {
+  const store = await openStore(api, opts.store);
+  const passphrase = passphraseOf(opts);
+  const unlocked = [];
+  for (const item of (await store.list({ store: 'identities' })).items) {
+    try {
+      unlocked.push(await store.unlock({ id: item.id, passphrase }));
+    } catch (err) {
+      if (err?.code !== 'BAD_PASSWORD') throw err;
+    }
+  }
+  if (unlocked.length === 0) {
+    throw new UsageError('BAD_PASSWORD: the passphrase unlocks no identity in the store');
+  }
+  return unlocked;
+}
+
+Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });
 
 async function main(argv) {
   const [command, ...rest] = argv;

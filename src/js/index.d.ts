@@ -28,6 +28,12 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'NOT_RECIPIENT'
   | 'NOT_ENCRYPTED'
+  | 'STORE_QUOTA'
+  | 'STORE_CORRUPTED'
+  | 'STORE_LOCKED'
+  | 'STORE_NOT_FOUND'
+  | 'STORE_BLOCKED'
+  | 'STORE_FAILED'
   | (string & {});
 
 /** Thrown (as a rejection) when Cachet could not process its input. */
@@ -94,7 +100,10 @@ export function readIdentity(options: KeyOptions): Promise<Identity>;
 export interface SignOptions<M extends string | Uint8Array> {
   /** An RFC 5322 message (or a bare MIME entity). Strings are encoded as UTF-8. */
   message: M;
-  signingKeys: Identity | KeyOptions;
+  /** An Identity, how to load one, or (with `store`) the address of an unlocked identity. */
+  signingKeys: Identity | KeyOptions | string;
+  /** The key store that `signingKeys` names an address in. */
+  store?: KeyStore;
   /** `multipart/signed` (default `true`) or opaque `application/pkcs7-mime` (`false`). */
   detached?: boolean;
   /** Default `sha256`. */
@@ -120,6 +129,8 @@ export interface VerifyOptions {
   crls?: Data | Array<Data>;
   /** The time at which certificates must be valid. Default: now. */
   date?: Date;
+  /** A key store whose trust anchors are trusted and whose certificates help build chains. */
+  store?: KeyStore;
 }
 
 /** What holds for one signer: `valid`, or the first problem found. */
@@ -186,8 +197,12 @@ export type Cipher = 'aes256-gcm' | 'aes128-gcm' | 'aes256-cbc' | 'aes128-cbc';
 export interface EncryptOptions<M extends string | Uint8Array> {
   /** An RFC 5322 message (or a bare MIME entity); outer headers stay outside. */
   message: M;
-  /** Recipients' certificates (RSA, P-256, P-384). Add the sender's to keep a readable copy. */
+  /** Recipients' certificates (RSA, P-256, P-384). Add the sender's to keep a readable copy.
+   *  With `store`, an address stands for the newest valid encryption certificate stored for it
+   *  (and, unless `cipher` or `capabilities` is given, its stored capabilities choose the cipher). */
   encryptionKeys: Data | Certificate | Array<Data | Certificate>;
+  /** A key store to look addresses up in (and `signingKeys` by address). */
+  store?: KeyStore;
   /** Default `aes256-gcm` (RFC 8551 §2.7). */
   cipher?: Cipher;
   /**
@@ -201,7 +216,7 @@ export interface EncryptOptions<M extends string | Uint8Array> {
   /** How RecipientInfos name recipients. Default `issuerAndSerialNumber`. */
   recipientIdentifier?: 'issuerAndSerialNumber' | 'subjectKeyIdentifier';
   /** Sign before encrypting (sign-then-encrypt). */
-  signingKeys?: Identity | KeyOptions;
+  signingKeys?: Identity | KeyOptions | string;
   /** Sign, encrypt, then sign again (triple wrap). Needs `signingKeys`. */
   tripleWrap?: boolean;
   /** Signing options, as for `sign`. */
@@ -217,8 +232,9 @@ export function encrypt(options: EncryptOptions<Uint8Array>): Promise<Uint8Array
 
 export interface DecryptOptions<M extends string | Uint8Array> {
   message: M;
-  /** The identities to try, in order. */
-  decryptionKeys: Identity | KeyOptions | Array<Identity | KeyOptions>;
+  /** The identities to try, in order. Default with `store`: its unlocked identities. */
+  decryptionKeys?: Identity | KeyOptions | Array<Identity | KeyOptions>;
+  store?: KeyStore;
 }
 
 export interface DecryptResult<M> {
@@ -234,6 +250,7 @@ export function decrypt(options: DecryptOptions<string>): Promise<DecryptResult<
 export function decrypt(options: DecryptOptions<Uint8Array>): Promise<DecryptResult<Uint8Array>>;
 
 export interface OpenOptions extends VerifyOptions {
+  /** Default with `store`: its unlocked identities (`store` also supplies anchors, certificates). */
   decryptionKeys?: Identity | KeyOptions | Array<Identity | KeyOptions>;
 }
 
@@ -341,3 +358,132 @@ export function seal(options: SealOptions): Promise<{ message: string; envelope:
 
 /** The SMTP envelope of a message: From, and To + Cc + `bcc`. */
 export function envelopeOf(message: string, bcc?: string[]): Envelope;
+// ---- the key store ---------------------------------------------------------------------------
+
+/** The schema version the key store writes (IndexedDB version, file `version`). */
+export const SCHEMA_VERSION: number;
+
+/** Where a KeyStore keeps its records. */
+export interface KeyStoreAdapter {
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  /** Apply every op or none. */
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
+  close(): void;
+}
+
+/** IndexedDB (browsers; the default there). One database per store name. */
+export class IndexedDBAdapter implements KeyStoreAdapter {
+  constructor(options?: { indexedDB?: IDBFactory });
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
+  close(): void;
+}
+
+/** One JSON file per store name in `directory`, written atomically under a lock file (Node). */
+export class FileAdapter implements KeyStoreAdapter {
+  /** `lockTimeout`: ms to wait for another process's lock (10 s); `staleLock`: ms after which a
+   *  lock is taken over as abandoned (30 s). */
+  constructor(directory: string, options?: { lockTimeout?: number; staleLock?: number });
+  /** The store file, once opened. */
+  readonly path: string | null;
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
+  close(): void;
+}
+
+/** Records in memory only. */
+export class MemoryAdapter implements KeyStoreAdapter {
+  open(name: string, options: { migrate: (store: string, record: unknown, from: number) => unknown }): Promise<void>;
+  getAll(store: StoreName): Promise<Array<[string, unknown]>>;
+  commit(ops: Array<{ store: StoreName; type: 'put' | 'delete' | 'clear' | 'update'; id?: string; record?: unknown; update?: (stored: unknown) => unknown }>): Promise<void>;
+  close(): void;
+}
+
+export type StoreName = 'identities' | 'otherPeople' | 'trustAnchors';
+
+/** One stored certificate (and, for identities, its chain and lock state). */
+export interface StoredItem {
+  /** The SHA-1 thumbprint, uppercase hex: the record's id. */
+  id: string;
+  store: StoreName;
+  certificate: Certificate;
+  subject: string;
+  issuer: string;
+  /** Uppercase hex. */
+  serial: string;
+  emails: string[];
+  notBefore: Date;
+  notAfter: Date;
+  /** SHA-1, uppercase hex, as Windows shows it. */
+  thumbprint: string;
+  /** SHA-256, lowercase hex. */
+  fingerprint: string;
+  /** Lowercase hex, or null. */
+  subjectKeyId: string | null;
+  /** `RSA`, `EC`, `Ed25519` or an OID. */
+  keyAlgorithm: string;
+  canSign: boolean;
+  canEncrypt: boolean;
+  isCa: boolean;
+  added: Date | null;
+  /** Identities only. */
+  chain?: Certificate[];
+  unlocked?: boolean;
+  label?: string | null;
+  /** Other people only: SMIMECapabilities (cipher names) and signing time last seen. */
+  capabilities?: string[] | null;
+  signingTime?: Date | null;
+}
+
+export interface FindOptions {
+  store?: StoreName | StoreName[];
+  /** Case-insensitive. */
+  email?: string;
+  /** SHA-1, hex; spaces and colons allowed. */
+  thumbprint?: string;
+  /** SHA-256, hex; colons allowed. */
+  fingerprint?: string;
+  issuerSerial?: { issuer: string; serial: string };
+  /** subjectKeyIdentifier, hex. */
+  keyId?: string;
+  usage?: 'sign' | 'encrypt';
+  validAt?: Date;
+}
+
+/** The user's identities, other people's certificates and the trust anchors. */
+export class KeyStore {
+  private constructor();
+  static open(
+    name: string,
+    options?: { adapter?: KeyStoreAdapter; iterations?: number; idleTimeout?: number; wrapKeys?: boolean },
+  ): Promise<KeyStore>;
+  readonly name: string;
+  importPkcs12(options: { data: Data; password?: string; passphrase: string; label?: string }): Promise<StoredItem>;
+  importKey(options: {
+    privateKey: Data; certificate?: Data | Certificate; chain?: Data | Certificate | Array<Data | Certificate>;
+    password?: string; passphrase: string; label?: string;
+  }): Promise<StoredItem>;
+  addCertificate(options: { certificate: Data | Certificate; capabilities?: string[]; signingTime?: Date }): Promise<StoredItem[]>;
+  unlockedIdentities(): Promise<Identity[]>;
+  collectSigners(options: { report: VerifyResult }): Promise<StoredItem[]>;
+  addTrustAnchors(options: { data: Data | Certificate | Array<Data | Certificate> }): Promise<StoredItem[]>;
+  replaceTrustAnchors(options: { data: Data | Certificate | Array<Data | Certificate> }): Promise<StoredItem[]>;
+  trustAnchors(): Promise<Certificate[]>;
+  certificates(): Promise<Certificate[]>;
+  unlock(options: { id?: string; email?: string; passphrase: string }): Promise<Identity>;
+  unlocked(options: { id?: string; email?: string }): Promise<Identity>;
+  lock(options?: { id?: string }): void;
+  list(options?: { store?: StoreName | StoreName[] }): Promise<{ items: StoredItem[]; corrupted: Array<{ store: StoreName; id: string }> }>;
+  find(options: FindOptions): Promise<StoredItem[]>;
+  remove(options: { id: string; store?: StoreName | StoreName[] }): Promise<void>;
+  exportPkcs12(options: {
+    id?: string; email?: string; passphrase: string; password: string; legacy?: boolean; iterations?: number;
+    friendlyName?: string;
+  }): Promise<Uint8Array>;
+  exportCertificate(options: { id: string; format?: 'pem' }): Promise<string>;
+  exportCertificate(options: { id: string; format: 'der' }): Promise<Uint8Array>;
+  close(): void;
+}

@@ -6,6 +6,7 @@
 
 import initWasm, * as wasm from './cachet_wasm.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
+import { KeyStore } from './keystore.js';
 
 export { CachetError, ERROR_CODES };
 
@@ -206,7 +207,8 @@ const DIGESTS = ['sha256', 'sha384', 'sha512'];
  * as `message` (string in, string out).
  */
 export async function sign(options) {
-  checkOptions(options, 'sign', ['message', 'signingKeys', 'detached', 'digest', 'rsaPss', 'date']);
+  checkOptions(options, 'sign',
+    ['message', 'signingKeys', 'detached', 'digest', 'rsaPss', 'date', 'store']);
   const message = bytes(options.message, 'message');
   const detached = boolean(options.detached, 'detached', true);
   const rsaPss = boolean(options.rsaPss, 'rsaPss', false);
@@ -215,8 +217,9 @@ export async function sign(options) {
     throw misuse(`sign: digest: expected one of ${DIGESTS.join(', ')}`);
   }
   const when = time(options.date, 'date');
-  const keys = options.signingKeys;
+  let keys = options.signingKeys;
   if (keys === undefined) throw misuse('sign: signingKeys is required');
+  if (typeof keys === 'string') keys = await storeIdentity(options.store, keys);
   if (!(keys instanceof Identity) && (keys === null || typeof keys !== 'object')) {
     throw misuse('sign: signingKeys: expected an Identity or { privateKey, certificate, ... }');
   }
@@ -237,10 +240,16 @@ export async function sign(options) {
  * hold is reported in `signers[i].status` and `signers[i].code`.
  */
 export async function verify(options) {
-  checkOptions(options, 'verify', ['message', 'trustAnchors', 'certificates', 'crls', 'date']);
+  checkOptions(options, 'verify',
+    ['message', 'trustAnchors', 'certificates', 'crls', 'date', 'store']);
   const message = bytes(options.message, 'message');
   const anchors = byteList(options.trustAnchors, 'trustAnchors');
   const extra = byteList(options.certificates, 'certificates');
+  if (options.store !== undefined) {
+    const store = checkStore(options.store, 'verify');
+    anchors.push(...byteList(await store.trustAnchors(), 'trustAnchors'));
+    extra.push(...byteList(await store.certificates(), 'certificates'));
+  }
   const crls = byteList(options.crls, 'crls');
   const when = time(options.date, 'date');
   const report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when));
@@ -298,7 +307,7 @@ function sameType(input, output) {
 export async function encrypt(options) {
   checkOptions(options, 'encrypt', [
     'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'recipientIdentifier',
-    'signingKeys', 'detached', 'digest', 'rsaPss', 'tripleWrap', 'date',
+    'signingKeys', 'detached', 'digest', 'rsaPss', 'tripleWrap', 'date', 'store',
   ]);
   const rid = options.recipientIdentifier ?? 'issuerAndSerialNumber';
   if (!['issuerAndSerialNumber', 'subjectKeyIdentifier'].includes(rid)) {
@@ -306,6 +315,10 @@ export async function encrypt(options) {
   }
   if (options.capabilities !== undefined && options.cipher !== undefined) {
     throw misuse('encrypt: give either cipher or capabilities');
+  }
+  const named = await storeRecipients(options.store, options.encryptionKeys, options.date);
+  if (named.capabilities && options.cipher === undefined && options.capabilities === undefined) {
+    options = { ...options, capabilities: named.capabilities };
   }
   if (options.capabilities !== undefined && !Array.isArray(options.capabilities)) {
     throw misuse('encrypt: capabilities: expected one entry (array of names, or null) per recipient');
@@ -318,7 +331,7 @@ export async function encrypt(options) {
   }
   const rsaOaep = boolean(options.rsaOaep, 'rsaOaep', false);
   const tripleWrap = boolean(options.tripleWrap, 'tripleWrap', false);
-  const recipients = byteList(options.encryptionKeys, 'encryptionKeys');
+  const recipients = byteList(named.keys, 'encryptionKeys');
   if (recipients.length === 0) throw misuse('encrypt: encryptionKeys: at least one certificate');
   if (tripleWrap && options.signingKeys === undefined) {
     throw misuse('encrypt: tripleWrap needs signingKeys');
@@ -326,6 +339,7 @@ export async function encrypt(options) {
   const signOptions = (message) => ({
     message, signingKeys: options.signingKeys, detached: options.detached, digest: options.digest,
     rsaPss: options.rsaPss, date: options.date,
+    ...(options.store === undefined ? {} : { store: options.store }),
   });
   let message = bytes(options.message, 'message');
   if (options.signingKeys !== undefined) message = await sign(signOptions(message));
@@ -340,10 +354,11 @@ export async function encrypt(options) {
  * `{ message, cipher, authenticated }`; `authenticated` is false for AES-CBC (see `open`).
  */
 export async function decrypt(options) {
-  checkOptions(options, 'decrypt', ['message', 'decryptionKeys']);
+  checkOptions(options, 'decrypt', ['message', 'decryptionKeys', 'store']);
   const message = bytes(options.message, 'message');
+  const keys = await storeDecryptionKeys(options.store, options.decryptionKeys, 'decrypt');
   return call(() => {
-    const ids = identities(options.decryptionKeys, 'decrypt: decryptionKeys');
+    const ids = identities(keys, 'decrypt: decryptionKeys');
     if (ids.length === 0) throw misuse('decrypt: decryptionKeys is required');
     try {
       let lastError;
@@ -382,15 +397,22 @@ function mapSigner(s) {
  */
 export async function open(options) {
   checkOptions(options, 'open', [
-    'message', 'decryptionKeys', 'trustAnchors', 'certificates', 'crls', 'date',
+    'message', 'decryptionKeys', 'trustAnchors', 'certificates', 'crls', 'date', 'store',
   ]);
   const message = bytes(options.message, 'message');
   const anchors = byteList(options.trustAnchors, 'trustAnchors');
   const extra = byteList(options.certificates, 'certificates');
   const crls = byteList(options.crls, 'crls');
   const when = time(options.date, 'date');
+  let keys = options.decryptionKeys;
+  if (options.store !== undefined) {
+    const store = checkStore(options.store, 'open');
+    anchors.push(...byteList(await store.trustAnchors(), 'trustAnchors'));
+    extra.push(...byteList(await store.certificates(), 'certificates'));
+    keys ??= await store.unlockedIdentities();
+  }
   const report = await call(() => {
-    const ids = identities(options.decryptionKeys, 'open: decryptionKeys');
+    const ids = identities(keys, 'open: decryptionKeys');
     try {
       if (ids.length === 0) return wasm.openMessage(message, anchors, extra, crls, when);
       let first;
@@ -577,3 +599,63 @@ export function envelopeOf(message, bcc = []) {
 export async function reportCodes() {
   return call(() => wasm.reportCodes());
 }
+// ---- the key store (src/js/keystore.js) ------------------------------------------------------
+
+function checkStore(store, fn) {
+  if (!(store instanceof KeyStore)) throw misuse(`${fn}: store: expected a KeyStore`);
+  return store;
+}
+
+const ADDRESS = /^[^\s@<>"]+@[^\s@<>"]+$/;
+
+/** `encrypt({ encryptionKeys: ['bob@example.org', ...], store })`: each address becomes the
+ *  newest certificate for it that may encrypt and is valid at `date` (other people first, then
+ *  the user's own identities, for the Sent copy). Returns `{ keys, capabilities }`, the latter
+ *  what each recipient last advertised (null when unknown), when any address was looked up. */
+async function storeRecipients(store, value, date) {
+  if (value === undefined || value === null) return { keys: value };
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.some((item) => typeof item === 'string' && ADDRESS.test(item.trim()))) {
+    return { keys: value };
+  }
+  checkStore(store, 'encrypt');
+  const validAt = date ?? new Date();
+  const out = [];
+  const capabilities = [];
+  for (const item of list) {
+    if (typeof item !== 'string' || !ADDRESS.test(item.trim())) {
+      out.push(item);
+      capabilities.push(null);
+      continue;
+    }
+    const found = await store.find({ email: item, usage: 'encrypt', validAt,
+      store: ['otherPeople', 'identities'] });
+    if (found.length === 0) {
+      throw new CachetError('STORE_NOT_FOUND',
+        `STORE_NOT_FOUND: encrypt: no valid encryption certificate for ${item}`, { detail: item });
+    }
+    out.push(found[0].certificate);
+    capabilities.push(found[0].capabilities ?? null);
+  }
+  return { keys: out, capabilities };
+}
+
+/** `decrypt({ store })`: the store's unlocked identities, unless keys are given. */
+async function storeDecryptionKeys(store, keys, fn) {
+  if (store === undefined || (keys !== undefined && keys !== null)) return keys;
+  const unlocked = await checkStore(store, fn).unlockedIdentities();
+  if (unlocked.length === 0) {
+    throw new CachetError('STORE_LOCKED', `STORE_LOCKED: ${fn}: no identity is unlocked`);
+  }
+  return unlocked;
+}
+
+/** `sign({ signingKeys: 'alice@example.org', store })`: the store's unlocked identity. */
+async function storeIdentity(store, email) {
+  if (store === undefined) throw misuse('sign: signingKeys: an address needs the store option');
+  return checkStore(store, 'sign').unlocked({ email });
+}
+
+export {
+  FileAdapter, IndexedDBAdapter, KeyStore, MemoryAdapter, SCHEMA_VERSION,
+} from './keystore.js';

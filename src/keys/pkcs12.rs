@@ -234,16 +234,22 @@ fn data_content(info: &Tlv<'_>) -> Result<Vec<u8>> {
 /// The BMPString (UTF-16BE) forms of `password` with the trailing `00 00`, and for the empty
 /// password also the truly empty form.
 fn bmp_forms(password: &str) -> Vec<Zeroizing<Vec<u8>>> {
-    let mut bmp = Zeroizing::new(Vec::with_capacity(password.len() * 2 + 2));
-    for unit in password.encode_utf16() {
-        bmp.extend_from_slice(&unit.to_be_bytes());
-    }
-    bmp.extend_from_slice(&[0, 0]);
+    let bmp = bmp_password(password);
     if password.is_empty() {
         alloc::vec![bmp, Zeroizing::new(Vec::new())]
     } else {
         alloc::vec![bmp]
     }
+}
+
+/// The BMPString form of `password` with its trailing `00 00`, as the PKCS#12 KDF takes it.
+pub(crate) fn bmp_password(password: &str) -> Zeroizing<Vec<u8>> {
+    let mut bmp = Zeroizing::new(Vec::with_capacity(password.len() * 2 + 2));
+    for unit in password.encode_utf16() {
+        bmp.extend_from_slice(&unit.to_be_bytes());
+    }
+    bmp.extend_from_slice(&[0, 0]);
+    bmp
 }
 
 /// Check the MAC over `content`; return the password form it verified with.
@@ -342,7 +348,7 @@ fn check_iterations(iterations: u64) -> Result<()> {
 
 /// The PKCS#12 key derivation function (RFC 7292 Appendix B.2) over hash `D` with block size
 /// `v` bytes: `n` bytes for purpose `id` (1 key, 2 IV, 3 MAC key).
-fn kdf<D: Digest>(
+pub(crate) fn kdf<D: Digest>(
     v: usize,
     password: &[u8],
     salt: &[u8],

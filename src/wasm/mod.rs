@@ -105,6 +105,89 @@ impl Identity {
     pub fn subject(&self) -> String {
         crate::x509::subject(&self.0.certificate)
     }
+
+    /// The chain (leaf excluded, nearest first), DER each.
+    #[wasm_bindgen(getter)]
+    pub fn chain(&self) -> Result<Array, JsValue> {
+        let out = Array::new();
+        for cert in &self.0.chain {
+            let item = der(cert).map_err(to_js)?;
+            out.push(&item);
+        }
+        Ok(out)
+    }
+}
+
+/// The identity's private key as PKCS#8 `EncryptedPrivateKeyInfo` DER, for the key store (see
+/// [`crate::keys::store::protect_key`]).
+#[wasm_bindgen(js_name = protectKey)]
+pub fn protect_key(
+    identity: &Identity,
+    passphrase: &str,
+    iterations: u32,
+) -> Result<Vec<u8>, JsValue> {
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    crate::keys::store::protect_key(&identity.0.key, passphrase, iterations, &mut rng)
+        .map_err(to_js)
+}
+
+/// The identity as a PKCS#12 file (see [`crate::keys::store::export_pkcs12`]).
+#[wasm_bindgen(js_name = exportPkcs12)]
+pub fn export_pkcs12(
+    identity: &Identity,
+    password: &str,
+    legacy: bool,
+    iterations: u32,
+    friendly_name: Option<String>,
+) -> Result<Vec<u8>, JsValue> {
+    let options = crate::keys::store::ExportOptions {
+        legacy,
+        iterations,
+        friendly_name,
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    crate::keys::store::export_pkcs12(&identity.0, password, &options, &mut rng).map_err(to_js)
+}
+
+/// Every certificate in `data` (PEM, DER, or a PKCS#7 certs-only bundle), DER each.
+#[wasm_bindgen(js_name = parseCertificates)]
+pub fn parse_certificates(data: &[u8]) -> Result<Array, JsValue> {
+    let out = Array::new();
+    for cert in crate::x509::parse_certificates(data).map_err(to_js)? {
+        let item = der(&cert).map_err(to_js)?;
+        out.push(&item);
+    }
+    Ok(out)
+}
+
+/// The facts the key store indexes about one certificate (see
+/// [`crate::keys::store::certificate_info`]), as a plain object; times in milliseconds.
+#[wasm_bindgen(js_name = certificateInfo)]
+pub fn certificate_info(der_bytes: &[u8]) -> Result<JsValue, JsValue> {
+    use der::Decode as _;
+    let cert = Certificate::from_der(der_bytes).map_err(|_| to_js(Error::CertificateMalformed))?;
+    let info = crate::keys::store::certificate_info(&cert);
+    let obj = Object::new();
+    set(&obj, "subject", info.subject);
+    set(&obj, "issuer", info.issuer);
+    set(&obj, "serial", info.serial);
+    set(
+        &obj,
+        "emails",
+        info.emails.iter().map(JsValue::from).collect::<Array>(),
+    );
+    #[allow(clippy::cast_precision_loss)] // seconds since 1970 stay far below 2^53
+    let ms = |t: UnixTime| t.0 as f64 * 1000.0;
+    set(&obj, "notBefore", ms(info.not_before));
+    set(&obj, "notAfter", ms(info.not_after));
+    set(&obj, "thumbprint", info.thumbprint);
+    set(&obj, "fingerprint", info.fingerprint);
+    set(&obj, "subjectKeyId", info.subject_key_id);
+    set(&obj, "canSign", info.can_sign);
+    set(&obj, "canEncrypt", info.can_encrypt);
+    set(&obj, "isCa", info.is_ca);
+    set(&obj, "keyAlgorithm", info.key_algorithm);
+    Ok(obj.into())
 }
 
 /// Sign a message (see [`smime::sign_message`]). `time_ms` is milliseconds since the epoch.
