@@ -105,6 +105,12 @@ pub enum Error {
         /// What failed.
         detail: String,
     },
+    /// Encryption was asked for, but some recipients have no usable certificate. Raised by the
+    /// JavaScript `seal` before anything is sent; listed here so the code table is one list.
+    RecipientNoCertificate {
+        /// The addresses, comma-separated.
+        addresses: String,
+    },
 }
 
 /// Every code [`Error::code`] can return, in a stable order. The README table is generated from
@@ -195,6 +201,10 @@ pub const CODES: &[(&str, &str)] = &[
         "another tab holds an older version of the key store open",
     ),
     ("STORE_FAILED", "the key store's storage backend failed"),
+    (
+        "RECIPIENT_NO_CERTIFICATE",
+        "no usable encryption certificate for some recipients (listed in detail); nothing was sent",
+    ),
 ];
 
 impl Error {
@@ -230,6 +240,7 @@ impl Error {
             Self::StoreNotFound => "STORE_NOT_FOUND",
             Self::StoreBlocked => "STORE_BLOCKED",
             Self::StoreFailed { .. } => "STORE_FAILED",
+            Self::RecipientNoCertificate { .. } => "RECIPIENT_NO_CERTIFICATE",
         }
     }
 
@@ -239,7 +250,8 @@ impl Error {
         match self {
             Self::DerMalformed { detail }
             | Self::ApiMisuse { detail }
-            | Self::StoreFailed { detail } => Some(detail.clone()),
+            | Self::StoreFailed { detail }
+            | Self::RecipientNoCertificate { addresses: detail } => Some(detail.clone()),
             Self::StoreCorrupted { id } => Some(id.clone()),
             Self::MimeMalformed { detail }
             | Self::Pkcs12Malformed { detail }
@@ -333,7 +345,8 @@ mod tests {
              PASSWORD_REQUIRED P12_MALFORMED P12_NO_KEY KEY_MALFORMED KEY_CERT_MISMATCH \
              KEY_UNSUPPORTED CERT_MALFORMED CERT_MISSING CMS_MALFORMED CMS_UNSUPPORTED_ALGORITHM \
              DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED \
-             STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED"
+             STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED \
+             RECIPIENT_NO_CERTIFICATE"
         );
     }
 }

@@ -426,7 +426,8 @@ async function compose(api, opts) {
   const sealed = await api.seal({
     compose: composeOptions, sign: Boolean(opts.sign), encrypt: Boolean(opts.encrypt),
     ...(keys.signingKeys ? { signingKeys: keys.signingKeys } : {}),
-    ...(opts.encrypt ? { encryptionKeys: keys.encryptionKeys } : {}),
+    ...(opts.encrypt && !keys.store ? { encryptionKeys: keys.encryptionKeys } : {}),
+    ...(keys.store ? { store: keys.store } : {}),
     ...(opts.cipher ? { cipher: opts.cipher } : {}),
   });
   await writeOutput(opts.out, sealed.message);
@@ -435,10 +436,7 @@ async function compose(api, opts) {
 
 /** Keys for compose from files (--key/--cert, --recipient-cert). */
 async function composeKeys(api, opts) {
-  if (opts.store !== undefined && typeof storeKeys === 'function') return storeKeys(api, opts);
-  if (opts.store !== undefined) {
-    throw new UsageError('API_MISUSE: --store is not available in this build');
-  }
+  if (opts.store !== undefined) return storeKeys(api, opts);
   if (opts.sign && !opts.key) throw new UsageError('API_MISUSE: --sign needs --store or --key');
   const signingKeys = opts.sign ? keyOptions(opts, 'key', 'cert') : undefined;
   const encryptionKeys = (opts['recipient-cert'] ?? []).map((f) => readInput(f, '--recipient-cert'));
@@ -448,8 +446,20 @@ async function composeKeys(api, opts) {
   return { signingKeys, encryptionKeys };
 }
 
-// Set by the key store section when it is present.
-let storeKeys;
+/** compose --store DIR --password PW: the sender's identity, unlocked with PW (or --passphrase,
+ *  CACHET_PASSPHRASE), and the store, which seal searches for every recipient's certificate. */
+async function storeKeys(api, opts) {
+  const store = await openStore(api, opts.store);
+  const passphrase = opts.password ?? passphraseOf(opts);
+  const signingKeys = opts.sign
+    ? await store.unlock({ email: addrOf(opts.from), passphrase })
+    : undefined;
+  return { signingKeys, store };
+}
+
+function addrOf(text) {
+  return (/<([^<>]+)>\s*$/.exec(text)?.[1] ?? text).trim();
+}
 
 const COMMANDS = { sign, verify, encrypt, decrypt, open, compose };
 
@@ -468,6 +478,7 @@ SPECS.verify.store = 'one';
 Object.assign(SPECS.encrypt, { store: 'one', from: 'one', passphrase: 'one' });
 Object.assign(SPECS.decrypt, { store: 'one', passphrase: 'one' });
 Object.assign(SPECS.open, { store: 'one', passphrase: 'one' });
+SPECS.compose.passphrase = 'one';
 
 const STORE_NAME = 'default';
 
