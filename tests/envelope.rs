@@ -30,7 +30,11 @@ fn encrypt(message: &[u8], to: &[&str], cipher: ContentCipher, rsa_oaep: bool) -
     envelope::encrypt_message(
         message,
         &refs,
-        &EncryptOptions { cipher, rsa_oaep },
+        &EncryptOptions {
+            cipher,
+            rsa_oaep,
+            ..Default::default()
+        },
         &mut common::rng(),
     )
     .unwrap()
@@ -336,4 +340,60 @@ fn limits_are_typed_errors() {
     let huge = vec![b'a'; cachet::smime::MAX_MESSAGE_SIZE + 1];
     let err = envelope::decrypt_message(&huge, &[&alice], &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "INPUT_TOO_LARGE");
+}
+
+/// Recipients named by subject key identifier (KTRI v2, KARI rKeyId): we decrypt them, and so
+/// does OpenSSL.
+#[test]
+fn recipients_by_subject_key_identifier() {
+    use std::io::Write;
+    for (who, oaep) in [
+        ("bob-rsa", false),
+        ("bob-rsa", true),
+        ("bob-p256", false),
+        ("alice-p384", false),
+    ] {
+        let cert = certs(&format!("pki/{who}.pem")).remove(0);
+        let options = EncryptOptions {
+            by_key_id: true,
+            rsa_oaep: oaep,
+            ..Default::default()
+        };
+        let enc =
+            envelope::encrypt_message(MESSAGE, &[&cert], &options, &mut common::rng()).unwrap();
+        let text = String::from_utf8(enc.clone()).unwrap();
+        let der =
+            cachet::mime::base64_decode(text.split_once("\r\n\r\n").unwrap().1.as_bytes()).unwrap();
+        let ski = cachet::x509::subject_key_id(&cert).unwrap();
+        assert!(
+            der.windows(ski.len()).any(|w| w == ski.as_slice()),
+            "{who}: the SKI names the recipient"
+        );
+        let id = identity(who);
+        let dec = envelope::decrypt_message(&enc, &[&id], &mut common::rng()).unwrap();
+        assert!(dec.message.ends_with(b"Hello Bob.\r\n"));
+        let pki = |f: &str| format!("{}/tests/vectors/pki/{f}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = std::process::Command::new("openssl")
+            .args([
+                "cms",
+                "-decrypt",
+                "-inkey",
+                &pki(&format!("{who}.key")),
+                "-recip",
+                &pki(&format!("{who}.pem")),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("openssl (run .ci/setup)");
+        child.stdin.take().unwrap().write_all(&enc).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.ends_with(b"Hello Bob.\r\n"));
+    }
 }

@@ -98,7 +98,11 @@ fn encrypt_message_ours(
     envelope::encrypt_message(
         message,
         &refs,
-        &EncryptOptions { cipher, rsa_oaep },
+        &EncryptOptions {
+            cipher,
+            rsa_oaep,
+            ..Default::default()
+        },
         &mut common::rng(),
     )
     .unwrap_or_else(|e| panic!("Cachet could not encrypt to {to:?} with {cipher:?}: {e}"))

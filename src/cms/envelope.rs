@@ -26,6 +26,8 @@ pub struct EncryptParams {
     pub cipher: ContentCipher,
     /// Key transport for RSA recipients.
     pub rsa: RsaTransport,
+    /// Name recipients by subject key identifier instead of issuer and serial number.
+    pub by_key_id: bool,
 }
 
 /// Encrypt `content` (a MIME entity) to every certificate in `recipients`; returns a DER
@@ -57,8 +59,8 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     let mut infos = SetOfVec::new();
     let mut all_v0 = true;
     for cert in recipients {
-        let ri = recipient::wrap(cert, &cek, params.rsa, rng)?;
-        all_v0 &= matches!(ri, RecipientInfo::Ktri(_));
+        let ri = recipient::wrap(cert, &cek, params.rsa, params.by_key_id, rng)?;
+        all_v0 &= matches!(&ri, RecipientInfo::Ktri(k) if k.version == CmsVersion::V0);
         infos.insert(ri)?;
     }
     let sealed = cipher::seal(params.cipher, &cek, content, b"", rng)?;

@@ -16,13 +16,14 @@ use cms::content_info::CmsVersion;
 use cms::enveloped_data::{
     KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
     OriginatorIdentifierOrKey, OriginatorPublicKey, RecipientEncryptedKey, RecipientIdentifier,
-    RecipientInfo,
+    RecipientInfo, RecipientKeyIdentifier,
 };
 use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString};
 use der::{Any, Encode, Sequence};
 use p256::elliptic_curve::Generate;
 use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
@@ -74,6 +75,21 @@ struct EccCmsSharedInfo {
     entity_u_info: Option<OctetString>,
     #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
     supp_pub_info: OctetString,
+}
+
+/// The certificate's subjectKeyIdentifier, or the RFC 5280 §4.2.1.2 method 1 value (SHA-1 of
+/// the subjectPublicKey) when it has none.
+fn key_id(cert: &Certificate) -> Result<SubjectKeyIdentifier> {
+    let id = x509::subject_key_id(cert).or_else(|| {
+        let key = cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .as_bytes()?;
+        DigestAlgorithm::Sha1.digest(key)
+    });
+    let id = id.ok_or(Error::CertificateMalformed)?;
+    Ok(SubjectKeyIdentifier(OctetString::new(id)?))
 }
 
 fn issuer_and_serial(cert: &Certificate) -> IssuerAndSerialNumber {
@@ -280,6 +296,7 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
     cert: &Certificate,
     cek: &[u8],
     rsa: RsaTransport,
+    by_key_id: bool,
     rng: &mut R,
 ) -> Result<RecipientInfo> {
     match recipient_key(cert)? {
@@ -310,9 +327,21 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
                     )
                 }
             };
+            // RFC 5652 §6.2.1: version 0 with issuerAndSerialNumber, 2 with the key identifier.
+            let (version, rid) = if by_key_id {
+                (
+                    CmsVersion::V2,
+                    RecipientIdentifier::SubjectKeyIdentifier(key_id(cert)?),
+                )
+            } else {
+                (
+                    CmsVersion::V0,
+                    RecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial(cert)),
+                )
+            };
             Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
-                version: CmsVersion::V0,
-                rid: RecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial(cert)),
+                version,
+                rid,
                 key_enc_alg,
                 enc_key: OctetString::new(enc_key)?,
             }))
@@ -323,6 +352,7 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
             let eph_pub = eph.public_key().to_sec1_bytes();
             kari(
                 cert,
+                by_key_id,
                 cek,
                 STD_DH_SHA256,
                 shared.raw_secret_bytes().as_slice(),
@@ -335,6 +365,7 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
             let eph_pub = eph.public_key().to_sec1_bytes();
             kari(
                 cert,
+                by_key_id,
                 cek,
                 STD_DH_SHA384,
                 shared.raw_secret_bytes().as_slice(),
@@ -346,6 +377,7 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
 
 fn kari(
     cert: &Certificate,
+    by_key_id: bool,
     cek: &[u8],
     scheme: ObjectIdentifier,
     z: &[u8],
@@ -381,7 +413,15 @@ fn kari(
             })?),
         },
         recipient_enc_keys: alloc::vec![RecipientEncryptedKey {
-            rid: KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial(cert)),
+            rid: if by_key_id {
+                KeyAgreeRecipientIdentifier::RKeyId(RecipientKeyIdentifier {
+                    subject_key_identifier: key_id(cert)?,
+                    date: None,
+                    other: None,
+                })
+            } else {
+                KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial(cert))
+            },
             enc_key: OctetString::new(wrapped)?,
         }],
     }))

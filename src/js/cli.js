@@ -18,6 +18,10 @@ const USAGE = `Usage:
   cachet decrypt --cert FILE --key FILE [--password PW] [--in FILE] [--out FILE]
   cachet open    [--cert FILE --key FILE [--password PW]] [--trust FILE]... [--crl FILE]...
                  [--at RFC3339-TIME] [--json] [--in FILE] [--out FILE]
+  cachet compose --from ADDR --to ADDR... [--cc ADDR]... [--bcc ADDR]... --subject TEXT
+                 [--text FILE] [--html FILE] [--attach FILE]... [--sign] [--encrypt]
+                 [--store DIR --password PW] [--key FILE [--cert FILE]] [--recipient-cert FILE]...
+                 [--out FILE]
   cachet import  --p12 FILE [--password PW] --store DIR [--passphrase PW] [--iterations N]
   cachet import  --key FILE --cert FILE [--chain FILE]... [--password PW] --store DIR
                  [--passphrase PW] [--iterations N]
@@ -36,6 +40,9 @@ verify   verifies a signed message against the --trust anchors (PEM or DER files
 encrypt  encrypts to every --to certificate (AES-256-GCM by default; CBC for old clients),
          signing first with --sign-key/--sign-cert when given (sign-then-encrypt).
 decrypt  decrypts with --key/--cert (a .p12 as --key needs no --cert) and writes the message.
+compose  composes a message (UTF-8 headers, text/HTML, attachments; Bcc only in the envelope)
+         and, with --sign/--encrypt, seals it with RFC 9788 header protection. Keys come from
+         --store (see import) or from --key/--cert and --recipient-cert files.
 open     unwraps every signed and encrypted layer (any nesting); --out writes the innermost
          content; --json prints {"layers":[{"type","cipher","signers":[...]}],"authenticated"}.
 
@@ -52,6 +59,9 @@ encrypt --store DIR --to ADDRESS...   encrypts to the newest valid certificate s
          what the recipients last advertised chooses it. --from ADDRESS signs first.
 decrypt --store DIR, open --store DIR   decrypt with every stored identity the passphrase
          unlocks; open also trusts the store's anchors.
+compose --store DIR [--password PW] --sign --encrypt   signs as --from (unlocked with
+         --password or $CACHET_PASSPHRASE) and encrypts to each recipient's and the sender's
+         newest valid certificate in the store.
 verify --store DIR   also trusts the store's anchors, builds chains with its certificates, and
          remembers the certificates of valid signers (other people).
 
@@ -94,6 +104,11 @@ const SPECS = {
     password: 'one', in: 'one', out: 'one',
   },
   decrypt: { cert: 'one', key: 'one', password: 'one', in: 'one', out: 'one' },
+  compose: {
+    from: 'one', to: 'many', cc: 'many', bcc: 'many', subject: 'one', text: 'one', html: 'one',
+    attach: 'many', sign: 'flag', encrypt: 'flag', store: 'one', password: 'one', key: 'one',
+    cert: 'one', 'recipient-cert': 'many', cipher: 'one', out: 'one',
+  },
   open: {
     cert: 'one', key: 'one', password: 'one', trust: 'many', crl: 'many', at: 'one',
     json: 'flag', in: 'one', out: 'one',
@@ -333,9 +348,12 @@ async function open(api, opts) {
     if (l.type === 'undecryptable') return { type: 'undecryptable', code: l.code };
     return { type: l.type, cipher: l.cipher, authenticated: l.authenticated };
   });
+  const headers = effectiveHeaders(report);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({
-      layers, authenticated: report.authenticated, signedValid: report.signedValid,
+      layers, authenticated: report.authenticated, signedValid: report.signedValid, headers,
+      headerProtection: report.protectedHeaders?.mode ?? null,
+      headerDisagreements: report.protectedHeaders?.disagreements ?? [],
     })}\n`);
   } else {
     for (const l of layers) {
@@ -350,6 +368,9 @@ async function open(api, opts) {
         process.stdout.write(`encrypted: ${l.cipher}${l.authenticated ? ' (authenticated)' : ''}\n`);
       }
     }
+    for (const d of report.protectedHeaders?.disagreements ?? []) {
+      process.stdout.write(`warning: ${d.name}: outer ${JSON.stringify(d.outer)} but protected ${JSON.stringify(d.protected)}\n`);
+    }
     if (!report.authenticated) {
       process.stdout.write('warning: the content is not protected against modification\n');
     }
@@ -363,7 +384,76 @@ async function open(api, opts) {
   return allValid ? 0 : 1;
 }
 
-const COMMANDS = { sign, verify, encrypt, decrypt, open };
+/** The header fields a reader should show: the protected ones when present, else the outer. */
+function effectiveHeaders(report) {
+  const out = {};
+  const names = ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'reply-to', 'in-reply-to',
+    'references'];
+  if (report.protectedHeaders) {
+    for (const [name, value] of report.protectedHeaders.fields) {
+      const key = name.toLowerCase();
+      if (names.includes(key) && !(key in out)) out[key] = value;
+    }
+    return out;
+  }
+  const unfolded = report.headers.replace(/\r?\n[ \t]+/g, ' ');
+  for (const line of unfolded.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    const key = line.slice(0, i).trim().toLowerCase();
+    if (i > 0 && names.includes(key) && !(key in out)) out[key] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+async function compose(api, opts) {
+  for (const flag of ['from', 'to', 'subject']) {
+    if (opts[flag] === undefined) throw new UsageError(`API_MISUSE: compose needs --${flag}`);
+  }
+  const text = opts.text === undefined ? undefined : new TextDecoder().decode(readInput(opts.text, '--text'));
+  const html = opts.html === undefined ? undefined : new TextDecoder().decode(readInput(opts.html, '--html'));
+  const attachments = (opts.attach ?? []).map((f) => ({
+    filename: f.split('/').pop(),
+    contentType: 'application/octet-stream',
+    data: readInput(f, '--attach'),
+  }));
+  const composeOptions = {
+    from: opts.from, to: opts.to, cc: opts.cc ?? [], bcc: opts.bcc ?? [], subject: opts.subject,
+    ...(text !== undefined ? { text } : {}), ...(html !== undefined ? { html } : {}), attachments,
+  };
+  if (!opts.sign && !opts.encrypt) {
+    await writeOutput(opts.out, await api.compose(composeOptions));
+    return 0;
+  }
+  const keys = await composeKeys(api, opts);
+  const sealed = await api.seal({
+    compose: composeOptions, sign: Boolean(opts.sign), encrypt: Boolean(opts.encrypt),
+    ...(keys.signingKeys ? { signingKeys: keys.signingKeys } : {}),
+    ...(opts.encrypt ? { encryptionKeys: keys.encryptionKeys } : {}),
+    ...(opts.cipher ? { cipher: opts.cipher } : {}),
+  });
+  await writeOutput(opts.out, sealed.message);
+  return 0;
+}
+
+/** Keys for compose from files (--key/--cert, --recipient-cert). */
+async function composeKeys(api, opts) {
+  if (opts.store !== undefined && typeof storeKeys === 'function') return storeKeys(api, opts);
+  if (opts.store !== undefined) {
+    throw new UsageError('API_MISUSE: --store is not available in this build');
+  }
+  if (opts.sign && !opts.key) throw new UsageError('API_MISUSE: --sign needs --store or --key');
+  const signingKeys = opts.sign ? keyOptions(opts, 'key', 'cert') : undefined;
+  const encryptionKeys = (opts['recipient-cert'] ?? []).map((f) => readInput(f, '--recipient-cert'));
+  if (opts.encrypt && encryptionKeys.length === 0) {
+    throw new UsageError('API_MISUSE: --encrypt needs --store or --recipient-cert FILE... (recipients and yourself)');
+  }
+  return { signingKeys, encryptionKeys };
+}
+
+// Set by the key store section when it is present.
+let storeKeys;
+
+const COMMANDS = { sign, verify, encrypt, decrypt, open, compose };
 
 // ---- key store commands (`--store DIR`: src/js/keystore.js over a FileAdapter) -------------
 
@@ -515,6 +605,37 @@ async function storeIdentities(api, opts) {
   }
   return unlocked;
 }
+
+/** `Name <a@b>` or `a@b` -> `a@b`. */
+function addressIn(text) {
+  const m = /<([^<>]+)>\s*$/.exec(text);
+  return (m ? m[1] : text).trim();
+}
+
+/** `compose --store DIR`: the sender's identity (unlocked with --password or
+ *  $CACHET_PASSPHRASE) and the newest valid encryption certificate of every recipient and of the
+ *  sender (for the Sent copy). */
+storeKeys = async (api, opts) => {
+  const store = await openStore(api, opts.store);
+  const from = addressIn(opts.from ?? '');
+  const signingKeys = opts.sign
+    ? await store.unlock({ email: from, passphrase: passphraseOf({ passphrase: opts.password }) })
+    : undefined;
+  const encryptionKeys = [];
+  if (opts.encrypt) {
+    const everyone = [from, ...(opts.to ?? []), ...(opts.cc ?? []), ...(opts.bcc ?? [])];
+    for (const address of new Set(everyone.map(addressIn))) {
+      const [found] = await store.find({
+        email: address, usage: 'encrypt', validAt: new Date(), store: ['otherPeople', 'identities'],
+      });
+      if (!found) {
+        throw new UsageError(`STORE_NOT_FOUND: no valid encryption certificate for ${address}`);
+      }
+      encryptionKeys.push(found.certificate);
+    }
+  }
+  return { signingKeys, encryptionKeys };
+};
 
 Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });
 

@@ -213,6 +213,8 @@ export interface EncryptOptions<M extends string | Uint8Array> {
   capabilities?: Array<string[] | null>;
   /** RSAES-OAEP (SHA-256) for RSA recipients instead of PKCS#1 v1.5. Default `false`. */
   rsaOaep?: boolean;
+  /** How RecipientInfos name recipients. Default `issuerAndSerialNumber`. */
+  recipientIdentifier?: 'issuerAndSerialNumber' | 'subjectKeyIdentifier';
   /** Sign before encrypting (sign-then-encrypt). */
   signingKeys?: Identity | KeyOptions | string;
   /** Sign, encrypt, then sign again (triple wrap). Needs `signingKeys`. */
@@ -268,6 +270,19 @@ export interface OpenResult {
   authenticated: boolean;
   /** `true` when there is a signed layer and every signer of every signed layer is `valid`. */
   signedValid: boolean;
+  /** RFC 9788 header protection of the innermost payload, or `null` when it has none. */
+  protectedHeaders: ProtectedHeaders | null;
+}
+
+export interface ProtectedHeaders {
+  /** `clear` (signed) or `cipher` (encrypted). */
+  mode: 'clear' | 'cipher';
+  /** The protected fields as [name, decoded value]: show these instead of the outer ones. */
+  fields: Array<[name: string, value: string]>;
+  /** Outer fields that differ from the protected ones (beyond what the sender declared). */
+  disagreements: Array<{ name: string; outer: string | null; protected: string | null }>;
+  /** The payload starts with a legacy display part: hide it when rendering `fields`. */
+  legacyDisplay: boolean;
 }
 
 /** Unwrap every signed and encrypted layer, in any nesting. */
@@ -275,6 +290,72 @@ export function open(options: OpenOptions): Promise<OpenResult>;
 
 /** Every signer report code as `[code, status, description]`. */
 export function reportCodes(): Promise<Array<[code: string, status: string, description: string]>>;
+
+export interface Attachment {
+  filename: string;
+  contentType?: string;
+  data: string | Uint8Array | ArrayBuffer;
+}
+
+export interface ComposeOptions {
+  from: string;
+  to?: string | string[];
+  cc?: string | string[];
+  /** Only in the envelope `seal` returns; never written into the message. */
+  bcc?: string | string[];
+  replyTo?: string | string[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  attachments?: Attachment[];
+  inReplyTo?: string;
+  references?: string | string[];
+  /** Extra header fields. */
+  headers?: Record<string, string>;
+  /** The Date header. Default: now. */
+  date?: Date;
+}
+
+/** Compose an RFC 5322 message (CRLF). */
+export function compose(options: ComposeOptions): Promise<string>;
+
+export interface SealOptions {
+  /** An RFC 5322 message, or... */
+  message?: string | Uint8Array;
+  /** ...the options to compose one. */
+  compose?: ComposeOptions;
+  /** Default `true`. */
+  sign?: boolean;
+  /** Default `false`. */
+  encrypt?: boolean;
+  signingKeys?: Identity | KeyOptions;
+  /** Every recipient's certificate, and the sender's own. */
+  encryptionKeys?: Data | Certificate | Array<Data | Certificate>;
+  cipher?: Cipher;
+  capabilities?: Array<string[] | null>;
+  rsaOaep?: boolean;
+  detached?: boolean;
+  digest?: 'sha256' | 'sha384' | 'sha512';
+  rsaPss?: boolean;
+  /** RFC 9788 header protection. Default `true`. */
+  headerProtection?: boolean;
+  /** Legacy display part for an obscured Subject. Default `true`. */
+  legacyDisplay?: boolean;
+  /** Blind copies for the envelope (with `message`; `compose.bcc` otherwise). */
+  bcc?: string | string[];
+  date?: Date;
+}
+
+export interface Envelope {
+  mailFrom: string;
+  rcptTo: string[];
+}
+
+/** Sign and/or encrypt with header protection; returns the message and its SMTP envelope. */
+export function seal(options: SealOptions): Promise<{ message: string; envelope: Envelope }>;
+
+/** The SMTP envelope of a message: From, and To + Cc + `bcc`. */
+export function envelopeOf(message: string, bcc?: string[]): Envelope;
 // ---- the key store ---------------------------------------------------------------------------
 
 /** The schema version the key store writes (IndexedDB version, file `version`). */

@@ -306,9 +306,13 @@ function sameType(input, output) {
  */
 export async function encrypt(options) {
   checkOptions(options, 'encrypt', [
-    'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'signingKeys', 'detached',
-    'digest', 'rsaPss', 'tripleWrap', 'date', 'store',
+    'message', 'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'recipientIdentifier',
+    'signingKeys', 'detached', 'digest', 'rsaPss', 'tripleWrap', 'date', 'store',
   ]);
+  const rid = options.recipientIdentifier ?? 'issuerAndSerialNumber';
+  if (!['issuerAndSerialNumber', 'subjectKeyIdentifier'].includes(rid)) {
+    throw misuse('encrypt: recipientIdentifier: issuerAndSerialNumber or subjectKeyIdentifier');
+  }
   if (options.capabilities !== undefined && options.cipher !== undefined) {
     throw misuse('encrypt: give either cipher or capabilities');
   }
@@ -339,7 +343,8 @@ export async function encrypt(options) {
   });
   let message = bytes(options.message, 'message');
   if (options.signingKeys !== undefined) message = await sign(signOptions(message));
-  let out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep));
+  const byKeyId = rid === 'subjectKeyIdentifier';
+  let out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
   if (tripleWrap) out = await sign(signOptions(out));
   return sameType(options.message, out);
 }
@@ -424,12 +429,168 @@ export async function open(options) {
     }
   });
   const decoder = new TextDecoder();
+  const protectedHeaders = report.protected
+    ? {
+      mode: report.protected.mode,
+      fields: report.protected.fields,
+      disagreements: report.protected.disagreements,
+      legacyDisplay: report.protected.legacyDisplay,
+    }
+    : null;
   return {
     layers: report.layers.map((l) => (l.signers ? { ...l, signers: l.signers.map(mapSigner) } : l)),
     content: report.content,
     headers: decoder.decode(report.headers),
+    protectedHeaders,
     authenticated: report.authenticated,
     signedValid: report.signedValid,
+  };
+}
+
+// ---- compose and seal -----------------------------------------------------------------------
+
+const COMPOSE_OPTIONS = ['from', 'to', 'cc', 'bcc', 'replyTo', 'subject', 'text', 'html',
+  'attachments', 'inReplyTo', 'references', 'headers', 'date'];
+
+function stringList(value, name) {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  for (const item of list) {
+    if (typeof item !== 'string') throw misuse(`${name}: expected strings`);
+  }
+  return list;
+}
+
+function optionalString(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw misuse(`${name}: expected a string`);
+  return value;
+}
+
+/** The addr-spec of `Name <addr>` or `addr`. */
+function addrSpec(text) {
+  const m = /<([^<>]+)>\s*$/.exec(text);
+  return (m ? m[1] : text).trim();
+}
+
+function composeArgs(options, fn) {
+  checkOptions(options, fn, COMPOSE_OPTIONS);
+  const from = optionalString(options.from, 'from');
+  if (from === undefined) throw misuse(`${fn}: from is required`);
+  const attachments = (options.attachments ?? []).map((a, i) => {
+    if (a === null || typeof a !== 'object') throw misuse(`attachments[${i}]: expected an object`);
+    checkOptions(a, `attachments[${i}]`, ['filename', 'contentType', 'data']);
+    return {
+      filename: optionalString(a.filename, `attachments[${i}].filename`) ?? 'attachment',
+      contentType: optionalString(a.contentType, `attachments[${i}].contentType`) ?? '',
+      data: bytes(a.data, `attachments[${i}].data`),
+    };
+  });
+  const headers = Object.entries(options.headers ?? {}).map(([k, v]) => {
+    if (typeof v !== 'string') throw misuse(`headers.${k}: expected a string`);
+    return [k, v];
+  });
+  return {
+    args: [from, stringList(options.to, 'to'), stringList(options.cc, 'cc'),
+      stringList(options.bcc, 'bcc'), stringList(options.replyTo, 'replyTo'),
+      optionalString(options.subject, 'subject') ?? '', optionalString(options.text, 'text'),
+      optionalString(options.html, 'html'), attachments,
+      optionalString(options.inReplyTo, 'inReplyTo'), stringList(options.references, 'references'),
+      headers, time(options.date, 'date')],
+    envelope: {
+      mailFrom: addrSpec(from),
+      rcptTo: [...stringList(options.to, 'to'), ...stringList(options.cc, 'cc'),
+        ...stringList(options.bcc, 'bcc')].map(addrSpec),
+    },
+  };
+}
+
+/**
+ * Compose an RFC 5322 message: UTF-8 headers, text and/or HTML (multipart/alternative),
+ * attachments (`{ filename, contentType, data }`), Message-ID and Date (`date`, default now).
+ * Bcc is never written into the message. Returns the message as a string (CRLF).
+ */
+export async function compose(options) {
+  const { args } = composeArgs(options, 'compose');
+  const out = await call(() => wasm.composeMessage(...args));
+  return new TextDecoder().decode(out);
+}
+
+/**
+ * Protect a message for sending: sign with `signingKeys` (unless `sign: false`) and encrypt to
+ * `encryptionKeys` (when `encrypt: true`; include the sender's own certificate to keep the Sent
+ * copy readable), with RFC 9788 header protection (`headerProtection`, default true; encrypted
+ * mail gets the Subject "[...]" outside and a legacy display part inside). Give `message` (RFC
+ * 5322) or `compose` (the options of `compose`). Returns `{ message, envelope }`; the envelope
+ * (`mailFrom`, `rcptTo`, Bcc included) is what a submission needs.
+ */
+export async function seal(options) {
+  checkOptions(options, 'seal', ['message', 'compose', 'sign', 'encrypt', 'signingKeys',
+    'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'detached', 'digest', 'rsaPss',
+    'headerProtection', 'legacyDisplay', 'bcc', 'date']);
+  const doSign = boolean(options.sign, 'sign', true);
+  const doEncrypt = boolean(options.encrypt, 'encrypt', false);
+  if (!doSign && !doEncrypt) throw misuse('seal: sign, encrypt, or both');
+  if ((options.message === undefined) === (options.compose === undefined)) {
+    throw misuse('seal: give either message or compose');
+  }
+  let message;
+  let envelope;
+  if (options.compose !== undefined) {
+    const c = composeArgs(options.compose, 'seal: compose');
+    message = await call(() => wasm.composeMessage(...c.args));
+    envelope = c.envelope;
+  } else {
+    message = bytes(options.message, 'message');
+    envelope = envelopeOf(new TextDecoder().decode(message), stringList(options.bcc, 'bcc'));
+  }
+  const recipients = doEncrypt ? byteList(options.encryptionKeys, 'encryptionKeys') : [];
+  if (doEncrypt && recipients.length === 0) {
+    throw misuse('seal: encrypt needs encryptionKeys (every recipient, and the sender)');
+  }
+  if (options.capabilities !== undefined && options.cipher !== undefined) {
+    throw misuse('seal: give either cipher or capabilities');
+  }
+  const cipher = options.capabilities !== undefined
+    ? await call(() => wasm.chooseCipher(options.capabilities))
+    : options.cipher ?? 'aes256-gcm';
+  if (!CIPHERS.includes(cipher)) throw misuse(`seal: cipher: expected one of ${CIPHERS.join(', ')}`);
+  const rsaOaep = boolean(options.rsaOaep, 'rsaOaep', false);
+  const hp = boolean(options.headerProtection, 'headerProtection', true);
+  const legacy = boolean(options.legacyDisplay, 'legacyDisplay', true);
+  const detached = boolean(options.detached, 'detached', true);
+  const rsaPss = boolean(options.rsaPss, 'rsaPss', false);
+  const digest = options.digest ?? 'sha256';
+  if (typeof digest !== 'string' || !DIGESTS.includes(digest.toLowerCase().replace('-', ''))) {
+    throw misuse(`seal: digest: expected one of ${DIGESTS.join(', ')}`);
+  }
+  const when = time(options.date, 'date');
+  const out = await call(() => {
+    if (!doSign) return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy);
+    const ids = identities(options.signingKeys, 'seal: signingKeys');
+    if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
+    try {
+      return ids[0].inner.sealMessage(message, recipients, cipher, rsaOaep, !detached, digest,
+        rsaPss, hp, legacy, when);
+    } finally {
+      freeAll(ids);
+    }
+  });
+  return { message: new TextDecoder().decode(out), envelope };
+}
+
+/** The SMTP envelope of a message: From, and To + Cc + `bcc`. */
+export function envelopeOf(message, bcc = []) {
+  const head = message.split(/\r?\n\r?\n/, 1)[0].replace(/\r?\n[ \t]+/g, ' ');
+  const field = (name) => head.split(/\r?\n/)
+    .filter((l) => l.toLowerCase().startsWith(`${name}:`))
+    .map((l) => l.slice(name.length + 1));
+  const addresses = (value) => [...value.matchAll(/[^\s<>,"]+@[^\s<>,"]+/g)].map((m) => m[0]);
+  const from = field('from').flatMap(addresses);
+  if (from.length === 0) throw misuse('the message has no From: address');
+  return {
+    mailFrom: from[0],
+    rcptTo: [...field('to').flatMap(addresses), ...field('cc').flatMap(addresses), ...bcc.map(addrSpec)],
   };
 }
 

@@ -26,6 +26,8 @@ pub struct EncryptOptions {
     pub cipher: ContentCipher,
     /// RSAES-OAEP (SHA-256) instead of PKCS#1 v1.5 for RSA recipients.
     pub rsa_oaep: bool,
+    /// Name recipients by subject key identifier (RFC 5652 §6.2) instead of issuer and serial.
+    pub by_key_id: bool,
 }
 
 impl Default for EncryptOptions {
@@ -33,6 +35,7 @@ impl Default for EncryptOptions {
         Self {
             cipher: ContentCipher::Aes256Gcm,
             rsa_oaep: false,
+            by_key_id: false,
         }
     }
 }
@@ -77,6 +80,7 @@ pub fn encrypt_entity<R: rand_core::CryptoRng + ?Sized>(
     let params = EncryptParams {
         cipher: options.cipher,
         rsa,
+        by_key_id: options.by_key_id,
     };
     let der_bytes = envelope::encrypt(content, recipients, &params, rng)?;
     let smime_type = if options.cipher.is_authenticated() {

@@ -304,12 +304,17 @@ pub fn encrypt_message(
     recipients: Array,
     cipher: &str,
     rsa_oaep: bool,
+    by_key_id: bool,
 ) -> Result<Vec<u8>, JsValue> {
     let certs = certificates(&recipients, "encryptionKeys").map_err(to_js)?;
     let cipher = ContentCipher::from_name(cipher)
         .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
     let refs: Vec<&Certificate> = certs.iter().collect();
-    let options = EncryptOptions { cipher, rsa_oaep };
+    let options = EncryptOptions {
+        cipher,
+        rsa_oaep,
+        by_key_id,
+    };
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     envelope::encrypt_message(message, &refs, &options, &mut rng).map_err(to_js)
 }
@@ -419,6 +424,11 @@ fn open_object(report: &envelope::OpenReport) -> Result<JsValue, Error> {
     set(&obj, "headers", Uint8Array::from(report.headers.as_slice()));
     set(&obj, "authenticated", report.authenticated);
     set(&obj, "signedValid", report.signed_valid);
+    let protected = report
+        .protected
+        .as_ref()
+        .map_or(JsValue::NULL, protected_object);
+    set(&obj, "protected", protected);
     Ok(obj.into())
 }
 
@@ -456,4 +466,202 @@ pub fn choose_cipher(capabilities: Array) -> Result<String, JsValue> {
     }
     let refs: Vec<Option<&[ContentCipher]>> = lists.iter().map(|l| l.as_deref()).collect();
     Ok(String::from(crate::cms::cipher::choose(&refs).name()))
+}
+
+// ---- compose and seal (RFC 9788 header protection) ------------------------------------------
+
+/// Compose an RFC 5322 message (see [`crate::mime::compose::compose`]). `attachments` holds
+/// `{ filename, contentType, data }` objects, `headers` `[name, value]` pairs.
+#[wasm_bindgen(js_name = composeMessage)]
+#[allow(clippy::too_many_arguments)]
+pub fn compose_message(
+    from: String,
+    to: Vec<String>,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+    reply_to: Vec<String>,
+    subject: String,
+    text: Option<String>,
+    html: Option<String>,
+    attachments: Array,
+    in_reply_to: Option<String>,
+    references: Vec<String>,
+    headers: Array,
+    time_ms: f64,
+) -> Result<Vec<u8>, JsValue> {
+    let options = crate::mime::compose::ComposeOptions {
+        from,
+        to,
+        cc,
+        bcc,
+        reply_to,
+        subject,
+        text,
+        html,
+        attachments: attachment_list(&attachments).map_err(to_js)?,
+        in_reply_to,
+        references,
+        headers: header_pairs(&headers).map_err(to_js)?,
+        time: UnixTime::from_millis(time_ms),
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    crate::mime::compose::compose(&options, &mut rng).map_err(to_js)
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn attachment_list(list: &Array) -> Result<Vec<crate::mime::compose::Attachment>, Error> {
+    list.iter()
+        .map(|a| {
+            let data = get(&a, "data")
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| Error::misuse("attachments: data must be a Uint8Array"))?;
+            Ok(crate::mime::compose::Attachment {
+                filename: get(&a, "filename")
+                    .as_string()
+                    .ok_or_else(|| Error::misuse("attachments: filename must be a string"))?,
+                content_type: get(&a, "contentType").as_string().unwrap_or_default(),
+                data: data.to_vec(),
+            })
+        })
+        .collect()
+}
+
+fn header_pairs(list: &Array) -> Result<Vec<(String, String)>, Error> {
+    list.iter()
+        .map(|pair| {
+            let pair = Array::from(&pair);
+            match (pair.get(0).as_string(), pair.get(1).as_string()) {
+                (Some(n), Some(v)) => Ok((n, v)),
+                _ => Err(Error::misuse(
+                    "headers: expected [name, value] string pairs",
+                )),
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seal_with(
+    message: &[u8],
+    signers: &[&crate::keys::Identity],
+    recipients: &Array,
+    cipher: &str,
+    rsa_oaep: bool,
+    sign: SignOptions,
+    header_protection: bool,
+    legacy_display: bool,
+) -> Result<Vec<u8>, Error> {
+    let certs = certificates(recipients, "encryptionKeys")?;
+    let refs: Vec<&Certificate> = certs.iter().collect();
+    let cipher = ContentCipher::from_name(cipher)
+        .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
+    let options = crate::smime::seal::SealOptions {
+        signers,
+        sign,
+        recipients: &refs,
+        encrypt: EncryptOptions {
+            cipher,
+            rsa_oaep,
+            by_key_id: false,
+        },
+        header_protection,
+        legacy_display,
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    crate::smime::seal::seal(message, &options, &mut rng)
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// Sign (and, with recipients, encrypt) a message with header protection.
+    #[wasm_bindgen(js_name = sealMessage)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_message(
+        &self,
+        message: &[u8],
+        recipients: Array,
+        cipher: &str,
+        rsa_oaep: bool,
+        opaque: bool,
+        digest: &str,
+        rsa_pss: bool,
+        header_protection: bool,
+        legacy_display: bool,
+        time_ms: f64,
+    ) -> Result<Vec<u8>, JsValue> {
+        let digest = DigestAlgorithm::from_name(digest)
+            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown digest {digest:?}"))))?;
+        let sign = SignOptions {
+            opaque,
+            digest,
+            rsa_pss,
+            time: UnixTime::from_millis(time_ms),
+        };
+        let (hp, legacy) = (header_protection, legacy_display);
+        seal_with(
+            message,
+            &[&self.0],
+            &recipients,
+            cipher,
+            rsa_oaep,
+            sign,
+            hp,
+            legacy,
+        )
+        .map_err(to_js)
+    }
+}
+
+/// Encrypt (without signing) a message with header protection.
+#[wasm_bindgen(js_name = sealMessageUnsigned)]
+pub fn seal_message_unsigned(
+    message: &[u8],
+    recipients: Array,
+    cipher: &str,
+    rsa_oaep: bool,
+    header_protection: bool,
+    legacy_display: bool,
+) -> Result<Vec<u8>, JsValue> {
+    let sign = SignOptions {
+        opaque: false,
+        digest: DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: UnixTime(0),
+    };
+    let (hp, legacy) = (header_protection, legacy_display);
+    seal_with(
+        message,
+        &[],
+        &recipients,
+        cipher,
+        rsa_oaep,
+        sign,
+        hp,
+        legacy,
+    )
+    .map_err(to_js)
+}
+
+fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
+    let obj = Object::new();
+    set(&obj, "mode", p.mode.as_str());
+    let fields = Array::new();
+    for (name, value) in &p.fields {
+        fields.push(&Array::of2(&name.as_str().into(), &value.as_str().into()));
+    }
+    set(&obj, "fields", fields);
+    let list = Array::new();
+    for d in &p.disagreements {
+        let item = Object::new();
+        set(&item, "name", d.name.as_str());
+        set(&item, "outer", d.outer.clone());
+        set(&item, "protected", d.protected.clone());
+        list.push(&item);
+    }
+    set(&obj, "disagreements", list);
+    set(&obj, "legacyDisplay", p.legacy_display);
+    obj.into()
 }

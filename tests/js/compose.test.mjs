@@ -1,0 +1,87 @@
+// compose and seal with RFC 9788 header protection, through the JS API and the CLI; OpenSSL
+// decrypts and verifies what they produce.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import test from 'node:test';
+import { readFileSync } from 'node:fs';
+
+import { cachet, cli, pki, read, readText, run, scratch } from './helpers.mjs';
+
+const alice = { privateKey: read('alice-rsa.p12'), password: 'test' };
+const bob = { privateKey: read('bob-rsa.p12'), password: 'test' };
+const root = readText('root-ca.pem');
+
+const mail = {
+  from: 'Alice <alice@example.org>',
+  to: ['Bob <bob@example.org>'],
+  bcc: ['carol@example.org'],
+  subject: 'Plans für Montag',
+  text: 'Hi Bob,\nsee attached.\n',
+  attachments: [{ filename: 'plan.txt', contentType: 'text/plain', data: new TextEncoder().encode('step 1\n') }],
+};
+
+test('compose: UTF-8 subject, attachment, no Bcc in the message', async () => {
+  const m = await cachet.compose(mail);
+  assert.match(m, /^From: /m);
+  assert.match(m, /Subject: =\?utf-8\?/i);
+  assert.match(m, /filename="?plan\.txt/);
+  assert.doesNotMatch(m, /carol@example\.org/);
+  await assert.rejects(cachet.compose({ ...mail, subject: 'x\r\nBcc: evil@example.org' }),
+    (e) => e.code === 'API_MISUSE');
+  await assert.rejects(cachet.compose({ ...mail, nope: 1 }), (e) => e.code === 'API_MISUSE');
+});
+
+test('seal sign+encrypt: outer Subject hidden, protected headers read back, envelope has Bcc', async () => {
+  const { message, envelope } = await cachet.seal({
+    compose: mail, encrypt: true, signingKeys: alice,
+    encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
+  });
+  assert.deepEqual(envelope, { mailFrom: 'alice@example.org', rcptTo: ['bob@example.org', 'carol@example.org'] });
+  const outer = message.split('\r\n\r\n')[0];
+  assert.match(outer, /^Subject: \[\.\.\.\]$/m);
+  assert.doesNotMatch(message, /Montag|carol/);
+  const r = await cachet.open({ message, decryptionKeys: bob, trustAnchors: root });
+  assert.deepEqual(r.layers.map((l) => l.type), ['authEnveloped', 'signed']);
+  assert.ok(r.signedValid, JSON.stringify(r.layers[1].signers));
+  assert.equal(r.protectedHeaders.mode, 'cipher');
+  assert.deepEqual(r.protectedHeaders.disagreements, []);
+  assert.equal(r.protectedHeaders.legacyDisplay, true);
+  const subject = r.protectedHeaders.fields.find(([n]) => n === 'Subject')[1];
+  assert.equal(subject, 'Plans für Montag');
+  // Forged outer From: reported, not silently shown.
+  const forged = message.replace(/^From: .*$/m, 'From: CEO <ceo@example.org>');
+  const f = await cachet.open({ message: forged, decryptionKeys: bob, trustAnchors: root });
+  assert.deepEqual(f.protectedHeaders.disagreements.map((d) => d.name), ['from']);
+});
+
+test('CLI compose --sign --encrypt, open --json headers, and OpenSSL reads it', () => {
+  const dir = scratch('compose');
+  const body = join(dir, 'body.txt');
+  const out = join(dir, 'sealed.eml');
+  readFileSync; // (fixtures are files)
+  run('sh', ['-c', `printf 'Hello Bob\\n' > ${body}`]);
+  let r = cli(['compose', '--from', 'alice@example.org', '--to', 'bob@example.org', '--bcc', 'carol@example.org',
+    '--subject', 'Quarterly', '--text', body, '--sign', '--encrypt', '--key', pki('alice-rsa.p12'),
+    '--password', 'test', '--recipient-cert', pki('bob-rsa.pem'), pki('alice-rsa.pem'), '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const sealed = readFileSync(out, 'utf8');
+  assert.match(sealed, /^Subject: \[\.\.\.\]$/m);
+  r = cli(['open', '--key', pki('bob-rsa.p12'), '--password', 'test', '--trust', pki('root-ca.pem'), '--json', '--in', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.out);
+  assert.equal(json.headers.subject, 'Quarterly');
+  assert.equal(json.headerProtection, 'cipher');
+  assert.deepEqual(json.headerDisagreements, []);
+  const dec = run('openssl', ['cms', '-decrypt', '-in', out, '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')]);
+  assert.equal(dec.status, 0, dec.stderr);
+  const ver = run('openssl', ['cms', '-verify', '-CAfile', pki('root-ca.pem'), '-purpose', 'smimesign'], dec.stdout);
+  assert.equal(ver.status, 0, ver.stderr);
+  assert.match(ver.stdout.toString(), /Subject: Quarterly/);
+  // Plain compose, and usage errors.
+  r = cli(['compose', '--from', 'alice@example.org', '--to', 'bob@example.org', '--subject', 'x']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.out, /^Subject: x$/m);
+  r = cli(['compose', '--from', 'alice@example.org', '--to', 'bob@example.org', '--subject', 'x', '--encrypt']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /API_MISUSE/);
+});
