@@ -195,3 +195,37 @@ fn openssl_decrypts_and_verifies_protected_messages() {
         "{content}"
     );
 }
+
+/// A decrypted payload (hp="cipher") re-sent signed only is a downgrade the reader is told of.
+#[test]
+fn header_protection_downgrade_is_reported() {
+    let alice = identity("alice-rsa");
+    let bob_cert = certs("pki/bob-rsa.pem").remove(0);
+    let options = SealOptions {
+        signers: &[&alice],
+        sign: sign_options(),
+        recipients: &[&bob_cert],
+        encrypt: EncryptOptions::default(),
+        header_protection: true,
+        legacy_display: false,
+    };
+    let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
+    let bob = identity("bob-rsa");
+    let decrypted = envelope::decrypt_message(&sealed, &[&bob], &mut common::rng()).unwrap();
+    let anchors = anchors();
+    let verify = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    // The decrypted message is still alice's signed hp="cipher" payload, now without encryption.
+    let report = envelope::open(&decrypted.message, &[], &verify, &mut common::rng()).unwrap();
+    assert!(report.signed_valid);
+    let p = report.protected.unwrap();
+    assert_eq!(p.mode, Mode::Cipher);
+    assert!(p.mode_mismatch, "hp=cipher without an encryption layer");
+    // The honest path has no mismatch.
+    let report = envelope::open(&sealed, &[&bob], &verify, &mut common::rng()).unwrap();
+    assert!(!report.protected.unwrap().mode_mismatch);
+}

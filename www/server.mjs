@@ -15,11 +15,72 @@ const mounts = [
   ['/', join(root, 'www')],
 ];
 
-/** Single files: the demo identity (password `test`) and the demo trust anchor. */
+/**
+ * Single files: the two demo users' identities (password `test`) and certificates, and the demo
+ * trust anchor. They stay under tests/vectors/pki/: test keys, never for real mail.
+ */
 const demo = new Map([
   ['/demo/alice.p12', join(root, 'tests/vectors/pki/alice-rsa.p12')],
+  ['/demo/bob.p12', join(root, 'tests/vectors/pki/bob-p256.p12')],
+  ['/demo/alice.pem', join(root, 'tests/vectors/pki/alice-rsa.pem')],
+  ['/demo/bob.pem', join(root, 'tests/vectors/pki/bob-p256.pem')],
   ['/demo/root-ca.pem', join(root, 'tests/vectors/pki/root-ca.pem')],
 ]);
+
+/**
+ * The embedded submission endpoint of the demo: POST /outbox takes a `message/rfc822` body (with
+ * the SMTP envelope in `X-Envelope-From` / `X-Envelope-To`) and keeps it in memory; GET /outbox
+ * lists what was sent, GET /outbox/<id> returns it byte for byte. Bounded in size and count.
+ */
+const outbox = [];
+const OUTBOX_MAX = 200;
+const MESSAGE_MAX = 32 * 1024 * 1024;
+
+function headerOf(raw, name) {
+  const head = raw.toString('latin1').split(/\r?\n\r?\n/, 1)[0].replace(/\r?\n[ \t]+/g, ' ');
+  const line = head.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line ? line.slice(name.length + 1).trim() : '';
+}
+
+async function handleOutbox(req, res, url, headers) {
+  const json = (status, value) => {
+    res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(value));
+  };
+  if (req.method === 'POST' && url.pathname === '/outbox') {
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += chunk.length;
+      if (size > MESSAGE_MAX) return json(413, { error: 'message too large' });
+      chunks.push(chunk);
+    }
+    const raw = Buffer.concat(chunks);
+    const rcptTo = String(req.headers['x-envelope-to'] ?? '').split(',').map((a) => a.trim())
+      .filter(Boolean);
+    const mailFrom = String(req.headers['x-envelope-from'] ?? '').trim();
+    if (!mailFrom || rcptTo.length === 0) return json(400, { error: 'envelope missing' });
+    const item = {
+      id: `m${outbox.length + 1}-${Date.now().toString(36)}`,
+      mailFrom, rcptTo, size: raw.length, received: new Date().toISOString(),
+      from: headerOf(raw, 'From'), to: headerOf(raw, 'To'), subject: headerOf(raw, 'Subject'),
+      raw,
+    };
+    outbox.push(item);
+    if (outbox.length > OUTBOX_MAX) outbox.shift();
+    const { raw: _raw, ...meta } = item;
+    return json(201, meta);
+  }
+  if (req.method === 'GET' && url.pathname === '/outbox') {
+    return json(200, outbox.map(({ raw: _raw, ...meta }) => meta));
+  }
+  const item = req.method === 'GET' && outbox.find((m) => url.pathname === `/outbox/${m.id}`);
+  if (item) {
+    res.writeHead(200, { ...headers, 'Content-Type': 'message/rfc822', 'Content-Length': item.raw.length });
+    return res.end(item.raw);
+  }
+  return json(404, { error: 'not found' });
+}
 
 /** Where served files may really live (after resolving symbolic links). */
 const allowed = [...mounts.map(([, dir]) => dir), ...demo.values()];
@@ -39,6 +100,7 @@ const types = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.pem': 'application/x-pem-file',
+  '.eml': 'message/rfc822',
   '.p12': 'application/x-pkcs12',
 };
 
@@ -76,6 +138,10 @@ async function handle(req, res) {
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Referrer-Policy': 'no-referrer',
   };
+  if (req.url === '/outbox' || req.url.startsWith('/outbox/')) {
+    await handleOutbox(req, res, new URL(req.url, 'http://localhost'), headers);
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
     res.end('method not allowed\n');

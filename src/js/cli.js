@@ -354,6 +354,7 @@ async function open(api, opts) {
       layers, authenticated: report.authenticated, signedValid: report.signedValid, headers,
       headerProtection: report.protectedHeaders?.mode ?? null,
       headerDisagreements: report.protectedHeaders?.disagreements ?? [],
+      headerProtectionDowngrade: report.protectedHeaders?.modeMismatch ?? false,
     })}\n`);
   } else {
     for (const l of layers) {

@@ -283,6 +283,8 @@ export interface ProtectedHeaders {
   disagreements: Array<{ name: string; outer: string | null; protected: string | null }>;
   /** The payload starts with a legacy display part: hide it when rendering `fields`. */
   legacyDisplay: boolean;
+  /** `hp="cipher"` without encryption, or `hp="clear"` inside encryption: a downgrade. */
+  modeMismatch: boolean;
 }
 
 /** Unwrap every signed and encrypted layer, in any nesting. */

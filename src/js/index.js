@@ -435,6 +435,7 @@ export async function open(options) {
       fields: report.protected.fields,
       disagreements: report.protected.disagreements,
       legacyDisplay: report.protected.legacyDisplay,
+      modeMismatch: report.protected.modeMismatch,
     }
     : null;
   return {

@@ -308,9 +308,14 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
         .iter()
         .any(|l| !matches!(l, Layer::Undecryptable { .. }))
     {
+        let encrypted = layers.iter().any(|l| matches!(l, Layer::Encrypted { .. }));
         crate::smime::protect::read(&headers, &current)
             .ok()
             .flatten()
+            .map(|mut p| {
+                p.mode_mismatch = (p.mode == crate::smime::protect::Mode::Cipher) != encrypted;
+                p
+            })
     } else {
         None
     };

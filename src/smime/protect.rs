@@ -213,6 +213,9 @@ pub struct Protected {
     /// The payload starts with a Legacy Display Element, which a reader that renders the
     /// protected fields should hide.
     pub legacy_display: bool,
+    /// The payload says `hp="cipher"` but reached the reader without encryption (or the reverse):
+    /// a downgrade, e.g. a decrypted message re-sent signed only. Set by `open`.
+    pub mode_mismatch: bool,
 }
 
 fn normalize(v: &str) -> String {
@@ -303,6 +306,7 @@ pub fn read(outer: &[u8], payload: &[u8]) -> Result<Option<Protected>> {
         fields,
         disagreements,
         legacy_display,
+        mode_mismatch: false,
     }))
 }
 

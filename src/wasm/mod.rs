@@ -663,5 +663,6 @@ fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
     }
     set(&obj, "disagreements", list);
     set(&obj, "legacyDisplay", p.legacy_display);
+    set(&obj, "modeMismatch", p.mode_mismatch);
     obj.into()
 }

@@ -1,0 +1,76 @@
+// The demo web mail in headless Chromium, driven as a person would: Alice composes to Bob with
+// Sign and Encrypt on, sends through the demo's local submission endpoint; Bob opens it and sees
+// a banner per layer and the protected Subject. Screenshots of compose and read go to tests/out/.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { launchBrowser, openPage, requireBuild, screenshot, startServer } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  requireBuild();
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('compose, sign+encrypt, send, and read with banners and protected headers', async () => {
+  const { page, problems } = await openPage(browser.context, `${server.url}mail.html`);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+  await page.fill('#to', 'Bob <bob@example.org>');
+  await page.fill('#subject', 'Quarterly numbers');
+  await page.fill('#body', 'Hi Bob,\nthe numbers are attached.\n');
+  await page.setInputFiles('#attach', { name: 'numbers.csv', mimeType: 'text/csv', buffer: Buffer.from('q,n\n1,42\n') });
+  assert.match(await page.textContent('#locks'), /🔒 bob@example\.org/);
+  await screenshot(page, 'webmail-compose');
+  await page.click('#send');
+  await page.waitForFunction(() => /Sent|Not sent/.test(document.querySelector('#send-status').textContent), null, { timeout: 60_000 });
+  assert.match(await page.textContent('#send-status'), /^Sent to bob@example\.org/);
+
+  // Bob reads it.
+  await page.selectOption('#user', 'bob');
+  await page.waitForSelector('#messages button', { timeout: 30_000 });
+  const listed = await page.textContent('#messages button strong');
+  assert.equal(listed, '[...]', 'the outer Subject is obscured (RFC 9788)');
+  await page.click('#messages button');
+  await page.waitForFunction(() => document.querySelectorAll('#banners .banner').length >= 2
+    && !/Opening/.test(document.querySelector('#banners').textContent), null, { timeout: 60_000 });
+  const banners = await page.$$eval('#banners .banner', (els) => els.map((e) => `${e.className}|${e.textContent}`));
+  assert.ok(banners.some((b) => /ok\|Encrypted \(aes256-gcm\)/.test(b)), banners.join('\n'));
+  assert.ok(banners.some((b) => /ok\|Signed by alice@example\.org/.test(b)), banners.join('\n'));
+  assert.ok(!banners.some((b) => /bad|warn/.test(b.split('|')[0])), banners.join('\n'));
+  assert.equal(await page.textContent('dd[data-header=subject]'), 'Quarterly numbers');
+  assert.match(await page.textContent('#text'), /the numbers are attached/);
+  assert.doesNotMatch(await page.textContent('#text'), /^Subject:/m, 'the legacy display part is hidden');
+  assert.match(await page.textContent('#files'), /numbers\.csv/);
+  await screenshot(page, 'webmail-read');
+
+  // Encrypting to someone without a certificate fails before anything is sent.
+  await page.fill('#to', 'carol@example.org');
+  assert.match(await page.textContent('#locks'), /🔓 carol@example\.org/);
+  await page.click('#send');
+  await page.waitForFunction(() => /Not sent/.test(document.querySelector('#send-status').textContent));
+  assert.match(await page.textContent('#send-status'), /RECIPIENT_NO_CERTIFICATE: no certificate for carol@example\.org/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a message not addressed to the reader says so', async () => {
+  const { page } = await openPage(browser.context, `${server.url}mail.html`);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+  // Alice writes to herself only, encrypted; Bob opens the raw message as a dropped file.
+  await page.fill('#to', 'alice@example.org');
+  await page.click('#send');
+  await page.waitForFunction(() => /Sent/.test(document.querySelector('#send-status').textContent), null, { timeout: 60_000 });
+  const id = await page.getAttribute('#send-status', 'data-id');
+  const raw = await (await fetch(`${server.url}outbox/${id}`)).arrayBuffer();
+  await page.selectOption('#user', 'bob');
+  await page.waitForFunction(() => document.querySelector('#busy').textContent === '');
+  await page.setInputFiles('#eml', { name: 'm.eml', mimeType: 'message/rfc822', buffer: Buffer.from(raw) });
+  await page.waitForFunction(() => /not for you/.test(document.querySelector('#banners').textContent), null, { timeout: 30_000 });
+  await page.close();
+});
