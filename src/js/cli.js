@@ -27,6 +27,7 @@ const USAGE = `Usage:
                  [--passphrase PW] [--iterations N]
   cachet trust   --add FILE... | --replace FILE... | --list  --store DIR
   cachet list    --store DIR [--json]
+  cachet export  --store DIR --from ADDRESS [--passphrase PW] --password PW [--legacy] --out FILE
   cachet help | --help | --version
 
 sign     signs the message read from --in (default: standard input) and writes the signed
@@ -51,6 +52,8 @@ import   imports an identity (a .p12, or a key and its certificate) into the sto
          key is kept encrypted with --passphrase (default: the --password; or $CACHET_PASSPHRASE).
 trust    adds trust anchors (PEM, DER or .p7b), replaces all of them, or lists them.
 list     lists the identities, other people's certificates and trust anchors.
+export   writes the identity for ADDRESS as a PKCS#12 backup protected by --password (AES-256,
+         SHA-256 MAC; --legacy: 3DES and a SHA-1 MAC for old importers).
 sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored identity for
          ADDRESS (needed when the store holds several), unlocked with --passphrase or
          $CACHET_PASSPHRASE.
@@ -464,6 +467,9 @@ SPECS.import = {
 };
 SPECS.trust = { add: 'many', replace: 'many', list: 'flag', store: 'one' };
 SPECS.list = { store: 'one', json: 'flag' };
+SPECS.export = {
+  store: 'one', from: 'one', passphrase: 'one', password: 'one', legacy: 'flag', out: 'one',
+};
 SPECS.sign.store = 'one';
 SPECS.sign.from = 'one';
 SPECS.sign.passphrase = 'one';
@@ -638,7 +644,23 @@ storeKeys = async (api, opts) => {
   return { signingKeys, encryptionKeys };
 };
 
-Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });
+async function exportCommand(api, opts) {
+  needStore(opts, 'export');
+  if (!opts.from) throw new UsageError('API_MISUSE: export needs --from ADDRESS');
+  if (!opts.password) throw new UsageError('API_MISUSE: export needs --password (of the file)');
+  if (!opts.out || opts.out === '-') throw new UsageError('API_MISUSE: export needs --out FILE');
+  const store = await openStore(api, opts.store);
+  const p12 = await store.exportPkcs12({
+    email: opts.from, passphrase: passphraseOf(opts), password: opts.password,
+    legacy: Boolean(opts.legacy),
+  });
+  await writeOutput(opts.out, p12);
+  return 0;
+}
+
+Object.assign(COMMANDS, {
+  import: importCommand, trust: trustCommand, list: listCommand, export: exportCommand,
+});
 
 async function main(argv) {
   const [command, ...rest] = argv;

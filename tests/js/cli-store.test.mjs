@@ -182,3 +182,23 @@ test('compose --store: signs as --from, encrypts to every recipient and the send
   // The sender's own copy opens with her store.
   ok(cachet(['open', '--store', alice, '--passphrase', 'a-pass', '--json'], { input: sealed.stdout }));
 });
+
+test('export: a PKCS#12 backup from the store imports again (modern and legacy)', () => {
+  const dir = scratch('cli-store');
+  const ok = (r) => assert.equal(r.status, 0, r.stderr);
+  ok(cachet(['import', '--p12', pki('alice-p384.p12'), '--password', 'test', '--store', dir,
+    '--passphrase', 'pp', ...FAST]));
+  assertFails(cachet(['export', '--store', dir, '--from', 'alice@example.org', '--passphrase', 'pp',
+    '--password', 'backup']), 'API_MISUSE'); // no --out
+  assertFails(cachet(['export', '--store', dir, '--from', 'alice@example.org', '--passphrase', 'no',
+    '--password', 'backup', '--out', join(dir, 'x.p12')]), 'BAD_PASSWORD');
+  for (const legacy of [[], ['--legacy']]) {
+    const out = join(dir, `backup${legacy.length}.p12`);
+    ok(cachet(['export', '--store', dir, '--from', 'alice@example.org', '--passphrase', 'pp',
+      '--password', 'backup', '--out', out, ...legacy]));
+    const other = scratch('cli-store');
+    const r = cachet(['import', '--p12', out, '--password', 'backup', '--store', other, ...FAST]);
+    ok(r);
+    assert.match(r.out, /alice@example\.org/);
+  }
+});
