@@ -27,6 +27,7 @@ const USAGE = `Usage:
                  [--passphrase PW] [--iterations N]
   cachet trust   --add FILE... | --replace FILE... | --list  --store DIR
   cachet list    --store DIR [--json]
+  cachet export  --store DIR --from ADDRESS [--passphrase PW] --password PW [--legacy] --out FILE
   cachet help | --help | --version
 
 sign     signs the message read from --in (default: standard input) and writes the signed
@@ -51,6 +52,8 @@ import   imports an identity (a .p12, or a key and its certificate) into the sto
          key is kept encrypted with --passphrase (default: the --password; or $CACHET_PASSPHRASE).
 trust    adds trust anchors (PEM, DER or .p7b), replaces all of them, or lists them.
 list     lists the identities, other people's certificates and trust anchors.
+export   writes the identity for ADDRESS as a PKCS#12 backup protected by --password (AES-256,
+         SHA-256 MAC; --legacy: 3DES and a SHA-1 MAC for old importers).
 sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored identity for
          ADDRESS (needed when the store holds several), unlocked with --passphrase or
          $CACHET_PASSPHRASE.
@@ -59,6 +62,9 @@ encrypt --store DIR --to ADDRESS...   encrypts to the newest valid certificate s
          what the recipients last advertised chooses it. --from ADDRESS signs first.
 decrypt --store DIR, open --store DIR   decrypt with every stored identity the passphrase
          unlocks; open also trusts the store's anchors.
+compose --store DIR [--password PW] --sign --encrypt   signs as --from (unlocked with
+         --password or $CACHET_PASSPHRASE) and encrypts to each recipient's and the sender's
+         newest valid certificate in the store.
 verify --store DIR   also trusts the store's anchors, builds chains with its certificates, and
          remembers the certificates of valid signers (other people).
 
@@ -471,6 +477,9 @@ SPECS.import = {
 };
 SPECS.trust = { add: 'many', replace: 'many', list: 'flag', store: 'one' };
 SPECS.list = { store: 'one', json: 'flag' };
+SPECS.export = {
+  store: 'one', from: 'one', passphrase: 'one', password: 'one', legacy: 'flag', out: 'one',
+};
 SPECS.sign.store = 'one';
 SPECS.sign.from = 'one';
 SPECS.sign.passphrase = 'one';
@@ -615,7 +624,54 @@ async function storeIdentities(api, opts) {
   return unlocked;
 }
 
-Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });
+/** `Name <a@b>` or `a@b` -> `a@b`. */
+function addressIn(text) {
+  const m = /<([^<>]+)>\s*$/.exec(text);
+  return (m ? m[1] : text).trim();
+}
+
+/** `compose --store DIR`: the sender's identity (unlocked with --password or
+ *  $CACHET_PASSPHRASE) and the newest valid encryption certificate of every recipient and of the
+ *  sender (for the Sent copy). */
+storeKeys = async (api, opts) => {
+  const store = await openStore(api, opts.store);
+  const from = addressIn(opts.from ?? '');
+  const signingKeys = opts.sign
+    ? await store.unlock({ email: from, passphrase: passphraseOf({ passphrase: opts.password }) })
+    : undefined;
+  const encryptionKeys = [];
+  if (opts.encrypt) {
+    const everyone = [from, ...(opts.to ?? []), ...(opts.cc ?? []), ...(opts.bcc ?? [])];
+    for (const address of new Set(everyone.map(addressIn))) {
+      const [found] = await store.find({
+        email: address, usage: 'encrypt', validAt: new Date(), store: ['otherPeople', 'identities'],
+      });
+      if (!found) {
+        throw new UsageError(`STORE_NOT_FOUND: no valid encryption certificate for ${address}`);
+      }
+      encryptionKeys.push(found.certificate);
+    }
+  }
+  return { signingKeys, encryptionKeys };
+};
+
+async function exportCommand(api, opts) {
+  needStore(opts, 'export');
+  if (!opts.from) throw new UsageError('API_MISUSE: export needs --from ADDRESS');
+  if (!opts.password) throw new UsageError('API_MISUSE: export needs --password (of the file)');
+  if (!opts.out || opts.out === '-') throw new UsageError('API_MISUSE: export needs --out FILE');
+  const store = await openStore(api, opts.store);
+  const p12 = await store.exportPkcs12({
+    email: opts.from, passphrase: passphraseOf(opts), password: opts.password,
+    legacy: Boolean(opts.legacy),
+  });
+  await writeOutput(opts.out, p12);
+  return 0;
+}
+
+Object.assign(COMMANDS, {
+  import: importCommand, trust: trustCommand, list: listCommand, export: exportCommand,
+});
 
 async function main(argv) {
   const [command, ...rest] = argv;
