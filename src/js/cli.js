@@ -624,37 +624,6 @@ async function storeIdentities(api, opts) {
   return unlocked;
 }
 
-/** `Name <a@b>` or `a@b` -> `a@b`. */
-function addressIn(text) {
-  const m = /<([^<>]+)>\s*$/.exec(text);
-  return (m ? m[1] : text).trim();
-}
-
-/** `compose --store DIR`: the sender's identity (unlocked with --password or
- *  $CACHET_PASSPHRASE) and the newest valid encryption certificate of every recipient and of the
- *  sender (for the Sent copy). */
-storeKeys = async (api, opts) => {
-  const store = await openStore(api, opts.store);
-  const from = addressIn(opts.from ?? '');
-  const signingKeys = opts.sign
-    ? await store.unlock({ email: from, passphrase: passphraseOf({ passphrase: opts.password }) })
-    : undefined;
-  const encryptionKeys = [];
-  if (opts.encrypt) {
-    const everyone = [from, ...(opts.to ?? []), ...(opts.cc ?? []), ...(opts.bcc ?? [])];
-    for (const address of new Set(everyone.map(addressIn))) {
-      const [found] = await store.find({
-        email: address, usage: 'encrypt', validAt: new Date(), store: ['otherPeople', 'identities'],
-      });
-      if (!found) {
-        throw new UsageError(`STORE_NOT_FOUND: no valid encryption certificate for ${address}`);
-      }
-      encryptionKeys.push(found.certificate);
-    }
-  }
-  return { signingKeys, encryptionKeys };
-};
-
 async function exportCommand(api, opts) {
   needStore(opts, 'export');
   if (!opts.from) throw new UsageError('API_MISUSE: export needs --from ADDRESS');

@@ -163,7 +163,7 @@ test('compose --store: signs as --from, encrypts to every recipient and the send
   const base = ['compose', '--store', alice, '--from', 'Alice <alice@example.org>', '--to',
     'Bob <bob@example.org>', '--subject', 'Secret', '--text', text, '--sign', '--encrypt',
     '--password', 'a-pass'];
-  assertFails(cachet(base), 'STORE_NOT_FOUND'); // Alice has no certificate for Bob yet
+  assertFails(cachet(base), 'RECIPIENT_NO_CERTIFICATE'); // Alice has no certificate for Bob yet
   const signedByBob = cachet(['sign', '--store', bob, '--passphrase', 'b-pass'], {
     input: MESSAGE.replace('From: Alice <alice@example.org>', 'From: Bob <bob@example.org>'),
   });
