@@ -88,10 +88,13 @@ async function refreshKeys() {
 const addresses = (text) => text.split(',').map((a) => a.trim()).filter(Boolean);
 const bare = (a) => (/<([^<>]+)>\s*$/.exec(a)?.[1] ?? a).trim().toLowerCase();
 
+let locksSeq = 0;
 async function updateLocks() {
+  const seq = ++locksSeq;
   const all = [...addresses($('to').value), ...addresses($('cc').value), ...addresses($('bcc').value)]
     .map(bare);
   const can = all.length ? await call('canEncryptTo', { addresses: all }) : {};
+  if (seq !== locksSeq) return; // a newer edit is being looked up
   $('locks').replaceChildren(...all.map((a) => {
     const span = document.createElement('span');
     span.className = can[a] ? 'yes' : 'no';

@@ -25,7 +25,8 @@ test('compose, sign+encrypt, send, and read with banners and protected headers',
   await page.fill('#subject', 'Quarterly numbers');
   await page.fill('#body', 'Hi Bob,\nthe numbers are attached.\n');
   await page.setInputFiles('#attach', { name: 'numbers.csv', mimeType: 'text/csv', buffer: Buffer.from('q,n\n1,42\n') });
-  assert.match(await page.textContent('#locks'), /🔒 bob@example\.org/);
+  // The lock icons come from the key store in the worker: wait for them.
+  await page.waitForFunction(() => /🔒 bob@example\.org/.test(document.querySelector('#locks').textContent));
   await screenshot(page, 'webmail-compose');
   await page.click('#send');
   await page.waitForFunction(() => /Sent|Not sent/.test(document.querySelector('#send-status').textContent), null, { timeout: 60_000 });
@@ -52,7 +53,7 @@ test('compose, sign+encrypt, send, and read with banners and protected headers',
 
   // Encrypting to someone without a certificate fails before anything is sent.
   await page.fill('#to', 'carol@example.org');
-  assert.match(await page.textContent('#locks'), /🔓 carol@example\.org/);
+  await page.waitForFunction(() => /🔓 carol@example\.org/.test(document.querySelector('#locks').textContent));
   await page.click('#send');
   await page.waitForFunction(() => /Not sent/.test(document.querySelector('#send-status').textContent));
   assert.match(await page.textContent('#send-status'), /RECIPIENT_NO_CERTIFICATE.*carol@example\.org/);
@@ -71,7 +72,8 @@ test('a message not addressed to the reader says so', async () => {
   const raw = await (await fetch(`${server.url}outbox/${id}`)).arrayBuffer();
   await page.selectOption('#user', 'bob@example.org');
   await page.waitForFunction(() => /Unlocked bob/.test(document.querySelector('#keys-status').textContent), null, { timeout: 30_000 });
-  await page.waitForFunction(() => document.querySelector('#busy').textContent === '');
+  await page.waitForFunction(() => document.querySelector('#busy').textContent === ''
+    && /Unlocked bob/.test(document.querySelector('#keys-status').textContent), null, { timeout: 30_000 });
   await page.setInputFiles('#eml', { name: 'm.eml', mimeType: 'message/rfc822', buffer: Buffer.from(raw) });
   await page.waitForFunction(() => /not for you/.test(document.querySelector('#banners').textContent), null, { timeout: 30_000 });
   await page.close();
