@@ -105,6 +105,19 @@ pub enum Error {
         /// What failed.
         detail: String,
     },
+    /// Submission (raised by the JavaScript `submit`; listed here so the code table is one
+    /// list): the server refused the credentials (HTTP 401/403).
+    SubmitAuth,
+    /// Submission: the server could not be reached (refused, DNS, reset, CORS).
+    SubmitNetwork,
+    /// Submission: the server failed (HTTP 5xx, `serverFail`, a JMAP method error).
+    SubmitServer,
+    /// Submission: the message could not be uploaded or imported (too large, not accepted).
+    SubmitUpload,
+    /// Submission: the server refused to send it (forbidden sender, invalid recipients).
+    SubmitRejected,
+    /// Submission: the JMAP session is unusable (not found, no mail submission, no account).
+    SubmitSession,
 }
 
 /// Every code [`Error::code`] can return, in a stable order. The README table is generated from
@@ -195,6 +208,30 @@ pub const CODES: &[(&str, &str)] = &[
         "another tab holds an older version of the key store open",
     ),
     ("STORE_FAILED", "the key store's storage backend failed"),
+    (
+        "SUBMIT_AUTH",
+        "submission: the server refused the credentials (HTTP 401/403)",
+    ),
+    (
+        "SUBMIT_NETWORK",
+        "submission: the server could not be reached; nothing was sent",
+    ),
+    (
+        "SUBMIT_SERVER",
+        "submission: the server failed (HTTP 5xx, serverFail, a method error); nothing was sent",
+    ),
+    (
+        "SUBMIT_UPLOAD",
+        "submission: the message could not be uploaded or imported (too large, refused)",
+    ),
+    (
+        "SUBMIT_REJECTED",
+        "submission: the server refused to send it (forbidden sender, invalid recipients)",
+    ),
+    (
+        "SUBMIT_SESSION",
+        "submission: the JMAP session is unusable (not found, no submission capability or account)",
+    ),
 ];
 
 impl Error {
@@ -230,6 +267,12 @@ impl Error {
             Self::StoreNotFound => "STORE_NOT_FOUND",
             Self::StoreBlocked => "STORE_BLOCKED",
             Self::StoreFailed { .. } => "STORE_FAILED",
+            Self::SubmitAuth => "SUBMIT_AUTH",
+            Self::SubmitNetwork => "SUBMIT_NETWORK",
+            Self::SubmitServer => "SUBMIT_SERVER",
+            Self::SubmitUpload => "SUBMIT_UPLOAD",
+            Self::SubmitRejected => "SUBMIT_REJECTED",
+            Self::SubmitSession => "SUBMIT_SESSION",
         }
     }
 
@@ -317,6 +360,12 @@ mod tests {
             Error::StoreNotFound,
             Error::StoreBlocked,
             Error::StoreFailed { detail: "x".into() },
+            Error::SubmitAuth,
+            Error::SubmitNetwork,
+            Error::SubmitServer,
+            Error::SubmitUpload,
+            Error::SubmitRejected,
+            Error::SubmitSession,
         ];
         for e in samples {
             assert!(seen.contains(e.code()));
@@ -333,7 +382,8 @@ mod tests {
              PASSWORD_REQUIRED P12_MALFORMED P12_NO_KEY KEY_MALFORMED KEY_CERT_MISMATCH \
              KEY_UNSUPPORTED CERT_MALFORMED CERT_MISSING CMS_MALFORMED CMS_UNSUPPORTED_ALGORITHM \
              DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED \
-             STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED"
+             STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED \
+             SUBMIT_AUTH SUBMIT_NETWORK SUBMIT_SERVER SUBMIT_UPLOAD SUBMIT_REJECTED SUBMIT_SESSION"
         );
     }
 }
