@@ -19,10 +19,11 @@
 #                envelope {"mailFrom","rcptTo":[...]}
 # Root is needed to install packages and to run Cyrus (its master drops to the cyrus user).
 #   CACHET_JMAP_NO_NGINX=1   do not start nginx
+#   CACHET_JMAP_OUT=DIR      keep the state in DIR instead of tests/out/jmap
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
-OUT="$ROOT/tests/out/jmap"
+OUT="${CACHET_JMAP_OUT:-$ROOT/tests/out/jmap}"
 VENV="${CACHET_JMAP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/cachet/jmap-venv}"
 APT_PACKAGES=(cyrus-imapd cyrus-caldav cyrus-common sasl2-bin libsasl2-modules-db nginx
   python3 python3-venv)
