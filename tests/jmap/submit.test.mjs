@@ -176,6 +176,18 @@ test('signed (clear) message, envelope from its headers plus bcc: openssl cms -v
     assert.equal(ver.status, 0, ver.stderr);
   });
 
+test('a 6 MB message arrives byte for byte', { skip }, async () => {
+  const data = new Uint8Array(6 << 20);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+  const message = await cachet.compose({ ...mail('Large'),
+    attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', data }] });
+  const before = sink().length;
+  const result = await cachet.submit({ message, transport: transport() });
+  assert.equal(result.movedToSent, true);
+  assert.equal(sink().length, before + 1);
+  assert.ok(sink().at(-1).eml.equals(Buffer.from(message)));
+});
+
 test('resending the same bytes submits the existing Email again', { skip }, async () => {
   const message = await cachet.compose(mail('Twice'));
   const first = await cachet.submit({ message, transport: transport() });
