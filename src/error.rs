@@ -105,6 +105,12 @@ pub enum Error {
         /// What failed.
         detail: String,
     },
+    /// Encryption was asked for, but some recipients have no usable certificate. Raised by the
+    /// JavaScript `seal` before anything is sent; listed here so the code table is one list.
+    RecipientNoCertificate {
+        /// The addresses, comma-separated.
+        addresses: String,
+    },
     /// Submission (raised by the JavaScript `submit`; listed here so the code table is one
     /// list): the server refused the credentials (HTTP 401/403).
     SubmitAuth,
@@ -209,6 +215,10 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("STORE_FAILED", "the key store's storage backend failed"),
     (
+        "RECIPIENT_NO_CERTIFICATE",
+        "no usable encryption certificate for some recipients (listed in detail); nothing was sent",
+    ),
+    (
         "SUBMIT_AUTH",
         "submission: the server refused the credentials (HTTP 401/403)",
     ),
@@ -267,6 +277,7 @@ impl Error {
             Self::StoreNotFound => "STORE_NOT_FOUND",
             Self::StoreBlocked => "STORE_BLOCKED",
             Self::StoreFailed { .. } => "STORE_FAILED",
+            Self::RecipientNoCertificate { .. } => "RECIPIENT_NO_CERTIFICATE",
             Self::SubmitAuth => "SUBMIT_AUTH",
             Self::SubmitNetwork => "SUBMIT_NETWORK",
             Self::SubmitServer => "SUBMIT_SERVER",
@@ -282,7 +293,8 @@ impl Error {
         match self {
             Self::DerMalformed { detail }
             | Self::ApiMisuse { detail }
-            | Self::StoreFailed { detail } => Some(detail.clone()),
+            | Self::StoreFailed { detail }
+            | Self::RecipientNoCertificate { addresses: detail } => Some(detail.clone()),
             Self::StoreCorrupted { id } => Some(id.clone()),
             Self::MimeMalformed { detail }
             | Self::Pkcs12Malformed { detail }
@@ -360,6 +372,9 @@ mod tests {
             Error::StoreNotFound,
             Error::StoreBlocked,
             Error::StoreFailed { detail: "x".into() },
+            Error::RecipientNoCertificate {
+                addresses: "x".into(),
+            },
             Error::SubmitAuth,
             Error::SubmitNetwork,
             Error::SubmitServer,
@@ -383,6 +398,7 @@ mod tests {
              KEY_UNSUPPORTED CERT_MALFORMED CERT_MISSING CMS_MALFORMED CMS_UNSUPPORTED_ALGORITHM \
              DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED \
              STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED \
+             RECIPIENT_NO_CERTIFICATE \
              SUBMIT_AUTH SUBMIT_NETWORK SUBMIT_SERVER SUBMIT_UPLOAD SUBMIT_REJECTED SUBMIT_SESSION"
         );
     }

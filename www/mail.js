@@ -30,14 +30,12 @@ function updateBusy() {
 }
 const megabytes = (n) => `${(n / 1e6).toFixed(n < 1e5 ? 2 : 1)} MB`;
 
-// ---- demo users and the certificate directory ----------------------------------------------
+// ---- identities (the key store lives in the worker) ------------------------------------------
 
-const USERS = {
-  alice: { email: 'alice@example.org', p12: '/demo/alice.p12', cert: '/demo/alice.pem' },
-  bob: { email: 'bob@example.org', p12: '/demo/bob.p12', cert: '/demo/bob.pem' },
-};
-const certificates = new Map(); // address -> PEM (other people's certificates, and our own)
-let rootCa = '';
+const DEMO_USERS = [
+  { email: 'alice@example.org', p12: '/demo/alice.p12' },
+  { email: 'bob@example.org', p12: '/demo/bob.p12' },
+];
 let me = null;
 
 async function fetchBytes(url) {
@@ -46,13 +44,43 @@ async function fetchBytes(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function signIn(name) {
-  const user = USERS[name];
+async function signIn(email) {
   me = null;
-  const who = await call('login', { p12: await fetchBytes(user.p12), password: 'test' }, 'unlocking key');
-  me = { ...user, name, email: who.email ?? user.email };
+  try {
+    const who = await call('unlock', { email, passphrase: $('passphrase').value }, 'unlocking key');
+    me = { email: who.email ?? email };
+    $('keys-status').textContent = `Unlocked ${me.email}.`;
+  } catch (err) {
+    $('keys-status').textContent = `Cannot unlock ${email}: ${err.code}: ${err.message}`;
+  }
+  await refreshKeys();
   await refresh();
   updateLocks();
+}
+
+async function refreshKeys() {
+  const { items, corrupted } = await call('list', {});
+  const current = $('user').value;
+  const identities = items.filter((i) => i.store === 'identities');
+  $('user').replaceChildren(...identities.map((i) => {
+    const o = document.createElement('option');
+    o.value = i.emails[0] ?? i.subject;
+    o.textContent = o.value;
+    return o;
+  }));
+  if (current && identities.some((i) => i.emails[0] === current)) $('user').value = current;
+  $('keys').replaceChildren(...items.map((i) => {
+    const li = document.createElement('li');
+    const role = { identities: 'my identity', otherPeople: 'other people', trustAnchors: 'trust anchor' }[i.store];
+    const until = new Date(i.notAfter).toISOString().slice(0, 10);
+    const who = i.emails[0] ?? i.subject;
+    li.textContent = `${who} · ${role} · until ${until}${i.unlocked ? ' · unlocked' : ''}`;
+    return li;
+  }), ...corrupted.map((c) => {
+    const li = document.createElement('li');
+    li.textContent = `⚠ unreadable record ${c.id} (${c.store})`;
+    return li;
+  }));
 }
 
 // ---- compose and send -----------------------------------------------------------------------
@@ -60,14 +88,18 @@ async function signIn(name) {
 const addresses = (text) => text.split(',').map((a) => a.trim()).filter(Boolean);
 const bare = (a) => (/<([^<>]+)>\s*$/.exec(a)?.[1] ?? a).trim().toLowerCase();
 
-function updateLocks() {
-  const all = [...addresses($('to').value), ...addresses($('cc').value), ...addresses($('bcc').value)];
+let locksSeq = 0;
+async function updateLocks() {
+  const seq = ++locksSeq;
+  const all = [...addresses($('to').value), ...addresses($('cc').value), ...addresses($('bcc').value)]
+    .map(bare);
+  const can = all.length ? await call('canEncryptTo', { addresses: all }) : {};
+  if (seq !== locksSeq) return; // a newer edit is being looked up
   $('locks').replaceChildren(...all.map((a) => {
     const span = document.createElement('span');
-    const can = certificates.has(bare(a));
-    span.className = can ? 'yes' : 'no';
-    span.textContent = `${can ? '🔒' : '🔓'} ${bare(a)}`;
-    span.title = can ? 'can receive encrypted mail' : 'no certificate: cannot receive encrypted mail';
+    span.className = can[a] ? 'yes' : 'no';
+    span.textContent = `${can[a] ? '🔒' : '🔓'} ${a}`;
+    span.title = can[a] ? 'can receive encrypted mail' : 'no certificate: cannot receive encrypted mail';
     return span;
   }));
 }
@@ -87,19 +119,12 @@ async function send(event) {
   })));
   const size = attachments.reduce((n, a) => n + a.data.length, 0);
   try {
-    if (encrypt) {
-      const missing = [...to, ...cc, ...bcc].map(bare).filter((a) => !certificates.has(a));
-      if (missing.length) {
-        throw Object.assign(new Error(`no certificate for ${missing.join(', ')}: cannot encrypt to them`),
-          { code: 'RECIPIENT_NO_CERTIFICATE' });
-      }
-    }
+    if (!me) throw Object.assign(new Error('unlock an identity first'), { code: 'STORE_LOCKED' });
     const compose = { from: me.email, to, cc, bcc, subject: $('subject').value, text: $('body').value, attachments };
-    const encryptionKeys = encrypt
-      ? [...new Set([...to, ...cc, ...bcc].map(bare).concat(me.email))].map((a) => certificates.get(a))
-      : [];
     const what = [sign && 'signing', encrypt && 'encrypting'].filter(Boolean).join(' and ') || 'composing';
-    const { message, envelope } = await call('seal', { compose, sign, encrypt, encryptionKeys },
+    // The store supplies the signing key and every recipient's certificate (and the sender's, for
+    // the Sent copy); a recipient without one stops the send with RECIPIENT_NO_CERTIFICATE.
+    const { message, envelope } = await call('seal', { compose, sign, encrypt, from: me.email },
       `${what} ${megabytes(size + compose.text.length)}`);
     const r = await fetch('/outbox', {
       method: 'POST',
@@ -165,7 +190,7 @@ async function read(bytes) {
   $('files').replaceChildren();
   let r;
   try {
-    r = await call('open', { message: bytes, trustAnchors: [rootCa] }, `opening ${megabytes(bytes.length)}`);
+    r = await call('open', { message: bytes }, `opening ${megabytes(bytes.length)}`);
   } catch (err) {
     $('banners').replaceChildren(banner('bad', 'Cannot open this message', `${err.code}: ${err.message}`));
     return;
@@ -309,15 +334,44 @@ function walk(bytes, out, hideLegacy, depth = 0) {
 
 // ---- wiring ----------------------------------------------------------------------------------
 
-async function main() {
-  rootCa = latin1.decode(await fetchBytes('/demo/root-ca.pem'));
-  for (const u of Object.values(USERS)) {
-    certificates.set(u.email, latin1.decode(await fetchBytes(u.cert)));
+async function importP12() {
+  const f = $('p12').files[0];
+  if (!f) return;
+  try {
+    await call('importPkcs12', {
+      data: new Uint8Array(await f.arrayBuffer()), password: $('p12-password').value,
+      passphrase: $('p12-passphrase').value,
+    }, 'importing');
+    $('keys-status').textContent = `Imported ${f.name}.`;
+  } catch (err) {
+    $('keys-status').textContent = `Not imported: ${err.code}: ${err.message}`;
   }
+  await refreshKeys();
+}
+
+async function exportBackup() {
+  try {
+    const p12 = await call('exportPkcs12', {
+      email: me?.email, passphrase: $('passphrase').value, password: $('backup-password').value,
+    }, 'exporting');
+    const a = $('backup');
+    a.href = URL.createObjectURL(new Blob([p12], { type: 'application/x-pkcs12' }));
+    a.hidden = false;
+    $('keys-status').textContent = `Backup ready (${p12.length} bytes).`;
+  } catch (err) {
+    $('keys-status').textContent = `No backup: ${err.code}: ${err.message}`;
+  }
+}
+
+async function main() {
+  await call('start', { users: DEMO_USERS }, 'opening the key store');
   $('compose').addEventListener('submit', send);
   for (const id of ['to', 'cc', 'bcc']) $(id).addEventListener('input', updateLocks);
   $('user').addEventListener('change', () => signIn($('user').value));
+  $('unlock').addEventListener('click', () => signIn($('user').value));
   $('refresh').addEventListener('click', refresh);
+  $('import').addEventListener('click', importP12);
+  $('export').addEventListener('click', exportBackup);
   $('eml').addEventListener('change', async () => {
     const f = $('eml').files[0];
     if (f) await read(new Uint8Array(await f.arrayBuffer()));
@@ -328,7 +382,8 @@ async function main() {
     const f = e.dataTransfer?.files?.[0];
     if (f) await read(new Uint8Array(await f.arrayBuffer()));
   });
-  await signIn($('user').value);
+  await refreshKeys();
+  await signIn($('user').value || DEMO_USERS[0].email);
   document.body.dataset.ready = 'true';
 }
 

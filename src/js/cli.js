@@ -28,6 +28,7 @@ const USAGE = `Usage:
                  [--passphrase PW] [--iterations N]
   cachet trust   --add FILE... | --replace FILE... | --list  --store DIR
   cachet list    --store DIR [--json]
+  cachet export  --store DIR --from ADDRESS [--passphrase PW] --password PW [--legacy] --out FILE
   cachet help | --help | --version
 
 sign     signs the message read from --in (default: standard input) and writes the signed
@@ -57,6 +58,8 @@ import   imports an identity (a .p12, or a key and its certificate) into the sto
          key is kept encrypted with --passphrase (default: the --password; or $CACHET_PASSPHRASE).
 trust    adds trust anchors (PEM, DER or .p7b), replaces all of them, or lists them.
 list     lists the identities, other people's certificates and trust anchors.
+export   writes the identity for ADDRESS as a PKCS#12 backup protected by --password (AES-256,
+         SHA-256 MAC; --legacy: 3DES and a SHA-1 MAC for old importers).
 sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored identity for
          ADDRESS (needed when the store holds several), unlocked with --passphrase or
          $CACHET_PASSPHRASE.
@@ -65,6 +68,9 @@ encrypt --store DIR --to ADDRESS...   encrypts to the newest valid certificate s
          what the recipients last advertised chooses it. --from ADDRESS signs first.
 decrypt --store DIR, open --store DIR   decrypt with every stored identity the passphrase
          unlocks; open also trusts the store's anchors.
+compose --store DIR [--password PW] --sign --encrypt   signs as --from (unlocked with
+         --password or $CACHET_PASSPHRASE) and encrypts to each recipient's and the sender's
+         newest valid certificate in the store.
 verify --store DIR   also trusts the store's anchors, builds chains with its certificates, and
          remembers the certificates of valid signers (other people).
 
@@ -432,7 +438,8 @@ async function compose(api, opts) {
   const sealed = await api.seal({
     compose: composeOptions, sign: Boolean(opts.sign), encrypt: Boolean(opts.encrypt),
     ...(keys.signingKeys ? { signingKeys: keys.signingKeys } : {}),
-    ...(opts.encrypt ? { encryptionKeys: keys.encryptionKeys } : {}),
+    ...(opts.encrypt && !keys.store ? { encryptionKeys: keys.encryptionKeys } : {}),
+    ...(keys.store ? { store: keys.store } : {}),
     ...(opts.cipher ? { cipher: opts.cipher } : {}),
   });
   await writeOutput(opts.out, sealed.message);
@@ -441,10 +448,7 @@ async function compose(api, opts) {
 
 /** Keys for compose from files (--key/--cert, --recipient-cert). */
 async function composeKeys(api, opts) {
-  if (opts.store !== undefined && typeof storeKeys === 'function') return storeKeys(api, opts);
-  if (opts.store !== undefined) {
-    throw new UsageError('API_MISUSE: --store is not available in this build');
-  }
+  if (opts.store !== undefined) return storeKeys(api, opts);
   if (opts.sign && !opts.key) throw new UsageError('API_MISUSE: --sign needs --store or --key');
   const signingKeys = opts.sign ? keyOptions(opts, 'key', 'cert') : undefined;
   const encryptionKeys = (opts['recipient-cert'] ?? []).map((f) => readInput(f, '--recipient-cert'));
@@ -454,8 +458,20 @@ async function composeKeys(api, opts) {
   return { signingKeys, encryptionKeys };
 }
 
-// Set by the key store section when it is present.
-let storeKeys;
+/** compose --store DIR --password PW: the sender's identity, unlocked with PW (or --passphrase,
+ *  CACHET_PASSPHRASE), and the store, which seal searches for every recipient's certificate. */
+async function storeKeys(api, opts) {
+  const store = await openStore(api, opts.store);
+  const passphrase = opts.password ?? passphraseOf(opts);
+  const signingKeys = opts.sign
+    ? await store.unlock({ email: addrOf(opts.from), passphrase })
+    : undefined;
+  return { signingKeys, store };
+}
+
+function addrOf(text) {
+  return (/<([^<>]+)>\s*$/.exec(text)?.[1] ?? text).trim();
+}
 
 const COMMANDS = { sign, verify, encrypt, decrypt, open, compose };
 
@@ -467,6 +483,9 @@ SPECS.import = {
 };
 SPECS.trust = { add: 'many', replace: 'many', list: 'flag', store: 'one' };
 SPECS.list = { store: 'one', json: 'flag' };
+SPECS.export = {
+  store: 'one', from: 'one', passphrase: 'one', password: 'one', legacy: 'flag', out: 'one',
+};
 SPECS.sign.store = 'one';
 SPECS.sign.from = 'one';
 SPECS.sign.passphrase = 'one';
@@ -474,6 +493,7 @@ SPECS.verify.store = 'one';
 Object.assign(SPECS.encrypt, { store: 'one', from: 'one', passphrase: 'one' });
 Object.assign(SPECS.decrypt, { store: 'one', passphrase: 'one' });
 Object.assign(SPECS.open, { store: 'one', passphrase: 'one' });
+SPECS.compose.passphrase = 'one';
 
 const STORE_NAME = 'default';
 
@@ -610,7 +630,23 @@ async function storeIdentities(api, opts) {
   return unlocked;
 }
 
-Object.assign(COMMANDS, { import: importCommand, trust: trustCommand, list: listCommand });
+async function exportCommand(api, opts) {
+  needStore(opts, 'export');
+  if (!opts.from) throw new UsageError('API_MISUSE: export needs --from ADDRESS');
+  if (!opts.password) throw new UsageError('API_MISUSE: export needs --password (of the file)');
+  if (!opts.out || opts.out === '-') throw new UsageError('API_MISUSE: export needs --out FILE');
+  const store = await openStore(api, opts.store);
+  const p12 = await store.exportPkcs12({
+    email: opts.from, passphrase: passphraseOf(opts), password: opts.password,
+    legacy: Boolean(opts.legacy),
+  });
+  await writeOutput(opts.out, p12);
+  return 0;
+}
+
+Object.assign(COMMANDS, {
+  import: importCommand, trust: trustCommand, list: listCommand, export: exportCommand,
+});
 
 // ---- mail submission (`cachet submit`: src/js/submit.js) ----------------------------------
 

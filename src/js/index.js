@@ -528,7 +528,7 @@ export async function compose(options) {
 export async function seal(options) {
   checkOptions(options, 'seal', ['message', 'compose', 'sign', 'encrypt', 'signingKeys',
     'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'detached', 'digest', 'rsaPss',
-    'headerProtection', 'legacyDisplay', 'bcc', 'date']);
+    'headerProtection', 'legacyDisplay', 'bcc', 'date', 'store']);
   const doSign = boolean(options.sign, 'sign', true);
   const doEncrypt = boolean(options.encrypt, 'encrypt', false);
   if (!doSign && !doEncrypt) throw misuse('seal: sign, encrypt, or both');
@@ -545,12 +545,25 @@ export async function seal(options) {
     message = bytes(options.message, 'message');
     envelope = envelopeOf(new TextDecoder().decode(message), stringList(options.bcc, 'bcc'));
   }
-  const recipients = doEncrypt ? byteList(options.encryptionKeys, 'encryptionKeys') : [];
+  let storeCapabilities;
+  let recipients = [];
+  if (doEncrypt && options.encryptionKeys === undefined && options.store !== undefined) {
+    // Every envelope recipient and the sender, looked up by address; all missing ones at once.
+    const found = await storeSealRecipients(options.store,
+      [...new Set([...envelope.rcptTo, envelope.mailFrom].map((a) => a.toLowerCase()))], options.date);
+    recipients = byteList(found.keys, 'encryptionKeys');
+    storeCapabilities = found.capabilities;
+  } else if (doEncrypt) {
+    recipients = byteList(options.encryptionKeys, 'encryptionKeys');
+  }
   if (doEncrypt && recipients.length === 0) {
-    throw misuse('seal: encrypt needs encryptionKeys (every recipient, and the sender)');
+    throw misuse('seal: encrypt needs encryptionKeys or a store (every recipient, and the sender)');
   }
   if (options.capabilities !== undefined && options.cipher !== undefined) {
     throw misuse('seal: give either cipher or capabilities');
+  }
+  if (storeCapabilities && options.cipher === undefined && options.capabilities === undefined) {
+    options = { ...options, capabilities: storeCapabilities };
   }
   const cipher = options.capabilities !== undefined
     ? await call(() => wasm.chooseCipher(options.capabilities))
@@ -566,9 +579,14 @@ export async function seal(options) {
     throw misuse(`seal: digest: expected one of ${DIGESTS.join(', ')}`);
   }
   const when = time(options.date, 'date');
+  let signingKeys = options.signingKeys;
+  if (doSign && options.store !== undefined
+      && (signingKeys === undefined || typeof signingKeys === 'string')) {
+    signingKeys = await storeIdentity(options.store, signingKeys ?? envelope.mailFrom);
+  }
   const out = await call(() => {
     if (!doSign) return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy);
-    const ids = identities(options.signingKeys, 'seal: signingKeys');
+    const ids = identities(signingKeys, 'seal: signingKeys');
     if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
     try {
       return ids[0].inner.sealMessage(message, recipients, cipher, rsaOaep, !detached, digest,
@@ -638,6 +656,32 @@ async function storeRecipients(store, value, date) {
     capabilities.push(found[0].capabilities ?? null);
   }
   return { keys: out, capabilities };
+}
+
+/** `seal({ encrypt: true, store })`: a certificate for every address, or one error naming
+ *  every address without one (before anything is sent). */
+async function storeSealRecipients(store, addresses, date) {
+  checkStore(store, 'seal');
+  const validAt = date ?? new Date();
+  const keys = [];
+  const capabilities = [];
+  const missing = [];
+  for (const address of addresses) {
+    const found = await store.find({ email: address, usage: 'encrypt', validAt,
+      store: ['otherPeople', 'identities'] });
+    if (found.length === 0) {
+      missing.push(address);
+      continue;
+    }
+    keys.push(found[0].certificate);
+    capabilities.push(found[0].capabilities ?? null);
+  }
+  if (missing.length) {
+    throw new CachetError('RECIPIENT_NO_CERTIFICATE',
+      `RECIPIENT_NO_CERTIFICATE: no usable encryption certificate for ${missing.join(', ')}`,
+      { detail: missing.join(', ') });
+  }
+  return { keys, capabilities };
 }
 
 /** `decrypt({ store })`: the store's unlocked identities, unless keys are given. */

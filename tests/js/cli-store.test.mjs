@@ -148,3 +148,57 @@ test('encrypt --to ADDRESS, decrypt and open --store: recipients and keys from t
   assert.equal(report.layers[0].type, 'authEnveloped');
   assert.equal(report.layers[1].signers[0].email, 'alice@example.org');
 });
+
+test('compose --store: signs as --from, encrypts to every recipient and the sender', () => {
+  const alice = scratch('cli-store');
+  const bob = scratch('cli-store');
+  const ok = (r) => assert.equal(r.status, 0, r.stderr);
+  ok(cachet(['import', '--p12', pki('alice-p256.p12'), '--password', 'test', '--store', alice,
+    '--passphrase', 'a-pass', ...FAST]));
+  ok(cachet(['import', '--p12', pki('bob-rsa.p12'), '--password', 'test', '--store', bob,
+    '--passphrase', 'b-pass', ...FAST]));
+  ok(cachet(['trust', '--add', pki('root-ca.pem'), '--store', bob]));
+  const text = join(alice, 'body.txt');
+  writeFileSync(text, 'Hello Bob, sealed from the store.\n');
+  const base = ['compose', '--store', alice, '--from', 'Alice <alice@example.org>', '--to',
+    'Bob <bob@example.org>', '--subject', 'Secret', '--text', text, '--sign', '--encrypt',
+    '--password', 'a-pass'];
+  assertFails(cachet(base), 'RECIPIENT_NO_CERTIFICATE'); // Alice has no certificate for Bob yet
+  const signedByBob = cachet(['sign', '--store', bob, '--passphrase', 'b-pass'], {
+    input: MESSAGE.replace('From: Alice <alice@example.org>', 'From: Bob <bob@example.org>'),
+  });
+  ok(signedByBob);
+  ok(cachet(['trust', '--add', pki('root-ca.pem'), '--store', alice]));
+  ok(cachet(['verify', '--store', alice, '--at', AT], { input: signedByBob.stdout }));
+  const sealed = cachet(base);
+  ok(sealed);
+  const opened = cachet(['open', '--store', bob, '--passphrase', 'b-pass', '--json'],
+    { input: sealed.stdout });
+  ok(opened);
+  const report = JSON.parse(opened.out);
+  assert.equal(report.signedValid, true);
+  const signed = report.layers.find((l) => l.type === 'signed');
+  assert.equal(signed.signers[0].email, 'alice@example.org');
+  // The sender's own copy opens with her store.
+  ok(cachet(['open', '--store', alice, '--passphrase', 'a-pass', '--json'], { input: sealed.stdout }));
+});
+
+test('export: a PKCS#12 backup from the store imports again (modern and legacy)', () => {
+  const dir = scratch('cli-store');
+  const ok = (r) => assert.equal(r.status, 0, r.stderr);
+  ok(cachet(['import', '--p12', pki('alice-p384.p12'), '--password', 'test', '--store', dir,
+    '--passphrase', 'pp', ...FAST]));
+  assertFails(cachet(['export', '--store', dir, '--from', 'alice@example.org', '--passphrase', 'pp',
+    '--password', 'backup']), 'API_MISUSE'); // no --out
+  assertFails(cachet(['export', '--store', dir, '--from', 'alice@example.org', '--passphrase', 'no',
+    '--password', 'backup', '--out', join(dir, 'x.p12')]), 'BAD_PASSWORD');
+  for (const legacy of [[], ['--legacy']]) {
+    const out = join(dir, `backup${legacy.length}.p12`);
+    ok(cachet(['export', '--store', dir, '--from', 'alice@example.org', '--passphrase', 'pp',
+      '--password', 'backup', '--out', out, ...legacy]));
+    const other = scratch('cli-store');
+    const r = cachet(['import', '--p12', out, '--password', 'backup', '--store', other, ...FAST]);
+    ok(r);
+    assert.match(r.out, /alice@example\.org/);
+  }
+});

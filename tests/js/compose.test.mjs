@@ -85,3 +85,36 @@ test('CLI compose --sign --encrypt, open --json headers, and OpenSSL reads it', 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /API_MISUSE/);
 });
+
+test('CLI compose --store: sender from the store, recipients collected from verified mail', () => {
+  const dir = scratch('compose-store');
+  const store = join(dir, 'store');
+  const body = join(dir, 'body.txt');
+  run('sh', ['-c', `printf 'Hello Bob\\n' > ${body}`]);
+  let r = cli(['import', '--p12', pki('alice-rsa.p12'), '--password', 'test', '--store', store,
+    '--passphrase', 'pw', '--iterations', '1000']);
+  assert.equal(r.status, 0, r.stderr);
+  r = cli(['trust', '--add', pki('root-ca.pem'), '--store', store]);
+  assert.equal(r.status, 0, r.stderr);
+  const compose = (to, out) => cli(['compose', '--from', 'alice@example.org', '--to', to, '--subject', 'Stored keys',
+    '--text', body, '--sign', '--encrypt', '--store', store, '--password', 'pw', '--out', out]);
+  // Bob is unknown: nothing is written, and the error names him.
+  r = compose('bob@example.org', join(dir, 'none.eml'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /RECIPIENT_NO_CERTIFICATE.*bob@example\.org/);
+  // Bob writes a signed mail; verifying it with the store collects his certificate.
+  const signed = join(dir, 'from-bob.eml');
+  r = cli(['compose', '--from', 'bob@example.org', '--to', 'alice@example.org', '--subject', 'hi', '--sign',
+    '--key', pki('bob-rsa.p12'), '--password', 'test', '--out', signed]);
+  assert.equal(r.status, 0, r.stderr);
+  r = cli(['verify', '--store', store, '--in', signed]);
+  assert.equal(r.status, 0, r.stderr + r.out);
+  const out = join(dir, 'sealed.eml');
+  r = compose('bob@example.org', out);
+  assert.equal(r.status, 0, r.stderr);
+  r = cli(['open', '--key', pki('bob-rsa.p12'), '--password', 'test', '--trust', pki('root-ca.pem'), '--json', '--in', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.out);
+  assert.equal(json.headers.subject, 'Stored keys');
+  assert.equal(json.layers[1].signers[0].email, 'alice@example.org');
+});
