@@ -111,6 +111,19 @@ pub enum Error {
         /// The addresses, comma-separated.
         addresses: String,
     },
+    /// Submission (raised by the JavaScript `submit`; listed here so the code table is one
+    /// list): the server refused the credentials (HTTP 401/403).
+    SubmitAuth,
+    /// Submission: the server could not be reached (refused, DNS, reset, CORS).
+    SubmitNetwork,
+    /// Submission: the server failed (HTTP 5xx, `serverFail`, a JMAP method error).
+    SubmitServer,
+    /// Submission: the message could not be uploaded or imported (too large, not accepted).
+    SubmitUpload,
+    /// Submission: the server refused to send it (forbidden sender, invalid recipients).
+    SubmitRejected,
+    /// Submission: the JMAP session is unusable (not found, no mail submission, no account).
+    SubmitSession,
 }
 
 /// Every code [`Error::code`] can return, in a stable order. The README table is generated from
@@ -205,6 +218,30 @@ pub const CODES: &[(&str, &str)] = &[
         "RECIPIENT_NO_CERTIFICATE",
         "no usable encryption certificate for some recipients (listed in detail); nothing was sent",
     ),
+    (
+        "SUBMIT_AUTH",
+        "submission: the server refused the credentials (HTTP 401/403)",
+    ),
+    (
+        "SUBMIT_NETWORK",
+        "submission: the server could not be reached; nothing was sent",
+    ),
+    (
+        "SUBMIT_SERVER",
+        "submission: the server failed (HTTP 5xx, serverFail, a method error); nothing was sent",
+    ),
+    (
+        "SUBMIT_UPLOAD",
+        "submission: the message could not be uploaded or imported (too large, refused)",
+    ),
+    (
+        "SUBMIT_REJECTED",
+        "submission: the server refused to send it (forbidden sender, invalid recipients)",
+    ),
+    (
+        "SUBMIT_SESSION",
+        "submission: the JMAP session is unusable (not found, no submission capability or account)",
+    ),
 ];
 
 impl Error {
@@ -241,6 +278,12 @@ impl Error {
             Self::StoreBlocked => "STORE_BLOCKED",
             Self::StoreFailed { .. } => "STORE_FAILED",
             Self::RecipientNoCertificate { .. } => "RECIPIENT_NO_CERTIFICATE",
+            Self::SubmitAuth => "SUBMIT_AUTH",
+            Self::SubmitNetwork => "SUBMIT_NETWORK",
+            Self::SubmitServer => "SUBMIT_SERVER",
+            Self::SubmitUpload => "SUBMIT_UPLOAD",
+            Self::SubmitRejected => "SUBMIT_REJECTED",
+            Self::SubmitSession => "SUBMIT_SESSION",
         }
     }
 
@@ -329,6 +372,15 @@ mod tests {
             Error::StoreNotFound,
             Error::StoreBlocked,
             Error::StoreFailed { detail: "x".into() },
+            Error::RecipientNoCertificate {
+                addresses: "x".into(),
+            },
+            Error::SubmitAuth,
+            Error::SubmitNetwork,
+            Error::SubmitServer,
+            Error::SubmitUpload,
+            Error::SubmitRejected,
+            Error::SubmitSession,
         ];
         for e in samples {
             assert!(seen.contains(e.code()));
@@ -346,7 +398,8 @@ mod tests {
              KEY_UNSUPPORTED CERT_MALFORMED CERT_MISSING CMS_MALFORMED CMS_UNSUPPORTED_ALGORITHM \
              DECRYPTION_FAILED INPUT_TOO_LARGE API_MISUSE RANDOM_FAILED INTERNAL NOT_RECIPIENT NOT_ENCRYPTED \
              STORE_QUOTA STORE_CORRUPTED STORE_LOCKED STORE_NOT_FOUND STORE_BLOCKED STORE_FAILED \
-             RECIPIENT_NO_CERTIFICATE"
+             RECIPIENT_NO_CERTIFICATE \
+             SUBMIT_AUTH SUBMIT_NETWORK SUBMIT_SERVER SUBMIT_UPLOAD SUBMIT_REJECTED SUBMIT_SESSION"
         );
     }
 }

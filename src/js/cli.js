@@ -22,6 +22,7 @@ const USAGE = `Usage:
                  [--text FILE] [--html FILE] [--attach FILE]... [--sign] [--encrypt]
                  [--store DIR --password PW] [--key FILE [--cert FILE]] [--recipient-cert FILE]...
                  [--out FILE]
+  cachet submit  --jmap SESSION-URL --user USER --password-env VAR [--bcc ADDR]... [--in FILE]
   cachet import  --p12 FILE [--password PW] --store DIR [--passphrase PW] [--iterations N]
   cachet import  --key FILE --cert FILE [--chain FILE]... [--password PW] --store DIR
                  [--passphrase PW] [--iterations N]
@@ -44,6 +45,11 @@ decrypt  decrypts with --key/--cert (a .p12 as --key needs no --cert) and writes
 compose  composes a message (UTF-8 headers, text/HTML, attachments; Bcc only in the envelope)
          and, with --sign/--encrypt, seals it with RFC 9788 header protection. Keys come from
          --store (see import) or from --key/--cert and --recipient-cert files.
+submit   submits the finished message read from --in (default: standard input), byte for byte,
+         to a JMAP server (RFC 8620/8621; --jmap is the session URL, e.g. https://host/jmap/)
+         as USER with the password in the environment variable VAR. The SMTP envelope: the
+         message's From, To and Cc, plus every --bcc. Prints the JMAP email id; exit 0 only
+         when the server accepted the message (else 2, e.g. "cachet: SUBMIT_AUTH: ...").
 open     unwraps every signed and encrypted layer (any nesting); --out writes the innermost
          content; --json prints {"layers":[{"type","cipher","signers":[...]}],"authenticated"}.
 
@@ -641,6 +647,29 @@ async function exportCommand(api, opts) {
 Object.assign(COMMANDS, {
   import: importCommand, trust: trustCommand, list: listCommand, export: exportCommand,
 });
+
+// ---- mail submission (`cachet submit`: src/js/submit.js) ----------------------------------
+
+SPECS.submit = { jmap: 'one', user: 'one', 'password-env': 'one', bcc: 'many', in: 'one' };
+
+async function submitCommand(api, opts) {
+  for (const flag of ['jmap', 'user', 'password-env']) {
+    if (opts[flag] === undefined) throw new UsageError(`API_MISUSE: submit needs --${flag}`);
+  }
+  const variable = opts['password-env'];
+  const password = process.env[variable];
+  if (password === undefined || password === '') {
+    throw new UsageError(
+      `API_MISUSE: --password-env: the environment variable ${JSON.stringify(variable)} is not set`);
+  }
+  const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
+  const transport = api.jmap({ sessionUrl: opts.jmap, auth: { username: opts.user, password } });
+  const sent = await api.submit({ message, bcc: opts.bcc ?? [], transport });
+  process.stdout.write(`${sent.emailId}\n`);
+  return 0;
+}
+
+Object.assign(COMMANDS, { submit: submitCommand });
 
 async function main(argv) {
   const [command, ...rest] = argv;

@@ -487,3 +487,79 @@ export class KeyStore {
   exportCertificate(options: { id: string; format: 'der' }): Promise<Uint8Array>;
   close(): void;
 }
+
+// ---- mail submission (submit.js) ------------------------------------------------------------
+
+/** The codes `submit` rejects with (besides API_MISUSE). */
+export type SubmitErrorCode =
+  | 'SUBMIT_AUTH'
+  | 'SUBMIT_NETWORK'
+  | 'SUBMIT_SERVER'
+  | 'SUBMIT_UPLOAD'
+  | 'SUBMIT_REJECTED'
+  | 'SUBMIT_SESSION';
+
+/** The SMTP envelope: the sender and EVERY recipient, Bcc included (bare addresses). */
+export interface Envelope {
+  mailFrom: string;
+  rcptTo: string[];
+}
+
+/** A transport made by `jmap()` or `http()`. */
+export interface Transport {
+  readonly kind: 'jmap' | 'http';
+}
+
+/** A caller-supplied transport: gets the exact bytes and the envelope; resolves when sent. */
+export type TransportFunction<R = unknown> = (bytes: Uint8Array, envelope: Envelope) => Promise<R>;
+
+/** What a JMAP submission resolves with. */
+export interface JmapSubmitResult {
+  /** The EmailSubmission id. */
+  id: string;
+  /** The Email id (in Sent once `movedToSent`). */
+  emailId: string;
+  threadId?: string;
+  blobId: string;
+  /** "final" once the server has handed it on, "pending" when it can still be undone. */
+  undoStatus?: 'pending' | 'final' | 'canceled';
+  sendAt?: string;
+  envelope: Envelope;
+  /** The Email was moved from Drafts to Sent (marked $seen, no longer $draft). */
+  movedToSent: boolean;
+}
+
+export interface JmapOptions {
+  /** The JMAP session resource, e.g. https://mail.example/jmap/ (apiUrl/uploadUrl may be relative). */
+  sessionUrl: string | URL;
+  /** HTTP Basic or a bearer token; omit when something in between authenticates. */
+  auth?: { username: string; password: string } | { bearer: string };
+  /** Default: the session's primary submission account. */
+  accountId?: string;
+  /** Default: the identity whose email is the envelope's MAIL FROM (else the first). */
+  identityId?: string;
+  fetch?: typeof fetch;
+}
+
+/** A JMAP transport (RFC 8620/8621): upload, Email/import into Drafts, EmailSubmission/set with
+ *  the explicit envelope, moved to Sent on success. */
+export function jmap(options: JmapOptions): Transport;
+
+/** A transport that POSTs message/rfc822, the envelope in X-Envelope-From / X-Envelope-To;
+ *  resolves with `{ status, ...JSON answer }`. */
+export function http(options: { url: string | URL; headers?: Record<string, string>; fetch?: typeof fetch }): Transport;
+
+export interface SubmitOptions<T> {
+  /** The finished message, raw RFC 5322 with CRLF: sent byte for byte. */
+  message: string | Uint8Array | ArrayBuffer;
+  /** Default: MAIL FROM the message's Sender or From, RCPT TO its To and Cc. */
+  envelope?: Envelope;
+  /** More recipients for the envelope (Bcc): they never appear in the message. */
+  bcc?: string | string[];
+  transport: T;
+}
+
+/** Submit a finished message. Rejects with a CachetError (SubmitErrorCode or API_MISUSE);
+ *  resolves only when the server accepted it. */
+export function submit(options: SubmitOptions<Transport>): Promise<JmapSubmitResult & Record<string, unknown>>;
+export function submit<R>(options: SubmitOptions<TransportFunction<R>>): Promise<R>;

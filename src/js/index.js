@@ -681,3 +681,6 @@ async function storeIdentity(store, email) {
 export {
   FileAdapter, IndexedDBAdapter, KeyStore, MemoryAdapter, SCHEMA_VERSION,
 } from './keystore.js';
+
+// ---- mail submission (src/js/submit.js): JMAP, HTTP POST, or a caller's function -------------
+export { http, jmap, submit } from './submit.js';
