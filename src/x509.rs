@@ -38,10 +38,12 @@ pub fn parse_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
                 return Err(too_many());
             }
         }
-    } else if let Ok(list) = parse_concatenated(data) {
-        certs = list;
     } else {
-        certs = parse_pkcs7(data)?;
+        match parse_concatenated(data) {
+            Ok(list) => certs = list,
+            Err(e @ Error::InputTooLarge { .. }) => return Err(e),
+            Err(_) => certs = parse_pkcs7(data)?,
+        }
     }
     if certs.is_empty() {
         return Err(Error::CertificateMalformed);
