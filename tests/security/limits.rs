@@ -227,3 +227,30 @@ fn signers_per_signed_data() {
         "INPUT_TOO_LARGE"
     );
 }
+
+/// RSA below 2048 bits: signing refuses it; a 1024-bit signature verifies but is reported
+/// `weak-algorithm` / `KEY_TOO_SMALL`, never valid.
+#[test]
+fn rsa_modulus_size() {
+    let key = common::vector("corpus/kmail-kde/keys/unittest-cert.key");
+    let cert = common::vector("corpus/kmail-kde/keys/unittest-cert.pem");
+    let weak = cachet::Identity::load(&key, Some(&cert), None, &[]).unwrap();
+    assert_eq!(weak.key.rsa_bits(), Some(1024));
+    let err =
+        cachet::smime::sign_message(MESSAGE, &[&weak], &sign_options(false), &mut common::rng())
+            .unwrap_err();
+    assert_eq!(err.code(), "KEY_UNSUPPORTED");
+    let msg = common::vector("corpus/kmail-kde/messages/smime-opaque-sign.mbox");
+    let trust = common::certs("corpus/kmail-kde/keys/unittest-cert.pem");
+    let r = common::verify_at(&msg, &trust, &trust, cachet::UnixTime(1_357_833_000));
+    assert_eq!(common::verdict(&r), ("weak-algorithm", "KEY_TOO_SMALL"));
+    // 2048 bits is enough.
+    let alice = identity("alice-rsa");
+    let ok =
+        cachet::smime::sign_message(MESSAGE, &[&alice], &sign_options(false), &mut common::rng())
+            .unwrap();
+    assert_eq!(
+        common::verdict(&common::verify(&ok)),
+        ("valid", "SIG_VALID")
+    );
+}
