@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// Most header fields Cachet accepts in one header block.
 pub const MAX_HEADER_FIELDS: usize = 1000;
+/// Largest header section of one entity (1 MiB; Postfix refuses more than 100 KiB).
+pub const MAX_HEADER_SIZE: usize = 1024 * 1024;
 /// Deepest multipart nesting Cachet walks.
 pub const MAX_DEPTH: usize = 32;
 /// Most parts in one multipart body.
@@ -65,7 +67,8 @@ impl<'a> Entity<'a> {
     ///
     /// # Errors
     /// `MIME_MALFORMED` for a line that is neither a field nor a continuation,
-    /// `INPUT_TOO_LARGE` for more than [`MAX_HEADER_FIELDS`] fields.
+    /// `INPUT_TOO_LARGE` for more than [`MAX_HEADER_FIELDS`] fields or a header section over
+    /// [`MAX_HEADER_SIZE`] bytes.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
         let mut fields: Vec<Field<'a>> = Vec::new();
         let mut pos = 0usize;
@@ -75,6 +78,12 @@ impl<'a> Entity<'a> {
             let line_len = find(rest, b"\r\n").map_or(rest.len(), |i| i + 2);
             let line = rest.get(..line_len).unwrap_or_default();
             let blank = line == b"\r\n" || line.is_empty();
+            if !blank && pos + line.len() > MAX_HEADER_SIZE {
+                return Err(Error::InputTooLarge {
+                    what: "header size",
+                    limit: MAX_HEADER_SIZE,
+                });
+            }
             let continuation = matches!(line.first(), Some(b' ' | b'\t'));
             if !continuation {
                 if let Some((s, n)) = start.take() {

@@ -92,6 +92,9 @@ fn parse_concatenated(der_bytes: &[u8]) -> Result<Vec<Certificate>> {
 fn parse_pkcs7(der_bytes: &[u8]) -> Result<Vec<Certificate>> {
     use cms::cert::CertificateChoices;
     use der::EncodingRules;
+    if let Ok(normalised) = crate::ber::to_der(der_bytes) {
+        crate::cms::check_signed_data_counts(&normalised, MAX_CERTIFICATES, MAX_CERTIFICATES)?;
+    }
     let mut reader = der::SliceReader::new_with_encoding_rules(der_bytes, EncodingRules::Ber)
         .map_err(|_| Error::CertificateMalformed)?;
     let info = cms::content_info::ContentInfo::decode(&mut reader)

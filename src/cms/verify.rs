@@ -70,6 +70,7 @@ pub fn parse(der_bytes: &[u8]) -> Result<ParsedSignedData> {
     }
     // NSS, gpgsm, Java and Outlook write BER (indefinite lengths, segmented OCTET STRINGs).
     let normalised = crate::ber::to_der(der_bytes)?;
+    crate::cms::check_signed_data_counts(&normalised, MAX_CERTIFICATES, MAX_SIGNERS)?;
     let info = ContentInfo::from_der(&normalised)?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(Error::NotSigned);

@@ -254,3 +254,195 @@ fn rsa_modulus_size() {
         ("valid", "SIG_VALID")
     );
 }
+
+#[test]
+fn header_size() {
+    // One 2 MiB header line (a 100 MB one fails the same way, as fast: the scan is linear).
+    let mut msg = b"Subject: ".to_vec();
+    msg.resize(mime::MAX_HEADER_SIZE * 2, b'a');
+    msg.extend_from_slice(b"\r\n\r\nbody");
+    assert_eq!(Entity::parse(&msg).unwrap_err().code(), "INPUT_TOO_LARGE");
+    let a = anchors();
+    assert_eq!(
+        cachet::smime::verify_message(&msg, &verify_options(&a))
+            .unwrap_err()
+            .code(),
+        "INPUT_TOO_LARGE"
+    );
+    // Folded over many lines counts the same.
+    let folded = format!(
+        "Subject: x\r\n{}\r\nbody",
+        " y\r\n".repeat(mime::MAX_HEADER_SIZE / 4 + 1)
+    );
+    assert_eq!(
+        Entity::parse(folded.as_bytes()).unwrap_err().code(),
+        "INPUT_TOO_LARGE"
+    );
+    // A large body is not a large header.
+    let mut big_body = b"Subject: x\r\n\r\n".to_vec();
+    big_body.resize(mime::MAX_HEADER_SIZE * 2, b'b');
+    assert!(Entity::parse(&big_body).is_ok());
+}
+
+/// DER TLV with a definite length.
+fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = contents.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
+const OID_SIGNED_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+];
+const OID_ENVELOPED_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03,
+];
+const OID_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+];
+
+/// ContentInfo { signedData, SignedData { 1, {}, {data}, [0] certs, signers } }
+fn signed_data(certificates: &[u8], signer_infos: &[u8]) -> Vec<u8> {
+    let mut sd = vec![0x02, 0x01, 0x01];
+    sd.extend(tlv(0x31, &[]));
+    sd.extend(tlv(0x30, OID_DATA));
+    sd.extend(tlv(0xa0, certificates));
+    sd.extend(tlv(0x31, signer_infos));
+    let mut ci = OID_SIGNED_DATA.to_vec();
+    ci.extend(tlv(0xa0, &tlv(0x30, &sd)));
+    tlv(0x30, &ci)
+}
+
+/// A million certificates (or signers, or recipients) are refused before any is decoded.
+#[test]
+fn million_element_sets_are_refused_before_decoding() {
+    let million_empty = [0x30u8, 0x00].repeat(1_000_000);
+    let der = signed_data(&million_empty, &[]);
+    assert_eq!(
+        cachet::cms::verify::parse(&der).unwrap_err().code(),
+        "INPUT_TOO_LARGE"
+    );
+    assert_eq!(
+        cachet::x509::parse_certificates(&der).unwrap_err().code(),
+        "INPUT_TOO_LARGE"
+    );
+    let der = signed_data(&[], &million_empty);
+    assert_eq!(
+        cachet::cms::verify::parse(&der).unwrap_err().code(),
+        "INPUT_TOO_LARGE"
+    );
+    // Real certificates, just over the limit: the same.
+    let cert = cachet::pem::decode_all(&common::pki("alice-rsa.pem"))
+        .unwrap()
+        .remove(0)
+        .der;
+    let der = signed_data(&cert.repeat(cachet::cms::verify::MAX_CERTIFICATES + 1), &[]);
+    assert_eq!(
+        cachet::cms::verify::parse(&der).unwrap_err().code(),
+        "INPUT_TOO_LARGE"
+    );
+    let der = signed_data(&cert.repeat(cachet::x509::MAX_CERTIFICATES + 1), &[]);
+    assert_eq!(
+        cachet::x509::parse_certificates(&der).unwrap_err().code(),
+        "INPUT_TOO_LARGE"
+    );
+    // ...and at the limit they are read.
+    let der = signed_data(&cert.repeat(3), &[]);
+    assert_eq!(cachet::x509::parse_certificates(&der).unwrap().len(), 3);
+    // EnvelopedData { 0, recipientInfos (a million), ... }
+    let mut ed = vec![0x02, 0x01, 0x00];
+    ed.extend(tlv(0x31, &million_empty));
+    ed.extend(tlv(0x30, OID_DATA));
+    let mut ci = OID_ENVELOPED_DATA.to_vec();
+    ci.extend(tlv(0xa0, &tlv(0x30, &ed)));
+    let der = tlv(0x30, &ci);
+    let bob = identity("bob-p256");
+    assert_eq!(
+        cachet::cms::envelope::decrypt(&der, &[&bob], &mut common::rng())
+            .unwrap_err()
+            .code(),
+        "INPUT_TOO_LARGE"
+    );
+}
+
+/// Split the contents of a DER constructed value into its elements (definite lengths).
+fn children(mut contents: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = vec![];
+    while !contents.is_empty() {
+        let first = contents[1] as usize;
+        let (len, header) = if first < 0x80 {
+            (first, 2)
+        } else {
+            let n = first & 0x7f;
+            (
+                contents[2..2 + n]
+                    .iter()
+                    .fold(0usize, |a, b| a << 8 | *b as usize),
+                2 + n,
+            )
+        };
+        out.push(contents[..header + len].to_vec());
+        contents = &contents[header + len..];
+    }
+    out
+}
+
+fn contents_of(whole: &[u8]) -> &[u8] {
+    let first = whole[1] as usize;
+    let header = if first < 0x80 { 2 } else { 2 + (first & 0x7f) };
+    &whole[header..]
+}
+
+/// KDF iteration counts past 10,000,000 are refused before the KDF runs: in a PKCS#12 MAC, and
+/// in an encrypted PKCS#8 key (PBES2/PBKDF2).
+#[test]
+fn kdf_iteration_counts() {
+    let p12 = common::pki("alice-p256.p12");
+    let password = "test"; // tests/vectors/pki/README.md
+    assert!(cachet::keys::pkcs12::parse(&p12, password).is_ok());
+    // PFX ::= SEQUENCE { version, authSafe, macData SEQUENCE { mac, salt, iterations } }
+    let mut pfx = children(contents_of(&p12));
+    let mut mac = children(contents_of(&pfx[2]));
+    mac[2] = tlv(0x02, &[0x7f, 0xff, 0xff, 0xff]);
+    pfx[2] = tlv(0x30, &mac.concat());
+    let forged = tlv(0x30, &pfx.concat());
+    let started = std::time::Instant::now();
+    let err = cachet::keys::pkcs12::parse(&forged, password).unwrap_err();
+    assert_eq!(err.code(), "INPUT_TOO_LARGE");
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "refused before running the KDF"
+    );
+    // EncryptedPrivateKeyInfo with PBES2 { PBKDF2 { salt, 2^31-1 }, aes256-CBC { iv } }
+    const PBES2: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d,
+    ];
+    const PBKDF2: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c,
+    ];
+    const AES256_CBC: &[u8] = &[
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a,
+    ];
+    let kdf_params = [tlv(0x04, &[1; 8]), tlv(0x02, &[0x7f, 0xff, 0xff, 0xff])].concat();
+    let kdf = tlv(0x30, &[PBKDF2.to_vec(), tlv(0x30, &kdf_params)].concat());
+    let enc = tlv(0x30, &[AES256_CBC.to_vec(), tlv(0x04, &[2; 16])].concat());
+    let alg = tlv(
+        0x30,
+        &[PBES2.to_vec(), tlv(0x30, &[kdf, enc].concat())].concat(),
+    );
+    let epki = tlv(0x30, &[alg, tlv(0x04, &[3; 48])].concat());
+    let err = cachet::keys::PrivateKey::parse(&epki, Some("password")).unwrap_err();
+    assert_eq!(err.code(), "INPUT_TOO_LARGE");
+}
