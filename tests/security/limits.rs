@@ -446,3 +446,101 @@ fn kdf_iteration_counts() {
     let err = cachet::keys::PrivateKey::parse(&epki, Some("password")).unwrap_err();
     assert_eq!(err.code(), "INPUT_TOO_LARGE");
 }
+
+/// Two CAs that issued each other, offered hundreds of times: path building stops (at most
+/// `MAX_PATH_LENGTH` certificates, a bounded number of steps) with a typed problem.
+#[test]
+fn path_building_is_bounded() {
+    let leaf = common::certs("pki/loop-leaf.pem").remove(0);
+    let mut pool = vec![];
+    for _ in 0..300 {
+        pool.extend(common::certs("pki/loop-ca-a.pem"));
+        pool.extend(common::certs("pki/loop-ca-b.pem"));
+    }
+    let started = std::time::Instant::now();
+    let report = cachet::x509::path::validate(&leaf, &pool, &anchors(), AT);
+    assert_eq!(
+        report.problem,
+        Some(cachet::x509::path::PathProblem::Untrusted)
+    );
+    assert!(report.chain.len() <= cachet::x509::path::MAX_PATH_LENGTH);
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+/// 50 MB pathological inputs, each parsed once: every parser is linear, so each takes well under
+/// a second or two in a debug build. Ignored (a measurement, not a test of the default command):
+/// `cargo test --test security -- --ignored --nocapture pathological`.
+#[test]
+#[ignore = "measurement: run explicitly"]
+fn pathological_50mb_inputs_are_linear() {
+    const N: usize = 50 * 1024 * 1024;
+    let a = anchors();
+    let time = |name: &str, f: &dyn Fn() -> Option<&'static str>| {
+        let start = std::time::Instant::now();
+        let code = f();
+        let secs = start.elapsed().as_secs_f64();
+        println!("{name:<48} {secs:>7.2} s  {code:?}");
+        assert!(secs < 120.0, "{name}: {secs} s");
+    };
+    let lines = {
+        let mut b = b"--b\r\n\r\n".to_vec();
+        b.extend("\r\n".repeat(N / 2).as_bytes());
+        b.extend_from_slice(b"--b--\r\n");
+        b
+    };
+    time("split_multipart, 25M empty lines", &|| {
+        mime::split_multipart(&lines, "b").err().map(|e| e.code())
+    });
+    let near = "--bX\r\n".repeat(N / 6);
+    time("split_multipart, 8M near-delimiters", &|| {
+        mime::split_multipart(near.as_bytes(), "b")
+            .err()
+            .map(|e| e.code())
+    });
+    let signed = format!(
+        "From: a@example.org\r\nContent-Type: multipart/signed; boundary=b\r\n\r\n--b\r\n{near}"
+    );
+    time("verify_message, multipart/signed of them", &|| {
+        cachet::smime::verify_message(signed.as_bytes(), &verify_options(&a))
+            .err()
+            .map(|e| e.code())
+    });
+    let lf = vec![b'\n'; N];
+    time("to_crlf, 50M bare LF", &|| {
+        assert_eq!(mime::to_crlf(&lf).len(), 2 * N);
+        None
+    });
+    let folded = format!("Subject: x\r\n{}", " y\r\n".repeat(N / 4));
+    time("Entity::parse, 12M folded header lines", &|| {
+        Entity::parse(folded.as_bytes()).err().map(|e| e.code())
+    });
+    let one_line = "X".repeat(N);
+    time("Entity::parse, one 50 MB line", &|| {
+        Entity::parse(one_line.as_bytes()).err().map(|e| e.code())
+    });
+    let begins = "-----BEGIN ".repeat(N / 11);
+    time("pem::decode_all, 4.7M BEGIN markers", &|| {
+        cachet::pem::decode_all(begins.as_bytes())
+            .err()
+            .map(|e| e.code())
+    });
+    let label = format!("-----BEGIN {}-----", "A".repeat(N));
+    time("pem::decode_all, 50 MB label", &|| {
+        cachet::pem::decode_all(label.as_bytes())
+            .err()
+            .map(|e| e.code())
+    });
+    let b64 = "QUJD\r\n".repeat(N / 6);
+    time("base64_decode, 50 MB", &|| {
+        mime::base64_decode(b64.as_bytes()).err().map(|e| e.code())
+    });
+    let nested = [0x30u8, 0x80].repeat(N / 2);
+    time("ber::to_der, 25M nested indefinite", &|| {
+        cachet::ber::to_der(&nested).err().map(|e| e.code())
+    });
+    let qp = "=\r\n".repeat(N / 3);
+    time("qp_decode, 16M soft breaks", &|| {
+        let _ = mime::qp_decode(qp.as_bytes());
+        None
+    });
+}
