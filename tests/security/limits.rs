@@ -168,9 +168,8 @@ fn smime_layers() {
 #[test]
 fn recipients() {
     let bob = cert("bob-p256");
-    let many: Vec<_> = std::iter::repeat(&bob)
-        .take(cachet::cms::envelope::MAX_RECIPIENTS + 1)
-        .collect();
+    let many: Vec<_> =
+        std::iter::repeat_n(&bob, cachet::cms::envelope::MAX_RECIPIENTS + 1).collect();
     let err = envelope::encrypt_message(
         MESSAGE,
         &many,
@@ -213,9 +212,8 @@ fn certificates_per_input() {
 #[test]
 fn signers_per_signed_data() {
     let alice = identity("alice-p256");
-    let signers: Vec<_> = std::iter::repeat(&alice)
-        .take(cachet::cms::verify::MAX_SIGNERS + 1)
-        .collect();
+    let signers: Vec<_> =
+        std::iter::repeat_n(&alice, cachet::cms::verify::MAX_SIGNERS + 1).collect();
     let msg =
         cachet::smime::sign_message(MESSAGE, &signers, &sign_options(true), &mut common::rng())
             .unwrap();
