@@ -60,8 +60,15 @@ const ops = {
   async exportPkcs12({ email, passphrase, password }) {
     return store.exportPkcs12({ email, passphrase, password });
   },
-  async seal({ compose, sign, encrypt, from }) {
-    return cachet.seal({ compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}) });
+  /** Seal (sign/encrypt with header protection) and submit through the configured transport:
+   *  the demo server's local submission endpoint, over the package's `http()` transport. */
+  async send({ compose, sign, encrypt, from }) {
+    const { message, envelope } = await cachet.seal({
+      compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}),
+    });
+    const transport = cachet.http({ url: new URL('/outbox', self.location.origin).href });
+    const sent = await cachet.submit({ message, envelope, transport });
+    return { envelope, sent };
   },
   async open({ message }) {
     const r = await cachet.open({ message, store });

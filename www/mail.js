@@ -124,19 +124,8 @@ async function send(event) {
     const what = [sign && 'signing', encrypt && 'encrypting'].filter(Boolean).join(' and ') || 'composing';
     // The store supplies the signing key and every recipient's certificate (and the sender's, for
     // the Sent copy); a recipient without one stops the send with RECIPIENT_NO_CERTIFICATE.
-    const { message, envelope } = await call('seal', { compose, sign, encrypt, from: me.email },
+    const { envelope, sent } = await call('send', { compose, sign, encrypt, from: me.email },
       `${what} ${megabytes(size + compose.text.length)}`);
-    const r = await fetch('/outbox', {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'message/rfc822',
-        'X-Envelope-From': envelope.mailFrom,
-        'X-Envelope-To': envelope.rcptTo.join(','),
-      },
-      body: message,
-    });
-    if (!r.ok) throw Object.assign(new Error(`the server refused it (${r.status})`), { code: 'SUBMIT_SERVER' });
-    const sent = await r.json();
     status.textContent = `Sent to ${envelope.rcptTo.join(', ')} (${megabytes(sent.size)}).`;
     status.dataset.id = sent.id;
     await refresh();
