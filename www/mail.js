@@ -333,13 +333,15 @@ function walk(bytes, out, hideLegacy, depth = 0) {
   const disposition = params(fields.get('content-disposition'));
   const data = decodeBody(fields, body);
   if (ct.type === 'text/plain' && disposition.type !== 'attachment') {
-    if (hideLegacy && ct.p['hp-legacy-display'] === '1') return;
     let text;
     try {
       text = new TextDecoder(ct.p.charset ?? 'utf-8').decode(data);
     } catch {
       text = latin1.decode(data);
     }
+    // RFC 9788 §4.5.3.2: the protected headers are shown above, so drop the legacy display
+    // element (the header-like lines up to the first blank line).
+    if (hideLegacy && ct.p['hp-legacy-display'] === '1') text = text.replace(/^(?:.*\r?\n)*?\r?\n/, '');
     out.text.push(text);
     return;
   }
