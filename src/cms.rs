@@ -98,3 +98,57 @@ pub(crate) fn elements(mut contents: &[u8]) -> Result<alloc::vec::Vec<Tlv<'_>>> 
     }
     Ok(out)
 }
+
+/// Fail with `INPUT_TOO_LARGE` when `contents` holds more than `limit` elements. Counted on the
+/// raw encoding before anything is decoded, so that a SET OF a million tiny elements never
+/// becomes a million decoded structures. Malformed input passes: the decoder reports it.
+fn check_count(mut contents: &[u8], limit: usize, what: &'static str) -> Result<()> {
+    let mut n = 0usize;
+    while !contents.is_empty() {
+        n += 1;
+        if n > limit {
+            return Err(Error::InputTooLarge { what, limit });
+        }
+        match read_tlv(contents) {
+            Ok((_, rest)) => contents = rest,
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// The fields of the SEQUENCE a DER `ContentInfo` carries in its `[0] EXPLICIT` content.
+fn content_fields(der_bytes: &[u8]) -> Option<alloc::vec::Vec<Tlv<'_>>> {
+    let (info, _) = read_tlv(der_bytes).ok()?;
+    let parts = elements(info.contents).ok()?;
+    let (inner, _) = read_tlv(parts.get(1)?.contents).ok()?;
+    elements(inner.contents).ok()
+}
+
+/// Before decoding a SignedData (DER `ContentInfo`): at most `max_certificates` certificates
+/// and as many CRLs, at most `max_signers` digest algorithms and SignerInfos.
+pub(crate) fn check_signed_data_counts(
+    der_bytes: &[u8],
+    max_certificates: usize,
+    max_signers: usize,
+) -> Result<()> {
+    for field in content_fields(der_bytes).unwrap_or_default() {
+        match field.tag {
+            0xa0 => check_count(field.contents, max_certificates, "certificates")?,
+            0xa1 => check_count(field.contents, max_certificates, "CRLs")?,
+            0x31 => check_count(field.contents, max_signers, "signers")?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Before decoding an (Auth)EnvelopedData (DER `ContentInfo`): at most `max` RecipientInfos.
+pub(crate) fn check_recipient_count(der_bytes: &[u8], max: usize) -> Result<()> {
+    for field in content_fields(der_bytes).unwrap_or_default() {
+        if field.tag == 0x31 {
+            check_count(field.contents, max, "recipients")?;
+        }
+    }
+    Ok(())
+}

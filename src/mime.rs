@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// Most header fields Cachet accepts in one header block.
 pub const MAX_HEADER_FIELDS: usize = 1000;
+/// Largest header section of one entity (1 MiB; Postfix refuses more than 100 KiB).
+pub const MAX_HEADER_SIZE: usize = 1024 * 1024;
 /// Deepest multipart nesting Cachet walks.
 pub const MAX_DEPTH: usize = 32;
 /// Most parts in one multipart body.
@@ -65,7 +67,8 @@ impl<'a> Entity<'a> {
     ///
     /// # Errors
     /// `MIME_MALFORMED` for a line that is neither a field nor a continuation,
-    /// `INPUT_TOO_LARGE` for more than [`MAX_HEADER_FIELDS`] fields.
+    /// `INPUT_TOO_LARGE` for more than [`MAX_HEADER_FIELDS`] fields or a header section over
+    /// [`MAX_HEADER_SIZE`] bytes.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
         let mut fields: Vec<Field<'a>> = Vec::new();
         let mut pos = 0usize;
@@ -75,6 +78,12 @@ impl<'a> Entity<'a> {
             let line_len = find(rest, b"\r\n").map_or(rest.len(), |i| i + 2);
             let line = rest.get(..line_len).unwrap_or_default();
             let blank = line == b"\r\n" || line.is_empty();
+            if !blank && pos + line.len() > MAX_HEADER_SIZE {
+                return Err(Error::InputTooLarge {
+                    what: "header size",
+                    limit: MAX_HEADER_SIZE,
+                });
+            }
             let continuation = matches!(line.first(), Some(b' ' | b'\t'));
             if !continuation {
                 if let Some((s, n)) = start.take() {
@@ -491,9 +500,12 @@ pub fn needs_encoding(body: &[u8]) -> bool {
 /// (`"Alice" <alice@example.org>` → `alice@example.org`).
 #[must_use]
 pub fn first_address(value: &str) -> Option<String> {
-    let candidate = match (value.find('<'), value.find('>')) {
-        (Some(a), Some(b)) if a < b => value.get(a + 1..b)?,
-        _ => value.split(',').next()?,
+    // Blank out quoted strings and comments first: a display name such as
+    // `"Alice <alice@example.org>" <mallory@evil.example>` must not supply the address.
+    let visible = unquoted(value);
+    let candidate = match (visible.find('<'), visible.find('>')) {
+        (Some(a), Some(b)) if a < b => visible.get(a + 1..b)?,
+        _ => visible.split(',').next()?,
     };
     let addr = candidate.trim().trim_matches(|c| c == '"' || c == '\'');
     if addr.contains('@') && !addr.contains(char::is_whitespace) {
@@ -501,6 +513,38 @@ pub fn first_address(value: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// `value` with the characters of quoted strings and comments (RFC 5322 §3.2) replaced by
+/// spaces, so that only the structure outside them is searched.
+fn unquoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut quoted, mut comment, mut escaped) = (false, 0usize, false);
+    for c in value.chars() {
+        let hidden = quoted || comment > 0;
+        if escaped {
+            escaped = false;
+            out.push(' ');
+            continue;
+        }
+        match c {
+            '\\' if hidden => escaped = true,
+            '"' if comment == 0 => quoted = !quoted,
+            '(' if !quoted => comment += 1,
+            ')' if !quoted && comment > 0 => {
+                comment -= 1;
+                out.push(' ');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(if hidden || c == '"' || (c == '(' && !quoted) {
+            ' '
+        } else {
+            c
+        });
+    }
+    out
 }
 
 /// Parse an RFC 5322 `Date:` value (`Mon, 26 Jan 2026 20:38:03 +0000`, day name and seconds
@@ -734,5 +778,18 @@ mod tests {
         assert_eq!(first_address("\"A, B\" <a@b.c>").as_deref(), Some("a@b.c"));
         assert_eq!(first_address("a@b.c").as_deref(), Some("a@b.c"));
         assert_eq!(first_address("undisclosed"), None);
+        // A display name that looks like an address never supplies it (From-spoofing).
+        assert_eq!(
+            first_address("\"Alice <alice@example.org>\" <mallory@evil.example>").as_deref(),
+            Some("mallory@evil.example")
+        );
+        assert_eq!(
+            first_address("(alice@example.org <alice@example.org>) <m@evil.example>").as_deref(),
+            Some("m@evil.example")
+        );
+        assert_eq!(
+            first_address("\"x\\\" <a@b.c>\" <m@e.x>").as_deref(),
+            Some("m@e.x")
+        );
     }
 }

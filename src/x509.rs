@@ -38,10 +38,12 @@ pub fn parse_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
                 return Err(too_many());
             }
         }
-    } else if let Ok(list) = parse_concatenated(data) {
-        certs = list;
     } else {
-        certs = parse_pkcs7(data)?;
+        match parse_concatenated(data) {
+            Ok(list) => certs = list,
+            Err(e @ Error::InputTooLarge { .. }) => return Err(e),
+            Err(_) => certs = parse_pkcs7(data)?,
+        }
     }
     if certs.is_empty() {
         return Err(Error::CertificateMalformed);
@@ -90,6 +92,9 @@ fn parse_concatenated(der_bytes: &[u8]) -> Result<Vec<Certificate>> {
 fn parse_pkcs7(der_bytes: &[u8]) -> Result<Vec<Certificate>> {
     use cms::cert::CertificateChoices;
     use der::EncodingRules;
+    if let Ok(normalised) = crate::ber::to_der(der_bytes) {
+        crate::cms::check_signed_data_counts(&normalised, MAX_CERTIFICATES, MAX_CERTIFICATES)?;
+    }
     let mut reader = der::SliceReader::new_with_encoding_rules(der_bytes, EncodingRules::Ber)
         .map_err(|_| Error::CertificateMalformed)?;
     let info = cms::content_info::ContentInfo::decode(&mut reader)

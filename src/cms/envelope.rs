@@ -214,6 +214,7 @@ pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
         });
     }
     let der_bytes = join_encrypted_content(&crate::ber::to_der(ber)?)?;
+    crate::cms::check_recipient_count(&der_bytes, MAX_RECIPIENTS)?;
     let info = ContentInfo::from_der(&der_bytes)?;
     let inner = info.content.to_der()?;
     let (infos, eci, mac, aad) = if info.content_type == ID_ENVELOPED_DATA {

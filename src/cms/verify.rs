@@ -25,6 +25,23 @@ use crate::x509::{self, path};
 pub const MAX_SIGNERS: usize = 64;
 /// Most certificates Cachet reads from one SignedData.
 pub const MAX_CERTIFICATES: usize = 256;
+/// Smallest RSA signer key reported valid (bits); 1024 to 2047 bits verify but are reported
+/// `weak-algorithm` / `KEY_TOO_SMALL` (below 1024 the signature is not checked at all).
+pub const RSA_MIN_TRUSTED_BITS: usize = 2048;
+
+/// The RSA modulus size of a certificate's key; `None` for other keys.
+fn rsa_modulus_bits(cert: &Certificate) -> Option<usize> {
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    if spki.algorithm.oid != const_oid::db::rfc5912::RSA_ENCRYPTION
+        && spki.algorithm.oid != const_oid::db::rfc5912::ID_RSASSA_PSS
+    {
+        return None;
+    }
+    let key = pkcs1::RsaPublicKeyRef::try_from(spki.subject_public_key.as_bytes()?).ok()?;
+    let modulus = key.modulus.as_bytes();
+    let top = modulus.first()?;
+    Some((modulus.len() - 1) * 8 + (8 - top.leading_zeros() as usize))
+}
 
 /// A decoded SignedData, with the raw signed attributes of each signer kept as sent.
 #[derive(Clone, Debug)]
@@ -53,6 +70,7 @@ pub fn parse(der_bytes: &[u8]) -> Result<ParsedSignedData> {
     }
     // NSS, gpgsm, Java and Outlook write BER (indefinite lengths, segmented OCTET STRINGs).
     let normalised = crate::ber::to_der(der_bytes)?;
+    crate::cms::check_signed_data_counts(&normalised, MAX_CERTIFICATES, MAX_SIGNERS)?;
     let info = ContentInfo::from_der(&normalised)?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(Error::NotSigned);
@@ -627,6 +645,16 @@ fn check(
         }
     }
     // Last: everything else holds, but the algorithm is no longer safe.
+    if let Some(bits) = rsa_modulus_bits(cert).filter(|b| *b < RSA_MIN_TRUSTED_BITS) {
+        return verdict(
+            S::WeakAlgorithm,
+            "KEY_TOO_SMALL",
+            alloc::format!(
+                "the signature verifies but the signer's RSA key has {bits} bits (fewer than \
+                 {RSA_MIN_TRUSTED_BITS})"
+            ),
+        );
+    }
     if digest.is_weak() {
         return verdict(
             S::WeakAlgorithm,

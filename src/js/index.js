@@ -7,6 +7,7 @@
 import initWasm, * as wasm from './cachet_wasm.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
+import { bytes, checkOptions } from './options.js';
 
 export { CachetError, ERROR_CODES };
 
@@ -57,29 +58,6 @@ async function call(fn) {
 }
 
 // ---- option checking ------------------------------------------------------------------------
-
-function checkOptions(options, fn, allowed) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw misuse(`${fn}: expected one options object`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw misuse(`${fn}: unknown option ${JSON.stringify(key)}`);
-  }
-  return options;
-}
-
-const encoder = new TextEncoder();
-
-/** string (UTF-8) | Uint8Array | ArrayBuffer -> Uint8Array. Never echoes the value. */
-function bytes(value, name) {
-  if (typeof value === 'string') return encoder.encode(value);
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  }
-  throw misuse(`${name}: expected a string or a Uint8Array`);
-}
 
 function optionalBytes(value, name) {
   return value === undefined || value === null ? undefined : bytes(value, name);

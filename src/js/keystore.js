@@ -12,6 +12,7 @@
 
 import * as wasm from './cachet_wasm.js';
 import { CachetError, misuse, wrap } from './errors.js';
+import { bytes, checkOptions as check } from './options.js';
 import { Certificate, Identity, init } from './index.js';
 
 /** The schema version this code writes. v1: `encryptedKey` on identities; v2: `key` object,
@@ -41,27 +42,7 @@ function storageError(err, what) {
 }
 
 function checkOptions(options, fn, allowed) {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw misuse(`${fn}: expected one options object`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw misuse(`${fn}: unknown option ${JSON.stringify(key)}`);
-  }
-  return options;
-}
-
-const encoder = new TextEncoder();
-
-function bytes(value, name) {
-  if (typeof value === 'string') return encoder.encode(value);
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  }
-  if (value instanceof Certificate) return value.der;
-  throw misuse(`${name}: expected a string or a Uint8Array`);
+  return check(options, fn, allowed, { optional: true });
 }
 
 function string(value, name, { required = false, nonEmpty = false } = {}) {

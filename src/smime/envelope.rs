@@ -303,12 +303,11 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
     let signed_valid = signed_layers.clone().next().is_some()
         && signed_layers
             .all(|s| !s.is_empty() && s.iter().all(|r| r.status == SignerStatus::Valid));
-    // Only a payload inside a cryptographic layer can protect headers (RFC 9788 §4.1).
-    let protected = if layers
-        .iter()
-        .any(|l| !matches!(l, Layer::Undecryptable { .. }))
-    {
-        let encrypted = layers.iter().any(|l| matches!(l, Layer::Encrypted { .. }));
+    // Only a payload inside a cryptographic layer can protect headers (RFC 9788 §4.1): one that
+    // was decrypted, or one a signature that holds cryptographically covers. A payload whose
+    // signature is broken (its `hp` parameter may have been edited) protects nothing.
+    let encrypted = layers.iter().any(|l| matches!(l, Layer::Encrypted { .. }));
+    let protected = if encrypted || authenticated {
         crate::smime::protect::read(&headers, &current)
             .ok()
             .flatten()

@@ -61,6 +61,55 @@ fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &key.into(), &value.into());
 }
 
+/// Trust anchors, extra certificates and CRLs as the boundary receives them, parsed once.
+struct VerifyInputs {
+    anchors: Vec<Certificate>,
+    extra: Vec<Certificate>,
+    crls: Vec<x509_cert::crl::CertificateList>,
+    time: UnixTime,
+}
+
+impl VerifyInputs {
+    fn parse(anchors: &Array, extra: &Array, crls: &Array, time_ms: f64) -> Result<Self, Error> {
+        let mut revocations = Vec::new();
+        for data in byte_arrays(crls, "crls")? {
+            revocations.extend(crate::x509::parse_crls(&data)?);
+        }
+        Ok(Self {
+            anchors: certificates(anchors, "trustAnchors")?,
+            extra: certificates(extra, "certificates")?,
+            crls: revocations,
+            time: UnixTime::from_millis(time_ms),
+        })
+    }
+
+    fn options(&self) -> VerifyOptions<'_> {
+        VerifyOptions {
+            trust_anchors: &self.anchors,
+            certificates: &self.extra,
+            crls: &self.crls,
+            time: self.time,
+        }
+    }
+}
+
+/// Signing options from the boundary's arguments; an unknown digest name is `API_MISUSE`.
+fn sign_options(
+    opaque: bool,
+    digest: &str,
+    rsa_pss: bool,
+    time_ms: f64,
+) -> Result<SignOptions, Error> {
+    let digest = DigestAlgorithm::from_name(digest)
+        .ok_or_else(|| Error::misuse(alloc::format!("unknown digest {digest:?}")))?;
+    Ok(SignOptions {
+        opaque,
+        digest,
+        rsa_pss,
+        time: UnixTime::from_millis(time_ms),
+    })
+}
+
 /// A signing identity: a private key, its certificate and chain. Call `free()` when done.
 #[wasm_bindgen]
 pub struct Identity(crate::keys::Identity);
@@ -200,14 +249,7 @@ pub fn sign_message(
     rsa_pss: bool,
     time_ms: f64,
 ) -> Result<Vec<u8>, JsValue> {
-    let digest = DigestAlgorithm::from_name(digest)
-        .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown digest {digest:?}"))))?;
-    let options = SignOptions {
-        opaque,
-        digest,
-        rsa_pss,
-        time: UnixTime::from_millis(time_ms),
-    };
+    let options = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     smime::sign_message(message, &[&identity.0], &options, &mut rng).map_err(to_js)
 }
@@ -221,19 +263,9 @@ pub fn verify_message(
     crls: Array,
     time_ms: f64,
 ) -> Result<JsValue, JsValue> {
-    let anchors = self::certificates(&trust_anchors, "trustAnchors").map_err(to_js)?;
-    let extra = self::certificates(&certificates, "certificates").map_err(to_js)?;
-    let mut revocations = Vec::new();
-    for data in byte_arrays(&crls, "crls").map_err(to_js)? {
-        revocations.extend(crate::x509::parse_crls(&data).map_err(to_js)?);
-    }
-    let options = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &extra,
-        crls: &revocations,
-        time: UnixTime::from_millis(time_ms),
-    };
-    let report = smime::verify_message(message, &options).map_err(to_js)?;
+    let inputs =
+        VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
+    let report = smime::verify_message(message, &inputs.options()).map_err(to_js)?;
     let signers = Array::new();
     for signer in &report.signers {
         let item = signer_object(signer).map_err(to_js)?;
@@ -375,18 +407,8 @@ fn open_with(
     crls: &Array,
     time_ms: f64,
 ) -> Result<JsValue, JsValue> {
-    let anchors = certificates(trust_anchors, "trustAnchors").map_err(to_js)?;
-    let extra = certificates(extra, "certificates").map_err(to_js)?;
-    let mut revocations = Vec::new();
-    for data in byte_arrays(crls, "crls").map_err(to_js)? {
-        revocations.extend(crate::x509::parse_crls(&data).map_err(to_js)?);
-    }
-    let options = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &extra,
-        crls: &revocations,
-        time: UnixTime::from_millis(time_ms),
-    };
+    let inputs = VerifyInputs::parse(trust_anchors, extra, crls, time_ms).map_err(to_js)?;
+    let options = inputs.options();
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     let report = envelope::open(message, identities, &options, &mut rng).map_err(to_js)?;
     open_object(&report).map_err(to_js)
@@ -592,14 +614,7 @@ impl Identity {
         legacy_display: bool,
         time_ms: f64,
     ) -> Result<Vec<u8>, JsValue> {
-        let digest = DigestAlgorithm::from_name(digest)
-            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown digest {digest:?}"))))?;
-        let sign = SignOptions {
-            opaque,
-            digest,
-            rsa_pss,
-            time: UnixTime::from_millis(time_ms),
-        };
+        let sign = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
         let (hp, legacy) = (header_protection, legacy_display);
         seal_with(
             message,

@@ -426,9 +426,10 @@ impl Gpgsm {
         );
     }
 
-    /// A passphrase file to give gpgsm on stdin (loopback pinentry).
+    /// A passphrase file to give gpgsm on stdin (loopback pinentry). gpgsm may ask more than once
+    /// (the file's password, then the agent's protection passphrase): one line per question.
     pub fn passphrase(&self) -> fs::File {
-        fs::File::open(self.home.write("pw", b"test\n")).unwrap()
+        fs::File::open(self.home.write("pw", b"test\ntest\ntest\ntest\n")).unwrap()
     }
 
     /// Import `<name>` as a legacy (3DES/RC2) PKCS#12, the only kind gpgsm 2.2 reads; returns the
