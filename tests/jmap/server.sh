@@ -72,8 +72,14 @@ install_venv() {
 }
 
 install_all() {
+  # Test files run in parallel (each with its own CACHET_JMAP_OUT): one installer at a time.
+  mkdir -p "$(dirname "$VENV")"
+  exec 9>"$VENV.lock"
+  flock 9
   install_packages
   install_venv
+  flock -u 9
+  exec 9>&-
 }
 
 # ---- helpers ---------------------------------------------------------------------------------
