@@ -15,6 +15,7 @@
 // Passwords and bearer tokens go into the Authorization header and nowhere else.
 
 import { CachetError, misuse } from './errors.js';
+import { checkOptions } from './options.js';
 
 const JMAP_CORE = 'urn:ietf:params:jmap:core';
 const JMAP_MAIL = 'urn:ietf:params:jmap:mail';
@@ -23,16 +24,6 @@ const JMAP_SUBMISSION = 'urn:ietf:params:jmap:submission';
 const TRANSPORT = Symbol('cachet.transport');
 
 // ---- options and values ---------------------------------------------------------------------
-
-function checkOptions(options, fn, allowed) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw misuse(`${fn}: expected one options object`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw misuse(`${fn}: unknown option ${JSON.stringify(key)}`);
-  }
-  return options;
-}
 
 function messageBytes(value) {
   if (typeof value === 'string') return new TextEncoder().encode(value);
