@@ -217,3 +217,43 @@ fn thunderbird_env_mixed_vector() {
     let shown = String::from_utf8_lossy(&r.content);
     assert!(!shown.contains("This is a test message from Alice to Bob."));
 }
+
+/// Sign, then encrypt with CBC; the attacker malleates a block inside the signed text. The
+/// decrypted layer is shown as unauthenticated and the signature no longer holds: the altered
+/// text is never presented as authenticated.
+#[test]
+fn cbc_gadget_inside_a_signed_message_breaks_the_signature() {
+    let alice = identity("alice-rsa");
+    let signed = cachet::smime::sign_message(
+        LONG,
+        &[&alice],
+        &crate::support::sign_options(false),
+        &mut common::rng(),
+    )
+    .unwrap();
+    let enc = encrypt(&signed, "bob-rsa", ContentCipher::Aes256Cbc, false);
+    let control = open(&enc, "bob-rsa");
+    assert_eq!(types(&control), ["enveloped", "signed"]);
+    assert!(control.signed_valid && control.authenticated);
+    // Decrypted inner entity (the signed message), to aim at the text.
+    let bob = identity("bob-rsa");
+    let inner = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap();
+    let (_, inner_entity) = {
+        let text = inner.message;
+        let at = crate::support::position(&text, b"Content-Type: multipart/signed");
+        (text[..at].to_vec(), text[at..].to_vec())
+    };
+    let target = crate::support::position(&inner_entity, b"Please wire 100 EUR");
+    let block = target / 16 + 1; // garble this block, flip a byte of the next one
+    let (head, der) = split(&enc);
+    let ct = ciphertext(&der);
+    let mut bad = ct.clone();
+    bad[block * 16] ^= 0x01;
+    let r = open(&join(&head, &replace(&der, &ct, &bad)), "bob-rsa");
+    assert_eq!(types(&r), ["enveloped", "signed"]);
+    let Layer::Signed { signers, .. } = &r.layers[1] else {
+        panic!()
+    };
+    assert_eq!(signers[0].status.as_str(), "content-altered");
+    assert!(!r.authenticated && !r.signed_valid);
+}

@@ -443,6 +443,26 @@ fn kdf_iteration_counts() {
     let epki = tlv(0x30, &[alg, tlv(0x04, &[3; 48])].concat());
     let err = cachet::keys::PrivateKey::parse(&epki, Some("password")).unwrap_err();
     assert_eq!(err.code(), "INPUT_TOO_LARGE");
+    // scrypt { salt, N = 2^20, r = 8, p = 1 }: 1 GiB of memory, over the 64 MiB limit.
+    const SCRYPT: &[u8] = &[
+        0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x04, 0x0b,
+    ];
+    let scrypt_params = [
+        tlv(0x04, &[1; 8]),
+        tlv(0x02, &[0x10, 0x00, 0x00]),
+        tlv(0x02, &[0x08]),
+        tlv(0x02, &[0x01]),
+    ]
+    .concat();
+    let kdf = tlv(0x30, &[SCRYPT.to_vec(), tlv(0x30, &scrypt_params)].concat());
+    let enc = tlv(0x30, &[AES256_CBC.to_vec(), tlv(0x04, &[2; 16])].concat());
+    let alg = tlv(
+        0x30,
+        &[PBES2.to_vec(), tlv(0x30, &[kdf, enc].concat())].concat(),
+    );
+    let epki = tlv(0x30, &[alg, tlv(0x04, &[3; 48])].concat());
+    let err = cachet::keys::PrivateKey::parse(&epki, Some("password")).unwrap_err();
+    assert_eq!(err.code(), "INPUT_TOO_LARGE");
 }
 
 /// Two CAs that issued each other, offered hundreds of times: path building stops (at most

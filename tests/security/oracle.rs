@@ -123,3 +123,33 @@ fn rsa_v15_invalid_padding_is_indistinguishable_from_a_wrong_key() {
         ));
     }
 }
+
+/// ECDH: the originator's ephemeral public key modified (an invalid point, or another valid one
+/// giving a wrong key-encryption key): the same error.
+#[test]
+fn modified_ephemeral_key_fails_alike() {
+    use cms::enveloped_data::{OriginatorIdentifierOrKey, RecipientInfo};
+    for who in ["bob-p256", "alice-p384"] {
+        for cipher in CIPHERS {
+            let enc = encrypt(MESSAGE, who, cipher, false);
+            let (head, der) = split(&enc);
+            let RecipientInfo::Kari(k) = &crate::support::envelope(&der).recipients[0] else {
+                panic!("expected KARI")
+            };
+            let OriginatorIdentifierOrKey::OriginatorKey(key) = &k.originator else {
+                panic!("expected an ephemeral key")
+            };
+            let point = key.public_key.raw_bytes().to_vec();
+            for (pos, flip) in [(0, 0x01), (5, 0x01), (point.len() - 1, 0x01)] {
+                let mut bad = point.clone();
+                bad[pos] ^= flip;
+                let msg = join(&head, &replace(&der, &point, &bad));
+                assert_eq!(
+                    decrypt_code(&msg, who),
+                    "DECRYPTION_FAILED",
+                    "{who} {cipher:?} {pos}"
+                );
+            }
+        }
+    }
+}
