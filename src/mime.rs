@@ -552,13 +552,30 @@ pub fn qp_encode(data: &[u8]) -> Vec<u8> {
 /// 998 octets, bare CR, trailing white space, a line starting `From `)?
 #[must_use]
 pub fn needs_encoding(body: &[u8]) -> bool {
-    body.split(|&b| b == b'\n').any(|line| {
+    // Byte checks once over the whole body (one tight loop), then per line only its ends. A CR
+    // anywhere but right before an LF is bare.
+    if body.iter().any(|&b| b >= 0x80 || b == 0) {
+        return true;
+    }
+    let mut rest = body;
+    loop {
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at + 1..)),
+            None => (rest, None),
+        };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        line.len() > 998
-            || line.iter().any(|&b| b >= 0x80 || b == 0 || b == b'\r')
+        if line.len() > 998
             || matches!(line.last(), Some(b' ' | b'\t'))
             || line.starts_with(b"From ")
-    })
+            || line.contains(&b'\r')
+        {
+            return true;
+        }
+        match next {
+            Some(n) => rest = n,
+            None => return false,
+        }
+    }
 }
 
 /// Extract the addr-spec of the first mailbox of an address header value
@@ -817,6 +834,22 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn needs_encoding_cases() {
+        assert!(!needs_encoding(b""));
+        assert!(!needs_encoding(b"plain\r\ntext\r\n"));
+        assert!(!needs_encoding(b"no final line end"));
+        assert!(needs_encoding(b"caf\xc3\xa9\r\n"));
+        assert!(needs_encoding(b"nul\0\r\n"));
+        assert!(needs_encoding(b"bare\rcr\r\n"));
+        assert!(needs_encoding(b"trailing \r\nx"));
+        assert!(needs_encoding(b"tab\t\nx"));
+        assert!(needs_encoding(b"ok\r\nFrom me\r\n"));
+        assert!(!needs_encoding(b"ok\r\n From me\r\n"));
+        assert!(needs_encoding(&[b'x'; 999]));
+        assert!(!needs_encoding(&[b'x'; 998]));
     }
 
     #[test]
