@@ -10,8 +10,6 @@ pub mod compose;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use base64ct::Encoding;
-
 use crate::error::{Error, Result};
 
 /// Most header fields Cachet accepts in one header block.
@@ -328,23 +326,22 @@ pub fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<&'a [u8
 }
 
 /// Convert line ends to CRLF: a bare LF becomes CRLF, a bare CR becomes CRLF.
+///
+/// Copies runs between line ends with `extend_from_slice` (one bounds check per line, not per
+/// byte): the bulk path of sign, encrypt and decrypt passes whole messages through here.
 #[must_use]
 pub fn to_crlf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
-    let mut i = 0;
-    while let Some(&b) = data.get(i) {
-        match b {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if data.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            _ => out.push(b),
-        }
-        i += 1;
+    let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 2);
+    let mut rest = data;
+    while let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        let (run, tail) = rest.split_at(at);
+        out.extend_from_slice(run);
+        out.extend_from_slice(b"\r\n");
+        // `tail` starts with the CR or LF found; a CR LF pair is one line end.
+        let skip = if tail.starts_with(b"\r\n") { 2 } else { 1 };
+        rest = tail.get(skip..).unwrap_or_default();
     }
+    out.extend_from_slice(rest);
     out
 }
 
@@ -367,37 +364,114 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Value of a base64 character, 0x40 for white space, 0x80 for anything else.
+// Evaluated at compile time: an index out of bounds would fail the build, and `i < 64` fits u8.
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+const BASE64_VALUES: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[BASE64_ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b' ' as usize] = 0x40;
+    t[b'\t' as usize] = 0x40;
+    t[b'\r' as usize] = 0x40;
+    t[b'\n' as usize] = 0x40;
+    t[0x0b] = 0x40;
+    t[0x0c] = 0x40;
+    t
+};
+
 /// Decode base64, ignoring white space and line breaks; padding optional.
 ///
+/// One pass with a lookup table, no intermediate copy. Not constant-time: MIME bodies (signatures,
+/// envelopes, attachments) are not secrets of the kind a timing side channel on base64 would
+/// reveal; PEM private keys go through `base64ct` in `crate::pem`.
+///
 /// # Errors
-/// `MIME_MALFORMED` for characters outside the base64 alphabet.
+/// `MIME_MALFORMED` for characters outside the base64 alphabet, data after padding, or a
+/// dangling single character.
 pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
-    let clean: Vec<u8> = data
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let trimmed: &[u8] = {
-        let mut end = clean.len();
-        while end > 0 && clean.get(end - 1) == Some(&b'=') {
-            end -= 1;
-        }
-        clean.get(..end).unwrap_or_default()
-    };
-    let text =
-        core::str::from_utf8(trimmed).map_err(|_| Error::MimeMalformed { detail: "base64" })?;
-    base64ct::Base64Unpadded::decode_vec(text).map_err(|_| Error::MimeMalformed {
+    let malformed = Error::MimeMalformed {
         detail: "invalid base64",
-    })
+    };
+    let mut out = Vec::with_capacity(data.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut n = 0u32;
+    let mut padded = false;
+    for &b in data {
+        let v = BASE64_VALUES.get(usize::from(b)).copied().unwrap_or(0x80);
+        if v < 64 {
+            if padded {
+                return Err(malformed);
+            }
+            acc = acc << 6 | u32::from(v);
+            n += 1;
+            if n == 4 {
+                let [_, x, y, z] = acc.to_be_bytes();
+                out.extend_from_slice(&[x, y, z]);
+                acc = 0;
+                n = 0;
+            }
+        } else if v == 0x40 {
+            continue;
+        } else if b == b'=' {
+            padded = true;
+        } else {
+            return Err(malformed);
+        }
+    }
+    match n {
+        0 => {}
+        2 => {
+            let [_, _, _, x] = (acc >> 4).to_be_bytes();
+            out.push(x);
+        }
+        3 => {
+            let [_, _, x, y] = (acc >> 2).to_be_bytes();
+            out.extend_from_slice(&[x, y]);
+        }
+        _ => return Err(malformed),
+    }
+    Ok(out)
 }
 
 /// Encode base64 in lines of 76 characters, CRLF after each line.
+///
+/// Table-based and written straight into the output (57 input bytes per line), not
+/// constant-time: see [`base64_decode`].
 #[must_use]
 pub fn base64_encode_lines(data: &[u8]) -> Vec<u8> {
-    let b64 = base64ct::Base64::encode_string(data);
-    let mut out = Vec::with_capacity(b64.len() + b64.len() / 38 + 2);
-    for chunk in b64.as_bytes().chunks(76) {
-        out.extend_from_slice(chunk);
+    let sym = |v: u32| {
+        BASE64_ALPHABET
+            .get((v & 63) as usize)
+            .copied()
+            .unwrap_or(b'=')
+    };
+    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4 + data.len().div_ceil(57) * 2);
+    for line in data.chunks(57) {
+        let mut groups = line.chunks_exact(3);
+        for g in &mut groups {
+            if let [a, b, c] = *g {
+                let v = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
+                out.extend_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)]);
+            }
+        }
+        match *groups.remainder() {
+            [a] => {
+                let v = u32::from(a) << 16;
+                out.extend_from_slice(&[sym(v >> 18), sym(v >> 12), b'=', b'=']);
+            }
+            [a, b] => {
+                let v = u32::from(a) << 16 | u32::from(b) << 8;
+                out.extend_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), b'=']);
+            }
+            _ => {}
+        }
         out.extend_from_slice(b"\r\n");
     }
     out
@@ -487,13 +561,30 @@ pub fn qp_encode(data: &[u8]) -> Vec<u8> {
 /// 998 octets, bare CR, trailing white space, a line starting `From `)?
 #[must_use]
 pub fn needs_encoding(body: &[u8]) -> bool {
-    body.split(|&b| b == b'\n').any(|line| {
+    // Byte checks once over the whole body (one tight loop), then per line only its ends. A CR
+    // anywhere but right before an LF is bare.
+    if body.iter().any(|&b| b >= 0x80 || b == 0) {
+        return true;
+    }
+    let mut rest = body;
+    loop {
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at + 1..)),
+            None => (rest, None),
+        };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        line.len() > 998
-            || line.iter().any(|&b| b >= 0x80 || b == 0 || b == b'\r')
+        if line.len() > 998
             || matches!(line.last(), Some(b' ' | b'\t'))
             || line.starts_with(b"From ")
-    })
+            || line.contains(&b'\r')
+        {
+            return true;
+        }
+        match next {
+            Some(n) => rest = n,
+            None => return false,
+        }
+    }
 }
 
 /// Extract the addr-spec of the first mailbox of an address header value
@@ -745,6 +836,74 @@ mod tests {
         let data: Vec<u8> = (0..=255).collect();
         assert_eq!(base64_decode(&base64_encode_lines(&data)).unwrap(), data);
         assert_eq!(base64_decode(b"!!").unwrap_err().code(), "MIME_MALFORMED");
+    }
+
+    #[test]
+    fn base64_matches_base64ct() {
+        use base64ct::Encoding as _;
+        // Every length 0..=200 (all remainders, line breaks at 57 input bytes) against base64ct.
+        let data: Vec<u8> = (0..200u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        for len in 0..=data.len() {
+            let part = &data[..len];
+            let lines = base64_encode_lines(part);
+            let plain: Vec<u8> = lines
+                .iter()
+                .copied()
+                .filter(|b| !b"\r\n".contains(b))
+                .collect();
+            assert_eq!(
+                plain,
+                base64ct::Base64::encode_string(part).into_bytes(),
+                "len {len}"
+            );
+            assert!(lines.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+            assert_eq!(base64_decode(&lines).unwrap(), part, "len {len}");
+            // Without padding and with stray white space.
+            let unpadded: Vec<u8> = plain.iter().copied().filter(|&b| b != b'=').collect();
+            assert_eq!(base64_decode(&unpadded).unwrap(), part, "len {len}");
+        }
+        assert_eq!(base64_decode(b" SGV s\tbG8=\r\n").unwrap(), b"Hello");
+        for bad in [
+            &b"SGVsbG8=x"[..],
+            b"A",
+            b"AAAAA",
+            b"SGV*",
+            b"SGVsbG8=\r\nAAAA",
+        ] {
+            assert_eq!(
+                base64_decode(bad).unwrap_err().code(),
+                "MIME_MALFORMED",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn needs_encoding_cases() {
+        assert!(!needs_encoding(b""));
+        assert!(!needs_encoding(b"plain\r\ntext\r\n"));
+        assert!(!needs_encoding(b"no final line end"));
+        assert!(needs_encoding(b"caf\xc3\xa9\r\n"));
+        assert!(needs_encoding(b"nul\0\r\n"));
+        assert!(needs_encoding(b"bare\rcr\r\n"));
+        assert!(needs_encoding(b"trailing \r\nx"));
+        assert!(needs_encoding(b"tab\t\nx"));
+        assert!(needs_encoding(b"ok\r\nFrom me\r\n"));
+        assert!(!needs_encoding(b"ok\r\n From me\r\n"));
+        assert!(needs_encoding(&[b'x'; 999]));
+        assert!(!needs_encoding(&[b'x'; 998]));
+    }
+
+    #[test]
+    fn crlf_edge_cases() {
+        assert_eq!(to_crlf(b""), b"");
+        assert_eq!(to_crlf(b"\r"), b"\r\n");
+        assert_eq!(to_crlf(b"\n\n"), b"\r\n\r\n");
+        assert_eq!(to_crlf(b"\r\r\n\n"), b"\r\n\r\n\r\n");
+        assert_eq!(to_crlf(b"a\r\n"), b"a\r\n");
+        assert_eq!(to_crlf(b"no line end"), b"no line end");
     }
 
     #[test]
