@@ -108,6 +108,21 @@ public final class BcEnvelope {
         }
     }
 
+    /**
+     * BC 1.72's CMS layer maps the X9.63-KDF key-agreement OIDs to its EC-only ECDH classes ("can't
+     * identify EC private key" for an X25519 key), although the provider has the X25519 agreements
+     * with the same KDF. A second provider instance routes those OIDs to them, for XDH keys only.
+     */
+    static java.security.Provider xdhProvider() {
+        java.security.Provider p = new BouncyCastleProvider();
+        String spi = "org.bouncycastle.jcajce.provider.asymmetric.edec.KeyAgreementSpi$";
+        p.remove("Alg.Alias.KeyAgreement.1.3.132.1.11.1");
+        p.remove("Alg.Alias.KeyAgreement.OID.1.3.132.1.11.1");
+        p.put("KeyAgreement.1.3.132.1.11.1", spi + "X25519withSHA256KDF");
+        p.put("KeyAgreement.ECDHWITHSHA256KDF", spi + "X25519withSHA256KDF");
+        return p;
+    }
+
     static X509Certificate cert(String path) throws Exception {
         try (PEMParser p = new PEMParser(new FileReader(path))) {
             return new JcaX509CertificateConverter().setProvider("BC")
@@ -169,6 +184,17 @@ public final class BcEnvelope {
                         ka.setUserKeyingMaterial(ukm);
                     }
                     g = ka.addRecipient(c).setProvider("BC");
+                    break;
+                }
+                case "x25519": {
+                    // RFC 8418 ephemeral-static X25519 with dhSinglePass-stdDH-sha256kdf-scheme (BC
+                    // 1.72 has X25519 agreements with the X9.63 KDF over SHA-256 only, and no HKDF).
+                    KeyPair eph = KeyPairGenerator.getInstance("X25519", "BC").generateKeyPair();
+                    ASN1ObjectIdentifier kdf = CMSAlgorithm.ECDH_SHA256KDF;
+                    ASN1ObjectIdentifier wrap = f[1].startsWith("aes128") ? CMSAlgorithm.AES128_WRAP
+                        : CMSAlgorithm.AES256_WRAP;
+                    g = new JceKeyAgreeRecipientInfoGenerator(kdf, eph.getPrivate(), eph.getPublic(), wrap)
+                        .addRecipient(c).setProvider(xdhProvider());
                     break;
                 }
                 default: throw new IllegalArgumentException("recipient kind " + r[0]);
@@ -259,10 +285,12 @@ public final class BcEnvelope {
             throw new IllegalStateException("no RecipientInfo for " + c.getSubjectX500Principal());
         }
         boolean agree = ri instanceof KeyAgreeRecipientInformation;
+        boolean xdh = k.getAlgorithm().equals("X25519") || k.getAlgorithm().equals("XDH");
         Recipient rec;
         if (agree) {
-            rec = auth ? new KeyAgreeAuthRecipient(k).setProvider("BC")
-                : new JceKeyAgreeEnvelopedRecipient(k).setProvider("BC");
+            java.security.Provider p = xdh ? xdhProvider() : Security.getProvider("BC");
+            rec = auth ? new KeyAgreeAuthRecipient(k).setProvider(p)
+                : new JceKeyAgreeEnvelopedRecipient(k).setProvider(p);
         } else {
             rec = auth ? new JceKeyTransAuthEnvelopedRecipient(k).setProvider("BC")
                 : new JceKeyTransEnvelopedRecipient(k).setProvider("BC");
