@@ -429,6 +429,15 @@ fn x25519_recipients_round_trip() {
     let enc = envelope::encrypt_message(MESSAGE, &[&cert], &options, &mut common::rng()).unwrap();
     let dec = envelope::decrypt_message(&enc, &[&carol], &mut common::rng()).unwrap();
     assert!(dec.message.ends_with(b"Hello Bob.\r\n"));
+    // An X25519 identity cannot sign.
+    let o = SignOptions {
+        opaque: false,
+        digest: cachet::algorithms::DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: AT,
+    };
+    let err = smime::sign_message(MESSAGE, &[&carol], &o, &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "KEY_UNSUPPORTED");
     // Not a recipient: an RSA-only message names no X25519 key.
     let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, false);
     let err = envelope::decrypt_message(&enc, &[&carol], &mut common::rng()).unwrap_err();

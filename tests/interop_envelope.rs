@@ -993,6 +993,174 @@ fn cachet_decrypts_bouncycastle() {
     }
 }
 
+// ---- X25519 (RFC 8418), BouncyCastle only ----------------------------------------------------
+
+/// The KeyAgreeRecipientInfo in `der` has an id-X25519 originator key and
+/// dhSinglePass-stdDH-sha256kdf-scheme (as OpenSSL's parse shows it).
+fn assert_x25519_kari(dir: &Scratch, der: &[u8], who: &str) {
+    let printed = openssl_print(dir, der);
+    assert!(
+        printed.contains("algorithm: X25519 (1.3.101.110)"),
+        "{who}: originator key is not X25519:\n{printed}"
+    );
+    assert!(
+        printed.contains("dhSinglePass-stdDH-sha256kdf-scheme (1.3.132.1.11.1)"),
+        "{who}: KDF:\n{printed}"
+    );
+}
+
+/// The driver's X25519 (BC's own X25519 + X9.63 KDF agreement, reached through a provider alias)
+/// round-trips by itself, and writes the RFC 8418 form: so a failure below is about Cachet.
+#[test]
+fn harness_bouncycastle_x25519_alone() {
+    let dir = Scratch::new("bc-x25519-harness");
+    let (job, der) = bc_encrypt_job(&dir, "aes128-cbc", &[("x25519", "carol-x25519")]);
+    assert!(bc_run(&dir, &[job])[0].is_ok());
+    assert_x25519_kari(&dir, &read(&der), "BouncyCastle");
+    let (job, out) = bc_decrypt_job(&dir, &read(&der), "carol-x25519");
+    let r = bc_run(&dir, &[job])
+        .remove(0)
+        .expect("BC decrypts its own X25519");
+    assert_eq!(
+        r,
+        format!("enveloped 2.16.840.1.101.3.4.1.2 {STD_DH_SHA256KDF}")
+    );
+    assert_eq!(read(&out), ENTITY);
+}
+
+/// BouncyCastle opens Cachet's X25519 envelopes: every cipher, alone, by subjectKeyIdentifier,
+/// and among RSA and EC recipients; and refuses one whose ephemeral key was altered.
+#[test]
+fn bouncycastle_decrypts_our_x25519() {
+    let dir = Scratch::new("bc-x25519-decrypt");
+    let mut jobs = Vec::new();
+    let mut cases = Vec::new();
+    let mixed = ["bob-rsa", "carol-x25519", "bob-p256", "alice-p384"];
+    for cipher in CIPHERS {
+        for to in [&["carol-x25519"][..], &mixed[..]] {
+            let enc = encrypt_ours(to, cipher, false);
+            let (_, der) = pkcs7_body(&enc);
+            assert_x25519_kari(&dir, &der, "Cachet");
+            for name in to {
+                let (job, out) = bc_decrypt_job(&dir, &der, name);
+                jobs.push(job);
+                cases.push((cipher, *name, to.len(), out));
+            }
+        }
+    }
+    let cert = common::certs("pki/carol-x25519.pem").remove(0);
+    let by_key_id = envelope::encrypt_message(
+        &message(),
+        &[&cert],
+        &EncryptOptions {
+            by_key_id: true,
+            ..Default::default()
+        },
+        &mut common::rng(),
+    )
+    .unwrap();
+    let (_, der) = pkcs7_body(&by_key_id);
+    let (job, out) = bc_decrypt_job(&dir, &der, "carol-x25519");
+    jobs.push(job);
+    cases.push((ContentCipher::Aes256Gcm, "carol-x25519 by key id", 1, out));
+    // The same message with one bit of the ephemeral public key flipped.
+    let eph = der
+        .windows(3)
+        .position(|w| w == [0x03, 0x21, 0x00])
+        .unwrap()
+        + 3;
+    let mut bad = der.clone();
+    bad[eph + 7] ^= 0x01;
+    let (bad_job, _) = bc_decrypt_job(&dir, &bad, "carol-x25519");
+    jobs.push(bad_job);
+
+    let mut results = bc_run(&dir, &jobs);
+    let bad_result = results.pop().unwrap();
+    assert!(
+        bad_result.is_err(),
+        "BouncyCastle accepted an altered ephemeral key"
+    );
+    let bad_message = wrap_enveloped(&bad, "authEnveloped-data");
+    assert_eq!(
+        decrypt_ours(&bad_message, "carol-x25519").unwrap_err(),
+        "DECRYPTION_FAILED"
+    );
+    for ((cipher, name, count, out), result) in cases.into_iter().zip(results) {
+        let what = format!("{} to {count} recipient(s), as {name}", cipher.name());
+        let detail = result.unwrap_or_else(|e| panic!("BouncyCastle rejects {what}: {e}"));
+        let kind = if cipher.is_authenticated() {
+            "authEnveloped"
+        } else {
+            "enveloped"
+        };
+        if name.starts_with("carol") {
+            assert_eq!(
+                detail,
+                format!("{kind} {} {STD_DH_SHA256KDF}", cipher_oid(cipher)),
+                "{what}"
+            );
+        }
+        assert_eq!(read(&out), ENTITY, "{what}: BouncyCastle's plaintext");
+    }
+}
+
+/// Cachet opens BouncyCastle's X25519 envelopes: every cipher, with user keying material, and
+/// one message to X25519, RSA and EC recipients.
+#[test]
+fn cachet_decrypts_bouncycastle_x25519() {
+    let dir = Scratch::new("bc-x25519-encrypt");
+    let mut jobs = Vec::new();
+    let mut cases = Vec::new();
+    for cipher in CIPHERS {
+        for kind in ["x25519", "x25519-ukm"] {
+            let (job, out) = bc_encrypt_job(&dir, cipher.name(), &[(kind, "carol-x25519")]);
+            jobs.push(job);
+            cases.push((cipher, kind, out));
+        }
+    }
+    let kinds = [
+        ("x25519", "carol-x25519"),
+        ("rsa", "bob-rsa"),
+        ("ecdh", "bob-p256"),
+    ];
+    let (job, all) = bc_encrypt_job(&dir, "aes128-gcm", &kinds);
+    jobs.push(job);
+    for r in bc_run(&dir, &jobs) {
+        assert!(r.is_ok(), "BouncyCastle could not encrypt: {r:?}");
+    }
+    for (cipher, kind, out) in cases {
+        let der = read(&out);
+        assert_x25519_kari(&dir, &der, "BouncyCastle");
+        if kind == "x25519-ukm" {
+            let printed = openssl_print(&dir, &der);
+            assert!(
+                printed.contains("ukm:") && !printed.contains("ukm: <ABSENT>"),
+                "BouncyCastle wrote no ukm:\n{printed}"
+            );
+        }
+        let smime_type = if cipher.is_authenticated() {
+            "authEnveloped-data"
+        } else {
+            "enveloped-data"
+        };
+        assert_cachet_decrypts(
+            &format!("BouncyCastle {} {kind}", cipher.name()),
+            &wrap_enveloped(&der, smime_type),
+            "carol-x25519",
+            cipher,
+        );
+    }
+    let message = wrap_enveloped(&read(&all), "authEnveloped-data");
+    for (kind, name) in kinds {
+        assert_cachet_decrypts(
+            &format!("BouncyCastle multi, {kind} {name}"),
+            &message,
+            name,
+            ContentCipher::Aes128Gcm,
+        );
+    }
+}
+
 /// A multipart entity with a 300 KiB base64 attachment (deterministic bytes): big enough that
 /// OpenSSL `-stream` and NSS cut the encrypted content into many BER chunks. 7-bit throughout, so
 /// Cachet encrypts it byte for byte.

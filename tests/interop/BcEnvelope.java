@@ -5,6 +5,7 @@
 // Each line of the jobs file is one job, fields separated by TAB:
 //   encrypt  <cipher> <in> <out.der> <kind=cert.pem>...   cipher: aes128-gcm aes256-gcm aes128-cbc
 //                                                         aes256-cbc; kind: rsa oaep ecdh ecdh-ukm
+//                                                         x25519 x25519-ukm
 //   decrypt  <cert.pem> <key.pem> <in.der> <out>
 //   sign     <cert.pem> <key.pem> <chain.pem> <in> <out.der> <detached|opaque>
 //   verify   <in.der> <content file, or -> <out>
@@ -186,15 +187,22 @@ public final class BcEnvelope {
                     g = ka.addRecipient(c).setProvider("BC");
                     break;
                 }
-                case "x25519": {
+                case "x25519":
+                case "x25519-ukm": {
                     // RFC 8418 ephemeral-static X25519 with dhSinglePass-stdDH-sha256kdf-scheme (BC
                     // 1.72 has X25519 agreements with the X9.63 KDF over SHA-256 only, and no HKDF).
                     KeyPair eph = KeyPairGenerator.getInstance("X25519", "BC").generateKeyPair();
                     ASN1ObjectIdentifier kdf = CMSAlgorithm.ECDH_SHA256KDF;
                     ASN1ObjectIdentifier wrap = f[1].startsWith("aes128") ? CMSAlgorithm.AES128_WRAP
                         : CMSAlgorithm.AES256_WRAP;
-                    g = new JceKeyAgreeRecipientInfoGenerator(kdf, eph.getPrivate(), eph.getPublic(), wrap)
-                        .addRecipient(c).setProvider(xdhProvider());
+                    JceKeyAgreeRecipientInfoGenerator ka =
+                        new JceKeyAgreeRecipientInfoGenerator(kdf, eph.getPrivate(), eph.getPublic(), wrap);
+                    if (r[0].equals("x25519-ukm")) {
+                        byte[] ukm = new byte[32];
+                        new java.security.SecureRandom().nextBytes(ukm);
+                        ka.setUserKeyingMaterial(ukm);
+                    }
+                    g = ka.addRecipient(c).setProvider(xdhProvider());
                     break;
                 }
                 default: throw new IllegalArgumentException("recipient kind " + r[0]);
