@@ -14,9 +14,10 @@ use cachet::smime::envelope::{self, EncryptOptions, Layer};
 use cachet::smime::{self, SignOptions, VerifyOptions};
 use common::{anchors, certs, identity, AT, MESSAGE};
 
-const CIPHERS: [ContentCipher; 4] = [
+const CIPHERS: [ContentCipher; 5] = [
     ContentCipher::Aes256Gcm,
     ContentCipher::Aes128Gcm,
+    ContentCipher::ChaCha20Poly1305,
     ContentCipher::Aes256Cbc,
     ContentCipher::Aes128Cbc,
 ];

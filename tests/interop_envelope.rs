@@ -68,6 +68,7 @@ fn cipher_oid(cipher: ContentCipher) -> &'static str {
         ContentCipher::DesEde3Cbc => "1.2.840.113549.3.7",
         ContentCipher::Aes192Cbc => "2.16.840.1.101.3.4.1.22",
         ContentCipher::Aes192Gcm => "2.16.840.1.101.3.4.1.26",
+        ContentCipher::ChaCha20Poly1305 => "1.2.840.113549.1.9.16.3.18",
         other => panic!("no OID here for {other:?}"),
     }
 }
@@ -1157,6 +1158,109 @@ fn cachet_decrypts_bouncycastle_x25519() {
             &message,
             name,
             ContentCipher::Aes128Gcm,
+        );
+    }
+}
+
+// ---- ChaCha20-Poly1305 (RFC 8103), BouncyCastle only -------------------------------------------
+
+/// ChaCha20-Poly1305 AuthEnvelopedData both ways with BouncyCastle (its JCA cipher, driven by the
+/// driver's RFC 8103 glue: BC 1.72's CMS has no AEAD builder for it), for RSA v1.5, OAEP, P-256,
+/// P-384 and X25519 recipients, alone and all in one message; a flipped tag is refused by both.
+#[test]
+fn chacha20_poly1305_both_ways_with_bouncycastle() {
+    let cipher = ContentCipher::ChaCha20Poly1305;
+    let dir = Scratch::new("bc-chacha");
+    let ours = [
+        ("bob-rsa", false, RSA_ENCRYPTION),
+        ("bob-rsa", true, RSAES_OAEP),
+        ("bob-p256", false, STD_DH_SHA256KDF),
+        ("alice-p384", false, STD_DH_SHA384KDF),
+        ("carol-x25519", false, STD_DH_SHA256KDF),
+    ];
+    let mut jobs = Vec::new();
+    let mut cases = Vec::new();
+    for (name, oaep, key_oid) in ours {
+        let enc = encrypt_ours(&[name], cipher, oaep);
+        let (smime_type, der) = pkcs7_body(&enc);
+        assert_eq!(smime_type, "authEnveloped-data");
+        let printed = openssl_print(&dir, &der);
+        assert!(
+            printed.contains("algorithm: undefined (1.2.840.113549.1.9.16.3.18)"),
+            "{printed}"
+        );
+        let (job, out) = bc_decrypt_job(&dir, &der, name);
+        jobs.push(job);
+        cases.push((name, Some(key_oid), out));
+    }
+    let all = ["bob-rsa", "bob-p256", "alice-p384", "carol-x25519"];
+    let enc = encrypt_ours(&all, cipher, false);
+    let (_, der) = pkcs7_body(&enc);
+    for name in all {
+        let (job, out) = bc_decrypt_job(&dir, &der, name);
+        jobs.push(job);
+        cases.push((name, None, out));
+    }
+    // Our message with the last byte (of the tag) flipped.
+    let mut bad = der.clone();
+    *bad.last_mut().unwrap() ^= 0x01;
+    let (bad_job, _) = bc_decrypt_job(&dir, &bad, "bob-rsa");
+    jobs.push(bad_job);
+    // BouncyCastle's own, to each kind and to all.
+    let kinds = [
+        ("rsa", "bob-rsa"),
+        ("oaep", "alice-rsa4096"),
+        ("ecdh", "bob-p256"),
+        ("ecdh", "alice-p384"),
+        ("x25519", "carol-x25519"),
+    ];
+    let mut theirs = Vec::new();
+    for (kind, name) in kinds {
+        let (job, out) = bc_encrypt_job(&dir, cipher.name(), &[(kind, name)]);
+        jobs.push(job);
+        theirs.push((format!("{kind} {name}"), name, out));
+    }
+    let (job, all_out) = bc_encrypt_job(&dir, cipher.name(), &kinds);
+    jobs.push(job);
+
+    let mut results = bc_run(&dir, &jobs);
+    let encrypted: Vec<_> = results.split_off(cases.len() + 1);
+    for r in encrypted {
+        assert!(r.is_ok(), "BouncyCastle could not encrypt: {r:?}");
+    }
+    let bad_result = results.pop().unwrap();
+    assert!(bad_result.is_err(), "BouncyCastle accepted a flipped tag");
+    let bad_message = wrap_enveloped(&bad, "authEnveloped-data");
+    assert_eq!(
+        decrypt_ours(&bad_message, "bob-rsa").unwrap_err(),
+        "DECRYPTION_FAILED"
+    );
+    for ((name, key_oid, out), result) in cases.into_iter().zip(results) {
+        let detail = result.unwrap_or_else(|e| panic!("BouncyCastle rejects ours for {name}: {e}"));
+        if let Some(key_oid) = key_oid {
+            assert_eq!(
+                detail,
+                format!("authEnveloped {} {key_oid}", cipher_oid(cipher)),
+                "{name}"
+            );
+        }
+        assert_eq!(read(&out), ENTITY, "{name}: BouncyCastle's plaintext");
+    }
+    for (what, name, out) in theirs {
+        assert_cachet_decrypts(
+            &format!("BouncyCastle chacha20-poly1305 {what}"),
+            &wrap_enveloped(&read(&out), "authEnveloped-data"),
+            name,
+            cipher,
+        );
+    }
+    let message = wrap_enveloped(&read(&all_out), "authEnveloped-data");
+    for (kind, name) in kinds {
+        assert_cachet_decrypts(
+            &format!("BouncyCastle chacha20-poly1305 multi, {kind} {name}"),
+            &message,
+            name,
+            cipher,
         );
     }
 }
