@@ -7,6 +7,8 @@ import * as cachet from '/pkg/index.js';
 const STORE = 'cachet-demo-mail';
 const DEMO_PASSPHRASE = 'demo'; // the demo users' passphrase at rest; documented in the page
 let store = null;
+// Where mail goes and comes from: the demo server's local outbox (default) or a JMAP server.
+let server = { mode: 'local' };
 
 async function fetchBytes(url) {
   const r = await fetch(url);
@@ -21,6 +23,43 @@ function plain(item) {
     notAfter: item.notAfter, canSign: item.canSign, canEncrypt: item.canEncrypt,
     unlocked: item.unlocked ?? false, thumbprint: item.thumbprint,
   };
+}
+
+function jmapHeaders() {
+  const { username, password } = server.auth;
+  return { Accept: 'application/json', Authorization: `Basic ${btoa(`${username}:${password}`)}` };
+}
+
+async function jmapSession() {
+  const r = await fetch(server.sessionUrl, { headers: jmapHeaders() });
+  if (r.status === 401 || r.status === 403) {
+    throw Object.assign(new Error('the JMAP server refused the credentials'), { code: 'SUBMIT_AUTH' });
+  }
+  if (!r.ok) throw Object.assign(new Error(`JMAP session: HTTP ${r.status}`), { code: 'SUBMIT_SERVER' });
+  const s = await r.json();
+  const accountId = s.primaryAccounts?.['urn:ietf:params:jmap:mail'] ?? Object.keys(s.accounts ?? {})[0];
+  return { ...s, accountId, apiUrl: new URL(s.apiUrl, server.sessionUrl).href };
+}
+
+async function jmapList() {
+  const s = await jmapSession();
+  const body = {
+    using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'],
+    methodCalls: [
+      ['Email/query', { accountId: s.accountId, sort: [{ property: 'receivedAt', isAscending: false }], limit: 50 }, 'q'],
+      ['Email/get', { accountId: s.accountId, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' },
+        properties: ['subject', 'from', 'to', 'blobId', 'size'] }, 'g'],
+    ],
+  };
+  const r = await fetch(s.apiUrl, { method: 'POST', headers: { ...jmapHeaders(), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (!r.ok) throw Object.assign(new Error(`JMAP: HTTP ${r.status}`), { code: 'SUBMIT_SERVER' });
+  const get = (await r.json()).methodResponses.find(([name]) => name === 'Email/get');
+  if (!get) throw Object.assign(new Error('JMAP: no Email/get answer'), { code: 'SUBMIT_SERVER' });
+  return get[1].list.map((e) => ({
+    id: e.id, blobId: e.blobId, size: e.size, subject: e.subject ?? '',
+    from: (e.from ?? []).map((a) => a.email).join(', '),
+    rcptTo: (e.to ?? []).map((a) => a.email),
+  }));
 }
 
 const ops = {
@@ -60,8 +99,40 @@ const ops = {
   async exportPkcs12({ email, passphrase, password }) {
     return store.exportPkcs12({ email, passphrase, password });
   },
-  async seal({ compose, sign, encrypt, from }) {
-    return cachet.seal({ compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}) });
+  /** Seal (sign/encrypt with header protection) and submit through the configured transport:
+   *  the demo server's local submission endpoint, over the package's `http()` transport. */
+  async send({ compose, sign, encrypt, from }) {
+    const { message, envelope } = await cachet.seal({
+      compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}),
+    });
+    const transport = server.mode === 'jmap'
+      ? cachet.jmap({ sessionUrl: server.sessionUrl, auth: server.auth })
+      : cachet.http({ url: new URL('/outbox', self.location.origin).href });
+    const sent = await cachet.submit({ message, envelope, transport });
+    return { envelope, sent, size: message.length };
+  },
+  /** Use the local outbox, or a JMAP server (RFC 8620/8621) for sending and the mailbox. */
+  async configure({ mode, sessionUrl, username, password }) {
+    if (mode === 'jmap') {
+      cachet.jmap({ sessionUrl, auth: { username, password } }); // validates the options
+      server = { mode, sessionUrl, auth: { username, password } };
+      return (await jmapList()).length;
+    }
+    server = { mode: 'local' };
+    return 0;
+  },
+  /** The JMAP account's newest messages (subject as the server shows it, i.e. the outer one). */
+  async jmapList() {
+    return jmapList();
+  },
+  async jmapDownload({ blobId }) {
+    const s = await jmapSession();
+    const url = s.downloadUrl.replace('{accountId}', encodeURIComponent(s.accountId))
+      .replace('{blobId}', encodeURIComponent(blobId)).replace('{type}', 'message%2Frfc822')
+      .replace('{name}', 'message.eml');
+    const r = await fetch(new URL(url, server.sessionUrl), { headers: jmapHeaders() });
+    if (!r.ok) throw Object.assign(new Error(`download: HTTP ${r.status}`), { code: 'SUBMIT_SERVER' });
+    return new Uint8Array(await r.arrayBuffer());
   },
   async open({ message }) {
     const r = await cachet.open({ message, store });

@@ -124,21 +124,10 @@ async function send(event) {
     const what = [sign && 'signing', encrypt && 'encrypting'].filter(Boolean).join(' and ') || 'composing';
     // The store supplies the signing key and every recipient's certificate (and the sender's, for
     // the Sent copy); a recipient without one stops the send with RECIPIENT_NO_CERTIFICATE.
-    const { message, envelope } = await call('seal', { compose, sign, encrypt, from: me.email },
+    const { envelope, sent, size: sentSize } = await call('send', { compose, sign, encrypt, from: me.email },
       `${what} ${megabytes(size + compose.text.length)}`);
-    const r = await fetch('/outbox', {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'message/rfc822',
-        'X-Envelope-From': envelope.mailFrom,
-        'X-Envelope-To': envelope.rcptTo.join(','),
-      },
-      body: message,
-    });
-    if (!r.ok) throw Object.assign(new Error(`the server refused it (${r.status})`), { code: 'SUBMIT_SERVER' });
-    const sent = await r.json();
-    status.textContent = `Sent to ${envelope.rcptTo.join(', ')} (${megabytes(sent.size)}).`;
-    status.dataset.id = sent.id;
+    status.textContent = `Sent to ${envelope.rcptTo.join(', ')} (${megabytes(sentSize)}).`;
+    status.dataset.id = sent.id ?? sent.emailId ?? '';
     await refresh();
   } catch (err) {
     status.textContent = `Not sent: ${err.code ?? 'ERROR'}: ${err.message}`;
@@ -147,10 +136,17 @@ async function send(event) {
 
 // ---- mailbox ---------------------------------------------------------------------------------
 
+let serverMode = 'local';
+
 async function refresh() {
-  const list = await (await fetch('/outbox')).json();
-  const mine = list.filter((m) => m.rcptTo.map((a) => a.toLowerCase()).includes(me?.email)
-    || m.mailFrom.toLowerCase() === me?.email).reverse();
+  let mine;
+  if (serverMode === 'jmap') {
+    mine = (await call('jmapList', {}, 'listing the JMAP mailbox')).map((m) => ({ ...m, mailFrom: m.from }));
+  } else {
+    const list = await (await fetch('/outbox')).json();
+    mine = list.filter((m) => m.rcptTo.map((a) => a.toLowerCase()).includes(me?.email)
+      || m.mailFrom.toLowerCase() === me?.email).reverse();
+  }
   $('messages').replaceChildren(...mine.map((m) => {
     const li = document.createElement('li');
     const b = document.createElement('button');
@@ -163,11 +159,30 @@ async function refresh() {
     b.append(strong, small);
     b.onclick = async () => {
       for (const x of $('messages').querySelectorAll('button')) x.classList.toggle('active', x === b);
-      await read(await fetchBytes(`/outbox/${m.id}`));
+      const raw = serverMode === 'jmap'
+        ? await call('jmapDownload', { blobId: m.blobId }, 'downloading')
+        : await fetchBytes(`/outbox/${m.id}`);
+      await read(raw);
     };
     li.append(b);
     return li;
   }));
+}
+
+async function applyServer() {
+  const mode = document.querySelector('input[name=mode]:checked').value;
+  try {
+    const count = await call('configure', {
+      mode, sessionUrl: $('jmap-url').value.trim(), username: $('jmap-user').value,
+      password: $('jmap-password').value,
+    }, 'connecting');
+    serverMode = mode;
+    $('server-status').textContent = mode === 'jmap'
+      ? `Using the JMAP server (${count} messages).` : 'Using the local outbox.';
+    await refresh();
+  } catch (err) {
+    $('server-status').textContent = `Cannot use it: ${err.code}: ${err.message}`;
+  }
 }
 
 // ---- reading ---------------------------------------------------------------------------------
@@ -318,13 +333,15 @@ function walk(bytes, out, hideLegacy, depth = 0) {
   const disposition = params(fields.get('content-disposition'));
   const data = decodeBody(fields, body);
   if (ct.type === 'text/plain' && disposition.type !== 'attachment') {
-    if (hideLegacy && ct.p['hp-legacy-display'] === '1') return;
     let text;
     try {
       text = new TextDecoder(ct.p.charset ?? 'utf-8').decode(data);
     } catch {
       text = latin1.decode(data);
     }
+    // RFC 9788 §4.5.3.2: the protected headers are shown above, so drop the legacy display
+    // element (the header-like lines up to the first blank line).
+    if (hideLegacy && ct.p['hp-legacy-display'] === '1') text = text.replace(/^(?:.*\r?\n)*?\r?\n/, '');
     out.text.push(text);
     return;
   }
@@ -370,6 +387,15 @@ async function main() {
   $('user').addEventListener('change', () => signIn($('user').value));
   $('unlock').addEventListener('click', () => signIn($('user').value));
   $('refresh').addEventListener('click', refresh);
+  $('apply-server').addEventListener('click', applyServer);
+  // A documented option: ?jmap=<session URL>&user=<name> preselects a JMAP server.
+  const params = new URLSearchParams(location.search);
+  if (params.get('jmap')) {
+    $('jmap-url').value = params.get('jmap');
+    $('jmap-user').value = params.get('user') ?? '';
+    document.querySelector('input[name=mode][value=jmap]').checked = true;
+    $('server').open = true;
+  }
   $('import').addEventListener('click', importP12);
   $('export').addEventListener('click', exportBackup);
   $('eml').addEventListener('change', async () => {

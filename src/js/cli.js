@@ -656,8 +656,8 @@ async function submitCommand(api, opts) {
   const variable = opts['password-env'];
   const password = process.env[variable];
   if (password === undefined || password === '') {
-    throw new UsageError(
-      `API_MISUSE: --password-env: the environment variable ${JSON.stringify(variable)} is not set`);
+    throw new UsageError('API_MISUSE: --password-env: the environment variable '
+      + `${JSON.stringify(variable)} is not set`);
   }
   const message = opts.in === undefined ? await readStdin() : readInput(opts.in, '--in');
   const transport = api.jmap({ sessionUrl: opts.jmap, auth: { username: opts.user, password } });

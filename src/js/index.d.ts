@@ -34,6 +34,13 @@ export type ErrorCode =
   | 'STORE_NOT_FOUND'
   | 'STORE_BLOCKED'
   | 'STORE_FAILED'
+  | 'RECIPIENT_NO_CERTIFICATE'
+  | 'SUBMIT_AUTH'
+  | 'SUBMIT_NETWORK'
+  | 'SUBMIT_SERVER'
+  | 'SUBMIT_UPLOAD'
+  | 'SUBMIT_REJECTED'
+  | 'SUBMIT_SESSION'
   | (string & {});
 
 /** Thrown (as a rejection) when Cachet could not process its input. */

@@ -15,6 +15,7 @@
 // Passwords and bearer tokens go into the Authorization header and nowhere else.
 
 import { CachetError, misuse } from './errors.js';
+import { checkOptions } from './options.js';
 
 const JMAP_CORE = 'urn:ietf:params:jmap:core';
 const JMAP_MAIL = 'urn:ietf:params:jmap:mail';
@@ -23,16 +24,6 @@ const JMAP_SUBMISSION = 'urn:ietf:params:jmap:submission';
 const TRANSPORT = Symbol('cachet.transport');
 
 // ---- options and values ---------------------------------------------------------------------
-
-function checkOptions(options, fn, allowed) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw misuse(`${fn}: expected one options object`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw misuse(`${fn}: unknown option ${JSON.stringify(key)}`);
-  }
-  return options;
-}
 
 function messageBytes(value) {
   if (typeof value === 'string') return new TextEncoder().encode(value);
@@ -360,7 +351,8 @@ async function jmapSend(config, bytes, envelope) {
     method: 'POST', headers: headers({ 'Content-Type': 'message/rfc822' }), body: bytes,
   }, 'upload');
   if (upRes.status === 413) {
-    throw fail('SUBMIT_UPLOAD', `upload: the message (${bytes.length} bytes) is too large for the server`,
+    throw fail('SUBMIT_UPLOAD',
+      `upload: the message (${bytes.length} bytes) is too large for the server`,
       { detail: 'HTTP 413' });
   }
   checkStatus(upRes, upUrl, 'upload', 'SUBMIT_UPLOAD');
@@ -392,7 +384,9 @@ async function jmapSend(config, bytes, envelope) {
 
   // One request: import into Drafts, submit with the explicit envelope (the only way Bcc
   // recipients are reached), and on success move it to Sent.
-  const update = { [`mailboxIds/${drafts}`]: null, 'keywords/$draft': null, 'keywords/$seen': true };
+  const update = {
+    [`mailboxIds/${drafts}`]: null, 'keywords/$draft': null, 'keywords/$seen': true,
+  };
   if (typeof sent === 'string') update[`mailboxIds/${sent}`] = true;
   const submission = (emailId) => ['EmailSubmission/set', {
     accountId,
@@ -411,7 +405,9 @@ async function jmapSend(config, bytes, envelope) {
   let responses = await api([
     ['Email/import', {
       accountId,
-      emails: { e1: { blobId: blob.blobId, mailboxIds: { [drafts]: true }, keywords: { $draft: true } } },
+      emails: {
+        e1: { blobId: blob.blobId, mailboxIds: { [drafts]: true }, keywords: { $draft: true } },
+      },
     }, 'import'],
     submission('#e1'),
   ]);
@@ -424,7 +420,8 @@ async function jmapSend(config, bytes, envelope) {
     // same bytes then means submitting the existing Email, once we know it holds these bytes.
     email = await existingEmail(api, accountId, imported.notCreated?.e1, blob.blobId);
     if (!email) {
-      throw setError('SUBMIT_UPLOAD', 'the server did not import the message', imported.notCreated?.e1);
+      throw setError('SUBMIT_UPLOAD', 'the server did not import the message',
+        imported.notCreated?.e1);
     }
     isNew = false;
     responses = await api([submission(email.id)]);
@@ -439,7 +436,8 @@ async function jmapSend(config, bytes, envelope) {
   const created = submitted.created?.s1;
   if (!created || typeof created.id !== 'string') {
     if (isNew) await discardDraft(api, accountId, email.id);
-    throw setError('SUBMIT_REJECTED', 'the server did not send the message', submitted.notCreated?.s1);
+    throw setError('SUBMIT_REJECTED', 'the server did not send the message',
+      submitted.notCreated?.s1);
   }
   // The implicit Email/set of onSuccessUpdateEmail: sent, but maybe not moved to Sent.
   const moved = responses.find(([name, , id]) => name === 'Email/set' && id === 'submit');
@@ -559,7 +557,8 @@ function pickIdentity(identities, mailFrom) {
     want.endsWith(i.email.slice(1).toLowerCase()));
   const chosen = exact ?? wildcard ?? list[0];
   if (!chosen || typeof chosen.id !== 'string') {
-    throw fail('SUBMIT_SESSION', 'the account has no identity to send from', { detail: 'identity' });
+    throw fail('SUBMIT_SESSION', 'the account has no identity to send from',
+      { detail: 'identity' });
   }
   return chosen.id;
 }

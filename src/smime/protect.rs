@@ -78,11 +78,11 @@ fn is_user_facing(f: &Field<'_>) -> bool {
     USER_FACING.iter().any(|n| f.is(n))
 }
 
-/// Add `; hp="..."` (and keep everything else) to a `Content-Type` field.
-fn with_hp(raw: &[u8], mode: Mode) -> Vec<u8> {
+/// Add `; name="value"` (and keep everything else) to a `Content-Type` field.
+fn with_param(raw: &[u8], name: &str, value: &str) -> Vec<u8> {
     let trimmed = raw.strip_suffix(b"\r\n").unwrap_or(raw);
     let mut out = trimmed.to_vec();
-    out.extend_from_slice(alloc::format!(";\r\n hp=\"{}\"\r\n", mode.as_str()).as_bytes());
+    out.extend_from_slice(alloc::format!(";\r\n {name}=\"{value}\"\r\n").as_bytes());
     out
 }
 
@@ -95,7 +95,6 @@ fn with_hp(raw: &[u8], mode: Mode) -> Vec<u8> {
 pub fn protect(message: &[u8], mode: Mode, legacy_display: bool) -> Result<(Vec<u8>, Vec<u8>)> {
     let (_, content) = crate::smime::split_for_signing(message)?;
     let entity = Entity::parse(message)?;
-    let payload_entity = Entity::parse(&content)?;
     let mut outer = Vec::new();
     let mut protected = Vec::new();
     let mut hp_outer = Vec::new();
@@ -135,58 +134,124 @@ pub fn protect(message: &[u8], mode: Mode, legacy_display: bool) -> Result<(Vec<
     }
     let mut payload = protected;
     payload.extend_from_slice(&hp_outer);
-    let legacy = match obscured_subject {
-        Some(subject) if legacy_display && legacy_display_fits(&payload_entity) => Some(subject),
+    // RFC 9788 §4.5.3: the Legacy Display Element goes into the first text/plain part of the
+    // payload, whose Content-Type says so with hp-legacy-display="1".
+    let with_legacy = match obscured_subject {
+        Some(subject) if legacy_display => {
+            inject_legacy_display(&content, &alloc::format!("Subject: {subject}"), 0)?
+        }
         _ => None,
     };
-    match legacy {
-        Some(subject) => {
-            // multipart/mixed { text/plain hp-legacy-display, original body }
-            let boundary = alloc::format!("hp-{:016x}", fnv(&content));
-            payload.extend_from_slice(
-                alloc::format!(
-                    "Content-Type: multipart/mixed; boundary=\"{boundary}\";\r\n hp=\"{}\"\r\n\r\n\
-                     --{boundary}\r\n\
-                     Content-Type: text/plain; charset=utf-8; hp-legacy-display=\"1\"\r\n\
-                     Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-                    mode.as_str()
-                )
-                .as_bytes(),
-            );
-            payload.extend_from_slice(&mime::qp_encode(
-                alloc::format!("Subject: {subject}\r\n\r\n").as_bytes(),
-            ));
-            payload.extend_from_slice(alloc::format!("\r\n--{boundary}\r\n").as_bytes());
-            payload.extend_from_slice(&content);
-            payload.extend_from_slice(alloc::format!("\r\n--{boundary}--\r\n").as_bytes());
-        }
-        None => {
-            for f in &payload_entity.fields {
-                if f.is("Content-Type") {
-                    payload.extend_from_slice(&with_hp(f.raw, mode));
-                } else {
-                    push(&mut payload, f.raw);
-                }
-            }
-            payload.extend_from_slice(b"\r\n");
-            payload.extend_from_slice(payload_entity.body);
+    let content = with_legacy.unwrap_or(content);
+    let payload_entity = Entity::parse(&content)?;
+    for f in &payload_entity.fields {
+        if f.is("Content-Type") {
+            payload.extend_from_slice(&with_param(f.raw, "hp", mode.as_str()));
+        } else {
+            push(&mut payload, f.raw);
         }
     }
+    payload.extend_from_slice(b"\r\n");
+    payload.extend_from_slice(payload_entity.body);
     Ok((outer, payload))
 }
 
-/// Legacy display goes in front of a text body (RFC 9788 §4.5.3): text/plain or a
-/// multipart/alternative or multipart/mixed whose reader shows the first part first.
-fn legacy_display_fits(payload: &Entity<'_>) -> bool {
-    let ct = payload.content_type();
-    ct.mime_type.starts_with("text/") || ct.mime_type.starts_with("multipart/")
+/// Prepend `lines` (and a blank line) to the first text/plain part of `entity`, marking it
+/// `hp-legacy-display="1"`; `None` when there is no such part (nothing is injected then).
+fn inject_legacy_display(entity: &[u8], lines: &str, depth: usize) -> Result<Option<Vec<u8>>> {
+    if depth > 4 {
+        return Ok(None);
+    }
+    let e = Entity::parse(entity)?;
+    let ct = e.content_type();
+    let mut out = Vec::with_capacity(entity.len() + lines.len() + 64);
+    if ct.is("text/plain") {
+        let prefix = alloc::format!("{lines}\r\n\r\n");
+        let cte = e.transfer_encoding();
+        let utf8 = ct
+            .param("charset")
+            .is_none_or(|c| c.eq_ignore_ascii_case("utf-8"));
+        // A 7-bit/8-bit part that cannot take the prefix as it is becomes quoted-printable.
+        let requote = !matches!(cte.as_str(), "quoted-printable" | "base64") && !prefix.is_ascii();
+        if requote && !utf8 {
+            return Ok(None); // a UTF-8 Subject cannot go into a non-UTF-8 part
+        }
+        for f in &e.fields {
+            if f.is("Content-Type") {
+                out.extend_from_slice(&with_param(f.raw, "hp-legacy-display", "1"));
+            } else if !(requote && f.is("Content-Transfer-Encoding")) {
+                push(&mut out, f.raw);
+            }
+        }
+        if requote {
+            out.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        match cte.as_str() {
+            "quoted-printable" => {
+                out.extend_from_slice(&mime::qp_encode(prefix.as_bytes()));
+                out.extend_from_slice(e.body);
+            }
+            "base64" => {
+                let mut plain = prefix.into_bytes();
+                plain.extend_from_slice(&e.decoded_body()?);
+                out.extend_from_slice(&mime::base64_encode_lines(&plain));
+            }
+            _ if requote => {
+                let mut plain = prefix.into_bytes();
+                plain.extend_from_slice(e.body);
+                out.extend_from_slice(&mime::qp_encode(&plain));
+            }
+            _ => {
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(e.body);
+            }
+        }
+        return Ok(Some(out));
+    }
+    let (true, Some(boundary)) = (ct.mime_type.starts_with("multipart/"), ct.param("boundary"))
+    else {
+        return Ok(None);
+    };
+    let parts = mime::split_multipart(e.body, boundary)?;
+    let mut done = false;
+    let mut rebuilt = Vec::with_capacity(entity.len() + lines.len() + 64);
+    for part in &parts {
+        rebuilt.extend_from_slice(alloc::format!("--{boundary}\r\n").as_bytes());
+        match (done, inject_legacy_display(part, lines, depth + 1)?) {
+            (false, Some(changed)) => {
+                rebuilt.extend_from_slice(&changed);
+                done = true;
+            }
+            _ => rebuilt.extend_from_slice(part),
+        }
+        rebuilt.extend_from_slice(b"\r\n");
+    }
+    rebuilt.extend_from_slice(alloc::format!("--{boundary}--\r\n").as_bytes());
+    if !done {
+        return Ok(None);
+    }
+    for f in &e.fields {
+        push(&mut out, f.raw);
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&rebuilt);
+    Ok(Some(out))
 }
 
-/// A small non-cryptographic hash, for a boundary that does not occur in the content.
-fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
+/// Does the first text part of this payload carry `hp-legacy-display="1"` (RFC 9788 §4.5.3)?
+fn has_legacy_display(entity: &Entity<'_>, depth: usize) -> bool {
+    let ct = entity.content_type();
+    if ct.mime_type.starts_with("text/") {
+        return ct.param("hp-legacy-display") == Some("1");
+    }
+    if depth > 4 || !ct.mime_type.starts_with("multipart/") {
+        return false;
+    }
+    ct.param("boundary")
+        .and_then(|b| mime::split_multipart(entity.body, b).ok())
+        .and_then(|parts| parts.first().and_then(|p| Entity::parse(p).ok()))
+        .is_some_and(|first| has_legacy_display(&first, depth + 1))
 }
 
 /// A disagreement between the protected and the outer value of a header field.
@@ -294,13 +359,7 @@ pub fn read(outer: &[u8], payload: &[u8]) -> Result<Option<Protected>> {
             protected: protected_value,
         });
     }
-    let legacy_display = ct.mime_type == "multipart/mixed"
-        && ct
-            .param("boundary")
-            .and_then(|b| mime::split_multipart(inner.body, b).ok())
-            .and_then(|parts| parts.first().map(|p| Entity::parse(p).ok()))
-            .flatten()
-            .is_some_and(|first| first.content_type().param("hp-legacy-display") == Some("1"));
+    let legacy_display = has_legacy_display(&inner, 0);
     Ok(Some(Protected {
         mode,
         fields,
@@ -373,6 +432,80 @@ mod tests {
         let r = read(forged.as_bytes(), &payload).unwrap().unwrap();
         assert_eq!(r.disagreements.len(), 1);
         assert_eq!(r.disagreements[0].name, "subject");
+    }
+
+    /// RFC 9788 Appendix C.3.1.2: the payload of a signed-and-encrypted message under
+    /// hcp_baseline, as the RFC prints it (LF line ends there; CRLF here), with the outer header
+    /// the appendix describes.
+    #[test]
+    fn rfc9788_c3_1_2_payload_reads_as_the_rfc_says() {
+        let payload = "MIME-Version: 1.0\r\nContent-Transfer-Encoding: 7bit\r\n\
+Subject: smime-signed-enc-hp-baseline\r\nMessage-ID: <smime-signed-enc-hp-baseline@example>\r\n\
+From: Alice <alice@smime.example>\r\nTo: Bob <bob@smime.example>\r\n\
+Date: Sat, 20 Feb 2021 10:09:02 -0500\r\nUser-Agent: Sample MUA Version 1.0\r\n\
+HP-Outer: Subject: [...]\r\nHP-Outer: Message-ID: <smime-signed-enc-hp-baseline@example>\r\n\
+HP-Outer: From: Alice <alice@smime.example>\r\nHP-Outer: To: Bob <bob@smime.example>\r\n\
+HP-Outer: Date: Sat, 20 Feb 2021 10:09:02 -0500\r\nHP-Outer: User-Agent: Sample MUA Version 1.0\r\n\
+Content-Type: text/plain; charset=\"utf-8\"; hp=\"cipher\"\r\n\r\n\
+This is the\r\nsmime-signed-enc-hp-baseline\r\nmessage.\r\n";
+        let outer = "Subject: [...]\r\nMessage-ID: <smime-signed-enc-hp-baseline@example>\r\n\
+From: Alice <alice@smime.example>\r\nTo: Bob <bob@smime.example>\r\n\
+Date: Sat, 20 Feb 2021 10:09:02 -0500\r\nUser-Agent: Sample MUA Version 1.0\r\n";
+        let r = read(outer.as_bytes(), payload.as_bytes()).unwrap().unwrap();
+        assert_eq!(r.mode, Mode::Cipher);
+        assert!(r.disagreements.is_empty(), "{:?}", r.disagreements);
+        let get = |n: &str| {
+            r.fields
+                .iter()
+                .find(|(f, _)| f == n)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("Subject"), Some("smime-signed-enc-hp-baseline"));
+        assert_eq!(get("User-Agent"), Some("Sample MUA Version 1.0"));
+        assert_eq!(
+            get("MIME-Version"),
+            None,
+            "structural fields are not protected fields"
+        );
+        assert!(!r.legacy_display);
+        // A relay that puts the real Subject back outside is not what the sender declared.
+        let tampered = outer.replace("Subject: [...]", "Subject: changed");
+        let r = read(tampered.as_bytes(), payload.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.disagreements.len(), 1);
+    }
+
+    /// RFC 9788 Appendix E.1: a text/plain payload carrying a Legacy Display Element.
+    #[test]
+    fn rfc9788_e1_legacy_display_is_recognised() {
+        let payload = "Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nFrom: Alice <alice@example.net>\r\n\
+To: Bob <bob@example.net>\r\nSubject: Dinner plans\r\n\
+Message-ID: <text-plain-legacy-display@lhp.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=\"us-ascii\"; hp-legacy-display=\"1\";\r\n hp=\"cipher\"\r\n\
+HP-Outer: Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nHP-Outer: From: Alice <alice@example.net>\r\n\
+HP-Outer: To: Bob <bob@example.net>\r\nHP-Outer: Subject: [...]\r\n\
+HP-Outer: Message-ID: <text-plain-legacy-display@lhp.example>\r\n\r\n\
+Subject: Dinner plans\r\n\r\nLet's meet at Rama's Roti Shop at 8pm and go to the park\r\nfrom there.\r\n";
+        let outer = "Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nFrom: Alice <alice@example.net>\r\n\
+To: Bob <bob@example.net>\r\nSubject: [...]\r\nMessage-ID: <text-plain-legacy-display@lhp.example>\r\n";
+        let r = read(outer.as_bytes(), payload.as_bytes()).unwrap().unwrap();
+        assert!(r.legacy_display);
+        assert!(r.disagreements.is_empty(), "{:?}", r.disagreements);
+    }
+
+    /// What we write follows E.1: the Subject line and a blank line in front of the text, on the
+    /// same part, marked hp-legacy-display="1".
+    #[test]
+    fn legacy_display_is_written_as_the_rfc_shows() {
+        let (_, payload) = protect(MSG, Mode::Cipher, true).unwrap();
+        let p = String::from_utf8(payload).unwrap();
+        assert!(p.contains("hp-legacy-display=\"1\""));
+        assert!(p.contains("hp=\"cipher\""));
+        assert!(
+            p.ends_with("\r\n\r\nSubject: Secret plans\r\n\r\nHello\r\n"),
+            "{p}"
+        );
     }
 
     #[test]

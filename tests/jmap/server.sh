@@ -72,8 +72,14 @@ install_venv() {
 }
 
 install_all() {
+  # Test files run in parallel (each with its own CACHET_JMAP_OUT): one installer at a time.
+  mkdir -p "$(dirname "$VENV")"
+  exec 9>"$VENV.lock"
+  flock 9
   install_packages
   install_venv
+  flock -u 9
+  exec 9>&-
 }
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -101,18 +107,30 @@ wait_port() { # port, seconds
   return 1
 }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Running, and not a zombie waiting to be reaped (our daemons' parent is init).
+alive() {
+  local state
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+pid_alive() { [[ -f "$1" ]] && alive "$(cat "$1" 2>/dev/null)"; }
 
 stop_pidfile() { # pidfile: TERM, wait up to 5 s, then KILL
   local f="$1" pid i
-  [[ -f "$f" ]] || return 0
-  pid="$(cat "$f")"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+  pid="$(cat "$f" 2>/dev/null || true)" # (nginx removes its own pidfile as it exits)
+  if [[ -n "$pid" ]] && alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$f"
+}
+
+# The ids of the processes whose command line contains $1 (an absolute path only we use).
+procs_with() {
+  # The path goes through the environment, so that awk's own command line does not match.
+  ps -eo pid=,args= | P="$1" awk 'index($0, ENVIRON["P"]) { print $1 }'
 }
 
 # ---- the SMTP sink ---------------------------------------------------------------------------
@@ -131,12 +149,23 @@ stop_sink() { stop_pidfile "$OUT/sink.pid"; }
 # ---- start / stop ----------------------------------------------------------------------------
 
 stop_all() {
-  if [[ -f "$OUT/nginx.pid" ]]; then
-    nginx -c "$OUT/nginx.conf" -p "$OUT/nginx/" -s quit 2>/dev/null || true
-    stop_pidfile "$OUT/nginx.pid"
+  stop_pidfile "$OUT/nginx.pid" # TERM: nginx's fast shutdown (its workers exit with it)
+  if [[ -e "$OUT/cyrus" ]]; then
+    local conf
+    conf="$(readlink -f "$OUT/cyrus")/imapd.conf"
+    stop_pidfile "$OUT/cyrus/master.pid"
+    # master's children (imapd, httpd, ctl_cyrusdb) exit with it; wait for them, and stop any
+    # that linger (each names this state's imapd.conf on its command line).
+    local i pids
+    for ((i = 0; i < 50; i++)); do
+      pids="$(procs_with "$conf")"
+      if [[ -z "$pids" ]]; then break; fi
+      if [[ $i == 30 ]]; then kill -TERM $pids 2>/dev/null || true; fi
+      sleep 0.1
+    done
+    pids="$(procs_with "$conf")"
+    if [[ -n "$pids" ]]; then kill -KILL $pids 2>/dev/null || true; fi
   fi
-  # master's children (imapd, httpd) exit with it.
-  [[ -e "$OUT/cyrus" ]] && stop_pidfile "$OUT/cyrus/master.pid"
   stop_sink
   # A private state directory outside the repository (see start_all).
   if [[ -L "$OUT/cyrus" ]]; then
