@@ -386,6 +386,11 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
     use crate::keys::PrivateKey;
     use spki::AlgorithmIdentifierOwned as AlgId;
 
+    if let PrivateKey::X25519(_) = key {
+        return Err(Error::KeyUnsupported {
+            algorithm: "X25519 (key agreement only, it cannot sign)".into(),
+        });
+    }
     if let PrivateKey::Ed25519(key) = key {
         use signature::Signer as _;
         let sig = key.sign(message).to_bytes().to_vec();
@@ -521,8 +526,8 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
                 sig,
             ))
         }
-        PrivateKey::Ed25519(_) => Err(Error::Internal {
-            detail: "Ed25519 handled above",
+        PrivateKey::Ed25519(_) | PrivateKey::X25519(_) => Err(Error::Internal {
+            detail: "Ed25519 and X25519 handled above",
         }),
     }
 }
@@ -927,5 +932,15 @@ mod tests {
             verify_cert(&dsa, &dsa),
             Err(SignatureError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn x25519_cannot_sign() {
+        let pem = read(&format!("{PKI}carol-x25519.key"));
+        let key = PrivateKey::parse(&pem, None).unwrap();
+        for rsa_pss in [false, true] {
+            let err = sign(&key, DigestAlgorithm::Sha256, rsa_pss, b"m", &mut rng()).unwrap_err();
+            assert_eq!(err.code(), "KEY_UNSUPPORTED");
+        }
     }
 }

@@ -31,6 +31,8 @@ const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 /// id-Ed25519 (RFC 8410).
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// id-X25519 (RFC 8410).
+pub(crate) const X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
 
 /// Smallest RSA modulus (bits) the `rsa` crate can load.
 const RSA_MIN_BITS: usize = 1024;
@@ -47,6 +49,8 @@ pub enum PrivateKey {
     P384(p384::ecdsa::SigningKey),
     /// Ed25519 (RFC 8410, RFC 8419).
     Ed25519(ed25519_dalek::SigningKey),
+    /// X25519 (RFC 8410): key agreement only (RFC 8418 recipients), it cannot sign.
+    X25519(x25519_dalek::StaticSecret),
 }
 
 impl core::fmt::Debug for PrivateKey {
@@ -63,7 +67,7 @@ fn oid_name(oid: &ObjectIdentifier) -> String {
 }
 
 impl PrivateKey {
-    /// A short name of the key's algorithm: `RSA`, `P-256`, `P-384`, `Ed25519`.
+    /// A short name of the key's algorithm: `RSA`, `P-256`, `P-384`, `Ed25519`, `X25519`.
     #[must_use]
     pub fn algorithm_name(&self) -> &'static str {
         match self {
@@ -71,6 +75,7 @@ impl PrivateKey {
             Self::P256(_) => "P-256",
             Self::P384(_) => "P-384",
             Self::Ed25519(_) => "Ed25519",
+            Self::X25519(_) => "X25519",
         }
     }
 
@@ -178,6 +183,18 @@ impl PrivateKey {
                 }
             }
             Ok(Self::Ed25519(key))
+        } else if oid == X25519 {
+            // CurvePrivateKey ::= OCTET STRING (RFC 8410 §7)
+            let raw = ber::expect_one(private_key, 0x04).map_err(|_| Error::KeyMalformed)?;
+            let raw: [u8; 32] = raw.value.try_into().map_err(|_| Error::KeyMalformed)?;
+            let raw = Zeroizing::new(raw);
+            let key = x25519_dalek::StaticSecret::from(*raw);
+            if let Some(public) = info.public_key {
+                if public.raw_bytes() != x25519_dalek::PublicKey::from(&key).as_bytes() {
+                    return Err(Error::KeyMalformed);
+                }
+            }
+            Ok(Self::X25519(key))
         } else {
             Err(Error::KeyUnsupported {
                 algorithm: oid_name(&oid),
@@ -291,6 +308,20 @@ impl PrivateKey {
             Self::P256(key) => p256::PublicKey::from(key.verifying_key()).to_public_key_der(),
             Self::P384(key) => p384::PublicKey::from(key.verifying_key()).to_public_key_der(),
             Self::Ed25519(key) => key.verifying_key().to_public_key_der(),
+            Self::X25519(key) => {
+                return Ok(SubjectPublicKeyInfoOwned {
+                    algorithm: spki::AlgorithmIdentifierOwned {
+                        oid: X25519,
+                        parameters: None,
+                    },
+                    subject_public_key: der::asn1::BitString::from_bytes(
+                        x25519_dalek::PublicKey::from(key).as_bytes(),
+                    )
+                    .map_err(|_| Error::Internal {
+                        detail: "public key encoding",
+                    })?,
+                })
+            }
         }
         .map_err(|_| Error::Internal {
             detail: "public key encoding",
@@ -310,6 +341,17 @@ impl PrivateKey {
             Self::P256(key) => p256::SecretKey::from(key).to_pkcs8_der(),
             Self::P384(key) => p384::SecretKey::from(key).to_pkcs8_der(),
             Self::Ed25519(key) => key.to_pkcs8_der(),
+            Self::X25519(key) => {
+                // PrivateKeyInfo { version 0, { id-X25519 }, OCTET STRING { OCTET STRING (32) } }
+                const PREFIX: [u8; 16] = [
+                    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04,
+                    0x22, 0x04, 0x20,
+                ];
+                let mut der = Zeroizing::new(Vec::with_capacity(48));
+                der.extend_from_slice(&PREFIX);
+                der.extend_from_slice(key.as_bytes());
+                return Ok(der);
+            }
         }
         .map_err(|_| Error::Internal {
             detail: "private key encoding",
@@ -333,6 +375,11 @@ impl PrivateKey {
                 .is_ok_and(|public| public == p384::PublicKey::from(key.verifying_key())),
             Self::Ed25519(key) => ed25519_dalek::VerifyingKey::from_public_key_der(&der)
                 .is_ok_and(|public| public == key.verifying_key()),
+            Self::X25519(key) => {
+                spki.algorithm.oid == X25519
+                    && spki.subject_public_key.as_bytes()
+                        == Some(x25519_dalek::PublicKey::from(key).as_bytes().as_slice())
+            }
         }
     }
 }
@@ -558,6 +605,42 @@ mod tests {
         bad[last] ^= 1;
         assert_eq!(
             PrivateKey::parse(&bad, None).unwrap_err().code(),
+            "KEY_MALFORMED"
+        );
+    }
+
+    #[test]
+    fn x25519_key_parses_round_trips_and_matches_its_certificate() {
+        let pem = include_bytes!("../tests/vectors/pki/carol-x25519.key");
+        let key = PrivateKey::parse(pem, None).unwrap();
+        assert_eq!(key.algorithm_name(), "X25519");
+        let debug = alloc::format!("{key:?}");
+        assert_eq!(debug, "PrivateKey(X25519, redacted)");
+        // The PKCS#8 we write is the file's DER (the 48-byte RFC 8410 form).
+        let der = crate::pem::pem_or_der(pem).unwrap().remove(0).der;
+        assert_eq!(key.to_pkcs8_der().unwrap().as_slice(), der.as_slice());
+        let cert = crate::pem::pem_or_der(include_bytes!("../tests/vectors/pki/carol-x25519.pem"))
+            .unwrap()
+            .remove(0)
+            .der;
+        let cert = Certificate::from_der(&cert).unwrap();
+        let spki = cert.tbs_certificate().subject_public_key_info();
+        assert_eq!(&key.public_key_info().unwrap(), spki);
+        assert!(key.matches(spki));
+        let other = crate::pem::pem_or_der(include_bytes!("../tests/vectors/pki/bob-p256.pem"))
+            .unwrap()
+            .remove(0)
+            .der;
+        let other = Certificate::from_der(&other).unwrap();
+        assert!(!key.matches(other.tbs_certificate().subject_public_key_info()));
+        // A key of the wrong length is malformed.
+        let mut short = der.clone();
+        short[1] -= 1;
+        short[14] -= 1;
+        short[15] -= 1;
+        short.pop();
+        assert_eq!(
+            PrivateKey::from_pkcs8_der(&short).unwrap_err().code(),
             "KEY_MALFORMED"
         );
     }

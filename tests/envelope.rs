@@ -14,9 +14,10 @@ use cachet::smime::envelope::{self, EncryptOptions, Layer};
 use cachet::smime::{self, SignOptions, VerifyOptions};
 use common::{anchors, certs, identity, AT, MESSAGE};
 
-const CIPHERS: [ContentCipher; 4] = [
+const CIPHERS: [ContentCipher; 5] = [
     ContentCipher::Aes256Gcm,
     ContentCipher::Aes128Gcm,
+    ContentCipher::ChaCha20Poly1305,
     ContentCipher::Aes256Cbc,
     ContentCipher::Aes128Cbc,
 ];
@@ -395,5 +396,123 @@ fn recipients_by_subject_key_identifier() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(out.stdout.ends_with(b"Hello Bob.\r\n"));
+    }
+}
+
+/// X25519 recipients (RFC 8418): every content cipher, alone and among RSA and EC recipients,
+/// named by issuerAndSerialNumber or subjectKeyIdentifier.
+#[test]
+fn x25519_recipients_round_trip() {
+    let carol = identity("carol-x25519");
+    assert_eq!(carol.key.algorithm_name(), "X25519");
+    for cipher in CIPHERS {
+        for to in [
+            &["carol-x25519"][..],
+            &["bob-rsa", "carol-x25519", "bob-p256", "alice-p384"][..],
+        ] {
+            let enc = encrypt(MESSAGE, to, cipher, false);
+            for who in to {
+                let id = identity(who);
+                let dec = envelope::decrypt_message(&enc, &[&id], &mut common::rng()).unwrap();
+                assert_eq!(dec.cipher, cipher);
+                assert_eq!(dec.authenticated, cipher.is_authenticated());
+                assert!(dec.message.ends_with(b"Hello Bob.\r\n"), "{who}");
+            }
+            let report = open(&enc, "carol-x25519");
+            assert_eq!(report.authenticated, cipher.is_authenticated());
+        }
+    }
+    let cert = certs("pki/carol-x25519.pem").remove(0);
+    let options = EncryptOptions {
+        by_key_id: true,
+        ..Default::default()
+    };
+    let enc = envelope::encrypt_message(MESSAGE, &[&cert], &options, &mut common::rng()).unwrap();
+    let dec = envelope::decrypt_message(&enc, &[&carol], &mut common::rng()).unwrap();
+    assert!(dec.message.ends_with(b"Hello Bob.\r\n"));
+    // An X25519 identity cannot sign.
+    let o = SignOptions {
+        opaque: false,
+        digest: cachet::algorithms::DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: AT,
+    };
+    let err = smime::sign_message(MESSAGE, &[&carol], &o, &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "KEY_UNSUPPORTED");
+    // Not a recipient: an RSA-only message names no X25519 key.
+    let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, false);
+    let err = envelope::decrypt_message(&enc, &[&carol], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "NOT_RECIPIENT");
+}
+
+/// The key inside carol-x25519.p12 (written by OpenSSL) loads and decrypts.
+#[test]
+fn x25519_identity_from_pkcs12() {
+    let p12 = std::fs::read(format!(
+        "{}/tests/vectors/pki/carol-x25519.p12",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let carol = cachet::Identity::load(&p12, None, Some("test"), &[]).unwrap();
+    assert_eq!(carol.key.algorithm_name(), "X25519");
+    assert_eq!(carol.chain.len(), 1, "inter-ca travels in the .p12");
+    let enc = encrypt(MESSAGE, &["carol-x25519"], ContentCipher::Aes128Gcm, false);
+    let dec = envelope::decrypt_message(&enc, &[&carol], &mut common::rng()).unwrap();
+    assert!(dec.message.ends_with(b"Hello Bob.\r\n"));
+}
+
+/// The wrong X25519 key for carol's certificate, or a tampered ephemeral key, wrapped key or
+/// content: one opaque DECRYPTION_FAILED.
+#[test]
+fn x25519_wrong_key_or_tampering_fails_opaquely() {
+    let carol = identity("carol-x25519");
+    // PrivateKeyInfo { 0, { id-X25519 }, OCTET STRING { OCTET STRING (32 bytes of 0x42) } }
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(&[0x42; 32]);
+    let mallory = cachet::Identity {
+        key: cachet::keys::PrivateKey::from_pkcs8_der(&der).unwrap(),
+        certificate: carol.certificate.clone(),
+        chain: vec![],
+    };
+    for cipher in CIPHERS {
+        let enc = encrypt(MESSAGE, &["carol-x25519"], cipher, false);
+        let err = envelope::decrypt_message(&enc, &[&mallory], &mut common::rng()).unwrap_err();
+        assert_eq!(err.code(), "DECRYPTION_FAILED", "{}", cipher.name());
+        let text = String::from_utf8(enc).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let der = cachet::mime::base64_decode(body.as_bytes()).unwrap();
+        // The 32-byte ephemeral key follows its BIT STRING header (03 21 00).
+        let eph = der
+            .windows(3)
+            .position(|w| w == [0x03, 0x21, 0x00])
+            .unwrap()
+            + 3;
+        // The wrapped key (24 or 40 bytes: AES-128/256 wrap) comes after it.
+        let wrapped = eph
+            + 32
+            + der[eph + 32..]
+                .windows(2)
+                .position(|w| w == [0x04, 0x18] || w == [0x04, 0x28])
+                .unwrap()
+            + 2;
+        for pos in [eph + 5, wrapped + 3, der.len() - 3] {
+            let mut bad = der.clone();
+            bad[pos] ^= 0x01;
+            let msg = format!(
+                "{head}\r\n\r\n{}",
+                String::from_utf8(cachet::mime::base64_encode_lines(&bad)).unwrap()
+            );
+            match envelope::decrypt_message(msg.as_bytes(), &[&carol], &mut common::rng()) {
+                Err(e) => assert_eq!(e.code(), "DECRYPTION_FAILED", "{} at {pos}", cipher.name()),
+                Ok(d) => assert!(
+                    !d.authenticated && pos == der.len() - 3,
+                    "{} at {pos}: only a CBC last block may change unnoticed",
+                    cipher.name()
+                ),
+            }
+        }
     }
 }

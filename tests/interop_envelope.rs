@@ -68,6 +68,7 @@ fn cipher_oid(cipher: ContentCipher) -> &'static str {
         ContentCipher::DesEde3Cbc => "1.2.840.113549.3.7",
         ContentCipher::Aes192Cbc => "2.16.840.1.101.3.4.1.22",
         ContentCipher::Aes192Gcm => "2.16.840.1.101.3.4.1.26",
+        ContentCipher::ChaCha20Poly1305 => "1.2.840.113549.1.9.16.3.18",
         other => panic!("no OID here for {other:?}"),
     }
 }
@@ -989,6 +990,277 @@ fn cachet_decrypts_bouncycastle() {
             &message,
             name,
             ContentCipher::Aes256Gcm,
+        );
+    }
+}
+
+// ---- X25519 (RFC 8418), BouncyCastle only ----------------------------------------------------
+
+/// The KeyAgreeRecipientInfo in `der` has an id-X25519 originator key and
+/// dhSinglePass-stdDH-sha256kdf-scheme (as OpenSSL's parse shows it).
+fn assert_x25519_kari(dir: &Scratch, der: &[u8], who: &str) {
+    let printed = openssl_print(dir, der);
+    assert!(
+        printed.contains("algorithm: X25519 (1.3.101.110)"),
+        "{who}: originator key is not X25519:\n{printed}"
+    );
+    assert!(
+        printed.contains("dhSinglePass-stdDH-sha256kdf-scheme (1.3.132.1.11.1)"),
+        "{who}: KDF:\n{printed}"
+    );
+}
+
+/// The driver's X25519 (BC's own X25519 + X9.63 KDF agreement, reached through a provider alias)
+/// round-trips by itself, and writes the RFC 8418 form: so a failure below is about Cachet.
+#[test]
+fn harness_bouncycastle_x25519_alone() {
+    let dir = Scratch::new("bc-x25519-harness");
+    let (job, der) = bc_encrypt_job(&dir, "aes128-cbc", &[("x25519", "carol-x25519")]);
+    assert!(bc_run(&dir, &[job])[0].is_ok());
+    assert_x25519_kari(&dir, &read(&der), "BouncyCastle");
+    let (job, out) = bc_decrypt_job(&dir, &read(&der), "carol-x25519");
+    let r = bc_run(&dir, &[job])
+        .remove(0)
+        .expect("BC decrypts its own X25519");
+    assert_eq!(
+        r,
+        format!("enveloped 2.16.840.1.101.3.4.1.2 {STD_DH_SHA256KDF}")
+    );
+    assert_eq!(read(&out), ENTITY);
+}
+
+/// BouncyCastle opens Cachet's X25519 envelopes: every cipher, alone, by subjectKeyIdentifier,
+/// and among RSA and EC recipients; and refuses one whose ephemeral key was altered.
+#[test]
+fn bouncycastle_decrypts_our_x25519() {
+    let dir = Scratch::new("bc-x25519-decrypt");
+    let mut jobs = Vec::new();
+    let mut cases = Vec::new();
+    let mixed = ["bob-rsa", "carol-x25519", "bob-p256", "alice-p384"];
+    for cipher in CIPHERS {
+        for to in [&["carol-x25519"][..], &mixed[..]] {
+            let enc = encrypt_ours(to, cipher, false);
+            let (_, der) = pkcs7_body(&enc);
+            assert_x25519_kari(&dir, &der, "Cachet");
+            for name in to {
+                let (job, out) = bc_decrypt_job(&dir, &der, name);
+                jobs.push(job);
+                cases.push((cipher, *name, to.len(), out));
+            }
+        }
+    }
+    let cert = common::certs("pki/carol-x25519.pem").remove(0);
+    let by_key_id = envelope::encrypt_message(
+        &message(),
+        &[&cert],
+        &EncryptOptions {
+            by_key_id: true,
+            ..Default::default()
+        },
+        &mut common::rng(),
+    )
+    .unwrap();
+    let (_, der) = pkcs7_body(&by_key_id);
+    let (job, out) = bc_decrypt_job(&dir, &der, "carol-x25519");
+    jobs.push(job);
+    cases.push((ContentCipher::Aes256Gcm, "carol-x25519 by key id", 1, out));
+    // The same message with one bit of the ephemeral public key flipped.
+    let eph = der
+        .windows(3)
+        .position(|w| w == [0x03, 0x21, 0x00])
+        .unwrap()
+        + 3;
+    let mut bad = der.clone();
+    bad[eph + 7] ^= 0x01;
+    let (bad_job, _) = bc_decrypt_job(&dir, &bad, "carol-x25519");
+    jobs.push(bad_job);
+
+    let mut results = bc_run(&dir, &jobs);
+    let bad_result = results.pop().unwrap();
+    assert!(
+        bad_result.is_err(),
+        "BouncyCastle accepted an altered ephemeral key"
+    );
+    let bad_message = wrap_enveloped(&bad, "authEnveloped-data");
+    assert_eq!(
+        decrypt_ours(&bad_message, "carol-x25519").unwrap_err(),
+        "DECRYPTION_FAILED"
+    );
+    for ((cipher, name, count, out), result) in cases.into_iter().zip(results) {
+        let what = format!("{} to {count} recipient(s), as {name}", cipher.name());
+        let detail = result.unwrap_or_else(|e| panic!("BouncyCastle rejects {what}: {e}"));
+        let kind = if cipher.is_authenticated() {
+            "authEnveloped"
+        } else {
+            "enveloped"
+        };
+        if name.starts_with("carol") {
+            assert_eq!(
+                detail,
+                format!("{kind} {} {STD_DH_SHA256KDF}", cipher_oid(cipher)),
+                "{what}"
+            );
+        }
+        assert_eq!(read(&out), ENTITY, "{what}: BouncyCastle's plaintext");
+    }
+}
+
+/// Cachet opens BouncyCastle's X25519 envelopes: every cipher, with user keying material, and
+/// one message to X25519, RSA and EC recipients.
+#[test]
+fn cachet_decrypts_bouncycastle_x25519() {
+    let dir = Scratch::new("bc-x25519-encrypt");
+    let mut jobs = Vec::new();
+    let mut cases = Vec::new();
+    for cipher in CIPHERS {
+        for kind in ["x25519", "x25519-ukm"] {
+            let (job, out) = bc_encrypt_job(&dir, cipher.name(), &[(kind, "carol-x25519")]);
+            jobs.push(job);
+            cases.push((cipher, kind, out));
+        }
+    }
+    let kinds = [
+        ("x25519", "carol-x25519"),
+        ("rsa", "bob-rsa"),
+        ("ecdh", "bob-p256"),
+    ];
+    let (job, all) = bc_encrypt_job(&dir, "aes128-gcm", &kinds);
+    jobs.push(job);
+    for r in bc_run(&dir, &jobs) {
+        assert!(r.is_ok(), "BouncyCastle could not encrypt: {r:?}");
+    }
+    for (cipher, kind, out) in cases {
+        let der = read(&out);
+        assert_x25519_kari(&dir, &der, "BouncyCastle");
+        if kind == "x25519-ukm" {
+            let printed = openssl_print(&dir, &der);
+            assert!(
+                printed.contains("ukm:") && !printed.contains("ukm: <ABSENT>"),
+                "BouncyCastle wrote no ukm:\n{printed}"
+            );
+        }
+        let smime_type = if cipher.is_authenticated() {
+            "authEnveloped-data"
+        } else {
+            "enveloped-data"
+        };
+        assert_cachet_decrypts(
+            &format!("BouncyCastle {} {kind}", cipher.name()),
+            &wrap_enveloped(&der, smime_type),
+            "carol-x25519",
+            cipher,
+        );
+    }
+    let message = wrap_enveloped(&read(&all), "authEnveloped-data");
+    for (kind, name) in kinds {
+        assert_cachet_decrypts(
+            &format!("BouncyCastle multi, {kind} {name}"),
+            &message,
+            name,
+            ContentCipher::Aes128Gcm,
+        );
+    }
+}
+
+// ---- ChaCha20-Poly1305 (RFC 8103), BouncyCastle only -------------------------------------------
+
+/// ChaCha20-Poly1305 AuthEnvelopedData both ways with BouncyCastle (its JCA cipher, driven by the
+/// driver's RFC 8103 glue: BC 1.72's CMS has no AEAD builder for it), for RSA v1.5, OAEP, P-256,
+/// P-384 and X25519 recipients, alone and all in one message; a flipped tag is refused by both.
+#[test]
+fn chacha20_poly1305_both_ways_with_bouncycastle() {
+    let cipher = ContentCipher::ChaCha20Poly1305;
+    let dir = Scratch::new("bc-chacha");
+    let ours = [
+        ("bob-rsa", false, RSA_ENCRYPTION),
+        ("bob-rsa", true, RSAES_OAEP),
+        ("bob-p256", false, STD_DH_SHA256KDF),
+        ("alice-p384", false, STD_DH_SHA384KDF),
+        ("carol-x25519", false, STD_DH_SHA256KDF),
+    ];
+    let mut jobs = Vec::new();
+    let mut cases = Vec::new();
+    for (name, oaep, key_oid) in ours {
+        let enc = encrypt_ours(&[name], cipher, oaep);
+        let (smime_type, der) = pkcs7_body(&enc);
+        assert_eq!(smime_type, "authEnveloped-data");
+        let printed = openssl_print(&dir, &der);
+        assert!(
+            printed.contains("algorithm: undefined (1.2.840.113549.1.9.16.3.18)"),
+            "{printed}"
+        );
+        let (job, out) = bc_decrypt_job(&dir, &der, name);
+        jobs.push(job);
+        cases.push((name, Some(key_oid), out));
+    }
+    let all = ["bob-rsa", "bob-p256", "alice-p384", "carol-x25519"];
+    let enc = encrypt_ours(&all, cipher, false);
+    let (_, der) = pkcs7_body(&enc);
+    for name in all {
+        let (job, out) = bc_decrypt_job(&dir, &der, name);
+        jobs.push(job);
+        cases.push((name, None, out));
+    }
+    // Our message with the last byte (of the tag) flipped.
+    let mut bad = der.clone();
+    *bad.last_mut().unwrap() ^= 0x01;
+    let (bad_job, _) = bc_decrypt_job(&dir, &bad, "bob-rsa");
+    jobs.push(bad_job);
+    // BouncyCastle's own, to each kind and to all.
+    let kinds = [
+        ("rsa", "bob-rsa"),
+        ("oaep", "alice-rsa4096"),
+        ("ecdh", "bob-p256"),
+        ("ecdh", "alice-p384"),
+        ("x25519", "carol-x25519"),
+    ];
+    let mut theirs = Vec::new();
+    for (kind, name) in kinds {
+        let (job, out) = bc_encrypt_job(&dir, cipher.name(), &[(kind, name)]);
+        jobs.push(job);
+        theirs.push((format!("{kind} {name}"), name, out));
+    }
+    let (job, all_out) = bc_encrypt_job(&dir, cipher.name(), &kinds);
+    jobs.push(job);
+
+    let mut results = bc_run(&dir, &jobs);
+    let encrypted: Vec<_> = results.split_off(cases.len() + 1);
+    for r in encrypted {
+        assert!(r.is_ok(), "BouncyCastle could not encrypt: {r:?}");
+    }
+    let bad_result = results.pop().unwrap();
+    assert!(bad_result.is_err(), "BouncyCastle accepted a flipped tag");
+    let bad_message = wrap_enveloped(&bad, "authEnveloped-data");
+    assert_eq!(
+        decrypt_ours(&bad_message, "bob-rsa").unwrap_err(),
+        "DECRYPTION_FAILED"
+    );
+    for ((name, key_oid, out), result) in cases.into_iter().zip(results) {
+        let detail = result.unwrap_or_else(|e| panic!("BouncyCastle rejects ours for {name}: {e}"));
+        if let Some(key_oid) = key_oid {
+            assert_eq!(
+                detail,
+                format!("authEnveloped {} {key_oid}", cipher_oid(cipher)),
+                "{name}"
+            );
+        }
+        assert_eq!(read(&out), ENTITY, "{name}: BouncyCastle's plaintext");
+    }
+    for (what, name, out) in theirs {
+        assert_cachet_decrypts(
+            &format!("BouncyCastle chacha20-poly1305 {what}"),
+            &wrap_enveloped(&read(&out), "authEnveloped-data"),
+            name,
+            cipher,
+        );
+    }
+    let message = wrap_enveloped(&read(&all_out), "authEnveloped-data");
+    for (kind, name) in kinds {
+        assert_cachet_decrypts(
+            &format!("BouncyCastle chacha20-poly1305 multi, {kind} {name}"),
+            &message,
+            name,
+            cipher,
         );
     }
 }

@@ -62,6 +62,15 @@ fn assert_signs(key: &PrivateKey, cert: &Certificate) {
             public.verify(msg, &sig).unwrap();
             assert!(public.verify(b"another message", &sig).is_err());
         }
+        PrivateKey::X25519(k) => {
+            // Key agreement only: the certificate's key is the private key's public key.
+            let public = x25519_dalek::PublicKey::from(k);
+            let cert_key = cert.tbs_certificate().subject_public_key_info();
+            assert_eq!(
+                cert_key.subject_public_key.as_bytes(),
+                Some(public.as_bytes().as_slice())
+            );
+        }
     }
 }
 

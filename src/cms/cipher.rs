@@ -1,6 +1,7 @@
-//! Content-encryption algorithms (RFC 3565 AES-CBC, RFC 5084 AES-GCM, RFC 3370 3DES-CBC).
+//! Content-encryption algorithms (RFC 3565 AES-CBC, RFC 5084 AES-GCM, RFC 8103
+//! ChaCha20-Poly1305, RFC 3370 3DES-CBC).
 //!
-//! Encryption offers AES-GCM and AES-CBC only; 3DES and AES-192 are accepted for decryption of
+//! Encryption offers AES-GCM, ChaCha20-Poly1305 and AES-CBC; 3DES and AES-192 are accepted for decryption of
 //! old mail. Every decryption failure (padding, tag, key length) is [`Error::Decryption`].
 
 use alloc::vec::Vec;
@@ -29,6 +30,9 @@ pub const AES192_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.
 pub const AES256_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.46");
 /// DES-EDE3-CBC (RFC 3370 §5.1), decryption only.
 pub const DES_EDE3_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.3.7");
+/// id-alg-AEADChaCha20Poly1305 (RFC 8103 §3).
+pub const CHACHA20_POLY1305: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.3.18");
 
 /// A content-encryption algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,6 +52,8 @@ pub enum ContentCipher {
     Aes256Cbc,
     /// Triple DES in CBC (decryption only).
     DesEde3Cbc,
+    /// ChaCha20-Poly1305 (RFC 8103, AuthEnvelopedData).
+    ChaCha20Poly1305,
 }
 
 /// `GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen AES-GCM-ICVlen DEFAULT 12 }`
@@ -60,7 +66,7 @@ struct GcmParameters {
 
 impl ContentCipher {
     /// All ciphers, for name lookup.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Aes128Gcm,
         Self::Aes192Gcm,
         Self::Aes256Gcm,
@@ -68,6 +74,7 @@ impl ContentCipher {
         Self::Aes192Cbc,
         Self::Aes256Cbc,
         Self::DesEde3Cbc,
+        Self::ChaCha20Poly1305,
     ];
 
     /// The CLI/JS name: `aes256-gcm`, `aes128-cbc`, ...
@@ -81,6 +88,7 @@ impl ContentCipher {
             Self::Aes192Cbc => "aes192-cbc",
             Self::Aes256Cbc => "aes256-cbc",
             Self::DesEde3Cbc => "des-ede3-cbc",
+            Self::ChaCha20Poly1305 => "chacha20-poly1305",
         }
     }
 
@@ -97,14 +105,21 @@ impl ContentCipher {
     pub fn can_encrypt(self) -> bool {
         matches!(
             self,
-            Self::Aes128Gcm | Self::Aes256Gcm | Self::Aes128Cbc | Self::Aes256Cbc
+            Self::Aes128Gcm
+                | Self::Aes256Gcm
+                | Self::Aes128Cbc
+                | Self::Aes256Cbc
+                | Self::ChaCha20Poly1305
         )
     }
 
     /// Is this an AEAD (AuthEnvelopedData) cipher?
     #[must_use]
     pub fn is_authenticated(self) -> bool {
-        matches!(self, Self::Aes128Gcm | Self::Aes192Gcm | Self::Aes256Gcm)
+        matches!(
+            self,
+            Self::Aes128Gcm | Self::Aes192Gcm | Self::Aes256Gcm | Self::ChaCha20Poly1305
+        )
     }
 
     /// Content-encryption key length in bytes.
@@ -113,7 +128,7 @@ impl ContentCipher {
         match self {
             Self::Aes128Gcm | Self::Aes128Cbc => 16,
             Self::Aes192Gcm | Self::Aes192Cbc | Self::DesEde3Cbc => 24,
-            Self::Aes256Gcm | Self::Aes256Cbc => 32,
+            Self::Aes256Gcm | Self::Aes256Cbc | Self::ChaCha20Poly1305 => 32,
         }
     }
 
@@ -128,6 +143,7 @@ impl ContentCipher {
             Self::Aes192Cbc => AES192_CBC,
             Self::Aes256Cbc => AES256_CBC,
             Self::DesEde3Cbc => DES_EDE3_CBC,
+            Self::ChaCha20Poly1305 => CHACHA20_POLY1305,
         }
     }
 
@@ -195,6 +211,28 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     let bad_key = || Error::Internal {
         detail: "content key length checked above",
     };
+    if cipher == ContentCipher::ChaCha20Poly1305 {
+        let mut nonce = [0u8; 12];
+        rng.fill_bytes(&mut nonce);
+        let mut buf = content.to_vec();
+        let tag = chacha20poly1305::ChaCha20Poly1305::new_from_slice(key)
+            .map_err(|_| bad_key())?
+            .encrypt_inout_detached(&nonce.into(), aad, buf.as_mut_slice().into())
+            .map_err(|_| Error::InputTooLarge {
+                what: "ChaCha20-Poly1305 plaintext",
+                limit: usize::MAX,
+            })?;
+        // RFC 8103 §3: the parameters are the 12-byte nonce, `AEADChaCha20Poly1305Nonce ::=
+        // OCTET STRING (SIZE(12))`.
+        return Ok(Sealed {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: cipher.oid(),
+                parameters: Some(Any::encode_from(&OctetString::new(nonce.to_vec())?)?),
+            },
+            ciphertext: buf,
+            tag: tag.to_vec(),
+        });
+    }
     if cipher.is_authenticated() {
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut nonce);
@@ -271,6 +309,24 @@ pub fn open(
     })?;
     if key.len() != cipher.key_len() {
         return Err(Error::Decryption);
+    }
+    if cipher == ContentCipher::ChaCha20Poly1305 {
+        let nonce: OctetString = params.decode_as().map_err(|_| Error::CmsMalformed {
+            detail: "ChaCha20-Poly1305 nonce",
+        })?;
+        let nonce = chacha20poly1305::Nonce::try_from(nonce.as_bytes()).map_err(|_| {
+            Error::CmsMalformed {
+                detail: "ChaCha20-Poly1305 nonce length",
+            }
+        })?;
+        // RFC 8103 §4: the tag is 16 bytes.
+        let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| Error::Decryption)?;
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        chacha20poly1305::ChaCha20Poly1305::new_from_slice(key)
+            .map_err(|_| Error::Decryption)?
+            .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
+            .map_err(|_| Error::Decryption)?;
+        return Ok(buf);
     }
     if cipher.is_authenticated() {
         let p: GcmParameters = params.decode_as().map_err(|_| Error::CmsMalformed {
@@ -429,5 +485,51 @@ mod tests {
             Some(ContentCipher::Aes256Gcm)
         );
         assert_eq!(ContentCipher::from_name("des-ede3-cbc"), None);
+    }
+
+    /// RFC 8439 §2.8.2 through the RFC 8103 AlgorithmIdentifier (nonce as an OCTET STRING).
+    #[test]
+    fn chacha20_poly1305_known_answer_and_parameters() {
+        let key: Vec<u8> = (0x80..=0x9f).collect();
+        let nonce = hex::decode("070000004041424344454647").unwrap();
+        let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
+        let ct = hex::decode(
+            "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69\
+             da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675\
+             945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116",
+        )
+        .unwrap();
+        let tag = hex::decode("1ae10b594f09e26a7e902ecbd0600691").unwrap();
+        let alg = |n: &[u8]| AlgorithmIdentifierOwned {
+            oid: CHACHA20_POLY1305,
+            parameters: Some(Any::encode_from(&OctetString::new(n.to_vec()).unwrap()).unwrap()),
+        };
+        let plain = open(&alg(&nonce), &key, &ct, &tag, &aad).unwrap();
+        assert!(plain.starts_with(b"Ladies and Gentlemen of the class of '99"));
+        let mut bad_tag = tag.clone();
+        bad_tag[15] ^= 1;
+        assert_eq!(
+            open(&alg(&nonce), &key, &ct, &bad_tag, &aad)
+                .unwrap_err()
+                .code(),
+            "DECRYPTION_FAILED"
+        );
+        assert_eq!(
+            open(&alg(&nonce[..8]), &key, &ct, &tag, &aad)
+                .unwrap_err()
+                .code(),
+            "CMS_MALFORMED"
+        );
+        // What we write: the OID, a 12-byte OCTET STRING nonce, a 16-byte tag.
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let sealed = seal(ContentCipher::ChaCha20Poly1305, &key, b"x", b"", &mut rng).unwrap();
+        assert_eq!(sealed.algorithm.oid, CHACHA20_POLY1305);
+        let n: OctetString = sealed.algorithm.parameters.unwrap().decode_as().unwrap();
+        assert_eq!(n.as_bytes().len(), 12);
+        assert_eq!(sealed.tag.len(), 16);
+        assert_eq!(
+            ContentCipher::from_name("chacha20-poly1305"),
+            Some(ContentCipher::ChaCha20Poly1305)
+        );
     }
 }

@@ -5,8 +5,12 @@
 //! - Key agreement (RFC 5753): ephemeral-static ECDH on P-256/P-384 with the ANSI X9.63 KDF
 //!   (`dhSinglePass-stdDH-sha*kdf-scheme`, also the cofactor variants, identical on these curves)
 //!   and AES key wrap (RFC 3394).
+//! - Key agreement with X25519 (RFC 8418): ephemeral-static, the same X9.63 KDF schemes over
+//!   ECC-CMS-SharedInfo and AES key wrap. Cachet writes `dhSinglePass-stdDH-sha256kdf-scheme`,
+//!   which BouncyCastle reads (one of the KDFs RFC 8418 names).
 //!
-//! Not handled: static-static ECDH (originator by certificate), X25519/X448 (RFC 8418), KEK,
+//! Not handled: static-static ECDH (originator by certificate), the HKDF schemes of RFC 8418
+//! (`dhSinglePass-stdDH-hkdf-sha*-scheme`: no peer here writes or reads them), X448, KEK,
 //! password and KEM recipients.
 
 use alloc::vec::Vec;
@@ -29,7 +33,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithms::DigestAlgorithm;
 use crate::error::{Error, Result};
-use crate::keys::{Identity, PrivateKey};
+use crate::keys::{Identity, PrivateKey, X25519};
 use crate::x509;
 
 /// rsaEncryption (RSA PKCS#1 v1.5 key transport).
@@ -105,6 +109,7 @@ enum RecipientKey {
     Rsa(rsa::RsaPublicKey),
     P256(p256::PublicKey),
     P384(p384::PublicKey),
+    X25519(x25519_dalek::PublicKey),
 }
 
 fn recipient_key(cert: &Certificate) -> Result<RecipientKey> {
@@ -138,6 +143,16 @@ fn recipient_key(cert: &Certificate) -> Result<RecipientKey> {
                 algorithm: alloc::string::String::from("EC curve"),
             }),
         };
+    }
+    if spki.algorithm.oid == X25519 {
+        // RFC 8410 §3: parameters MUST be absent.
+        if spki.algorithm.parameters.is_some() {
+            return Err(Error::CertificateMalformed);
+        }
+        let raw: [u8; 32] = key_bytes
+            .try_into()
+            .map_err(|_| Error::CertificateMalformed)?;
+        return Ok(RecipientKey::X25519(x25519_dalek::PublicKey::from(raw)));
     }
     Err(Error::KeyUnsupported {
         algorithm: alloc::format!("{} (not an encryption key)", spki.algorithm.oid),
@@ -291,7 +306,8 @@ fn wrap_key_len(wrap: &ObjectIdentifier) -> Result<usize> {
 /// The RecipientInfo that gives `cek` to the holder of `cert`'s key.
 ///
 /// # Errors
-/// `KEY_UNSUPPORTED` for a certificate without an RSA or P-256/P-384 key; `CERT_MALFORMED`.
+/// `KEY_UNSUPPORTED` for a certificate without an RSA, P-256/P-384 or X25519 key;
+/// `CERT_MALFORMED` (also for an X25519 key of small order, which gives no shared secret).
 pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
     cert: &Certificate,
     cek: &[u8],
@@ -372,6 +388,27 @@ pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
                 &eph_pub,
             )
         }
+        RecipientKey::X25519(public) => {
+            let eph = x25519_dalek::EphemeralSecret::random_from_rng(rng);
+            let eph_pub = x25519_dalek::PublicKey::from(&eph);
+            let shared = eph.diffie_hellman(&public);
+            // RFC 7748 §6.1: an all-zero shared secret (a small-order public key) is refused.
+            if !shared.was_contributory() {
+                return Err(Error::CertificateMalformed);
+            }
+            kari_with(
+                cert,
+                by_key_id,
+                cek,
+                STD_DH_SHA256,
+                shared.as_bytes(),
+                AlgorithmIdentifierOwned {
+                    oid: X25519,
+                    parameters: None,
+                },
+                eph_pub.as_bytes(),
+            )
+        }
     }
 }
 
@@ -381,6 +418,23 @@ fn kari(
     cek: &[u8],
     scheme: ObjectIdentifier,
     z: &[u8],
+    eph_pub: &[u8],
+) -> Result<RecipientInfo> {
+    // RFC 5753 §7.1.1: id-ecPublicKey with absent parameters (the curve is the recipient's).
+    let algorithm = AlgorithmIdentifierOwned {
+        oid: EC_PUBLIC_KEY,
+        parameters: None,
+    };
+    kari_with(cert, by_key_id, cek, scheme, z, algorithm, eph_pub)
+}
+
+fn kari_with(
+    cert: &Certificate,
+    by_key_id: bool,
+    cek: &[u8],
+    scheme: ObjectIdentifier,
+    z: &[u8],
+    algorithm: AlgorithmIdentifierOwned,
     eph_pub: &[u8],
 ) -> Result<RecipientInfo> {
     let wrap_oid = wrap_algorithm(cek.len())?;
@@ -398,10 +452,7 @@ fn kari(
     Ok(RecipientInfo::Kari(KeyAgreeRecipientInfo {
         version: CmsVersion::V3,
         originator: OriginatorIdentifierOrKey::OriginatorKey(OriginatorPublicKey {
-            algorithm: AlgorithmIdentifierOwned {
-                oid: EC_PUBLIC_KEY,
-                parameters: None,
-            },
+            algorithm,
             public_key: BitString::from_bytes(eph_pub)?,
         }),
         ukm: None,
@@ -660,6 +711,18 @@ fn unwrap_kari(
             let public = p384::PublicKey::from_sec1_bytes(eph).map_err(|_| Error::Decryption)?;
             let shared = p384::ecdh::diffie_hellman(sk.as_nonzero_scalar(), public.as_affine());
             Zeroizing::new(shared.raw_secret_bytes().to_vec())
+        }
+        PrivateKey::X25519(sk) => {
+            // RFC 8418: the originator key is id-X25519 with 32 raw bytes.
+            if orig.algorithm.oid != X25519 {
+                return Err(Error::Decryption);
+            }
+            let raw: [u8; 32] = eph.try_into().map_err(|_| Error::Decryption)?;
+            let shared = sk.diffie_hellman(&x25519_dalek::PublicKey::from(raw));
+            if !shared.was_contributory() {
+                return Err(Error::Decryption);
+            }
+            Zeroizing::new(shared.as_bytes().to_vec())
         }
         _ => return Err(Error::Decryption),
     };

@@ -287,9 +287,6 @@ async function encrypt(api, opts) {
   if (!CLI_CIPHERS.includes(cipher)) {
     throw new UsageError(`API_MISUSE: --cipher must be one of ${CLI_CIPHERS.join(', ')}`);
   }
-  if (cipher === 'chacha20-poly1305') {
-    throw new UsageError('CMS_UNSUPPORTED_ALGORITHM: ChaCha20-Poly1305 (RFC 8103) is not implemented yet');
-  }
   if (opts['sign-cert'] && !opts['sign-key']) {
     throw new UsageError('API_MISUSE: --sign-cert needs --sign-key');
   }

@@ -199,7 +199,7 @@ export interface VerifyResult {
 export function verify(options: VerifyOptions): Promise<VerifyResult>;
 
 /** A content cipher Cachet encrypts with. GCM gives AuthEnvelopedData (RFC 5083). */
-export type Cipher = 'aes256-gcm' | 'aes128-gcm' | 'aes256-cbc' | 'aes128-cbc';
+export type Cipher = 'aes256-gcm' | 'aes128-gcm' | 'chacha20-poly1305' | 'aes256-cbc' | 'aes128-cbc';
 
 export interface EncryptOptions<M extends string | Uint8Array> {
   /** An RFC 5322 message (or a bare MIME entity); outer headers stay outside. */

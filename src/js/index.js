@@ -254,7 +254,7 @@ export async function errorCodes() {
 
 // ---- encrypt, decrypt, open -----------------------------------------------------------------
 
-const CIPHERS = ['aes256-gcm', 'aes128-gcm', 'aes256-cbc', 'aes128-cbc'];
+const CIPHERS = ['aes256-gcm', 'aes128-gcm', 'chacha20-poly1305', 'aes256-cbc', 'aes128-cbc'];
 
 /** One identity option or a list -> array of { identity, owned } (owned ones are freed after). */
 function identities(value, fn) {

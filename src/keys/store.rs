@@ -396,12 +396,12 @@ pub struct CertificateInfo {
     /// May sign S/MIME: KU digitalSignature or nonRepudiation (or no KU), EKU emailProtection or
     /// anyExtendedKeyUsage (or no EKU), as [`crate::x509::path::check_signer_usage`] decides.
     pub can_sign: bool,
-    /// May receive S/MIME encryption: an RSA or EC key, KU keyEncipherment or keyAgreement (or no
+    /// May receive S/MIME encryption: an RSA, EC or X25519 key, KU keyEncipherment or keyAgreement (or no
     /// KU), EKU emailProtection or anyExtendedKeyUsage (or no EKU).
     pub can_encrypt: bool,
     /// basicConstraints cA is true.
     pub is_ca: bool,
-    /// The public key algorithm: `RSA`, `EC`, `Ed25519` or its OID.
+    /// The public key algorithm: `RSA`, `EC`, `Ed25519`, `X25519` or its OID.
     pub key_algorithm: String,
 }
 
@@ -429,6 +429,8 @@ pub fn certificate_info(cert: &Certificate) -> CertificateInfo {
         String::from("EC")
     } else if algorithm == const_oid::db::rfc8410::ID_ED_25519 {
         String::from("Ed25519")
+    } else if algorithm == crate::keys::X25519 {
+        String::from("X25519")
     } else {
         alloc::format!("{algorithm}")
     };
@@ -444,8 +446,11 @@ pub fn certificate_info(cert: &Certificate) -> CertificateInfo {
         Ok(Some((_, ku))) => ku.key_encipherment() || ku.key_agreement(),
         Err(_) => false,
     };
-    let can_encrypt =
-        email_eku && encipher_ku && (algorithm == RSA_ENCRYPTION || algorithm == EC_PUBLIC_KEY);
+    let can_encrypt = email_eku
+        && encipher_ku
+        && (algorithm == RSA_ENCRYPTION
+            || algorithm == EC_PUBLIC_KEY
+            || algorithm == crate::keys::X25519);
     let is_ca = matches!(
         tbs.get_extension::<BasicConstraints>(),
         Ok(Some((_, bc))) if bc.ca

@@ -4,7 +4,8 @@
 // Usage: java -cp <bc jars>:<classes> BcEnvelope <jobs file>
 // Each line of the jobs file is one job, fields separated by TAB:
 //   encrypt  <cipher> <in> <out.der> <kind=cert.pem>...   cipher: aes128-gcm aes256-gcm aes128-cbc
-//                                                         aes256-cbc; kind: rsa oaep ecdh ecdh-ukm
+//                                                         aes256-cbc chacha20-poly1305; kind: rsa oaep ecdh ecdh-ukm
+//                                                         x25519 x25519-ukm
 //   decrypt  <cert.pem> <key.pem> <in.der> <out>
 //   sign     <cert.pem> <key.pem> <chain.pem> <in> <out.der> <detached|opaque>
 //   verify   <in.der> <content file, or -> <out>
@@ -108,6 +109,21 @@ public final class BcEnvelope {
         }
     }
 
+    /**
+     * BC 1.72's CMS layer maps the X9.63-KDF key-agreement OIDs to its EC-only ECDH classes ("can't
+     * identify EC private key" for an X25519 key), although the provider has the X25519 agreements
+     * with the same KDF. A second provider instance routes those OIDs to them, for XDH keys only.
+     */
+    static java.security.Provider xdhProvider() {
+        java.security.Provider p = new BouncyCastleProvider();
+        String spi = "org.bouncycastle.jcajce.provider.asymmetric.edec.KeyAgreementSpi$";
+        p.remove("Alg.Alias.KeyAgreement.1.3.132.1.11.1");
+        p.remove("Alg.Alias.KeyAgreement.OID.1.3.132.1.11.1");
+        p.put("KeyAgreement.1.3.132.1.11.1", spi + "X25519withSHA256KDF");
+        p.put("KeyAgreement.ECDHWITHSHA256KDF", spi + "X25519withSHA256KDF");
+        return p;
+    }
+
     static X509Certificate cert(String path) throws Exception {
         try (PEMParser p = new PEMParser(new FileReader(path))) {
             return new JcaX509CertificateConverter().setProvider("BC")
@@ -121,18 +137,141 @@ public final class BcEnvelope {
         }
     }
 
+    /** id-alg-AEADChaCha20Poly1305 (RFC 8103); BC 1.72 has no CMSAlgorithm constant for it. */
+    static final ASN1ObjectIdentifier CHACHA20_POLY1305 =
+        new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.3.18");
+
+    /**
+     * RFC 8103 content encryption for CMSAuthEnvelopedDataGenerator: BC 1.72's
+     * JceCMSContentEncryptorBuilder gives no AEAD encryptor for ChaCha20-Poly1305, so this one runs
+     * BC's own "ChaCha20-Poly1305" JCA cipher: parameters = the 12-byte nonce as an OCTET STRING,
+     * the 16-byte tag goes to the MAC field. The content is buffered until close.
+     */
+    static final class ChaChaEncryptor implements org.bouncycastle.operator.OutputAEADEncryptor {
+        final SecretKeySpec key;
+        final byte[] nonce = new byte[12];
+        final ByteArrayOutputStream aad = new ByteArrayOutputStream();
+        byte[] mac;
+
+        ChaChaEncryptor() {
+            java.security.SecureRandom r = new java.security.SecureRandom();
+            byte[] k = new byte[32];
+            r.nextBytes(k);
+            r.nextBytes(nonce);
+            key = new SecretKeySpec(k, "ChaCha20");
+        }
+
+        public AlgorithmIdentifier getAlgorithmIdentifier() {
+            return new AlgorithmIdentifier(CHACHA20_POLY1305,
+                new org.bouncycastle.asn1.DEROctetString(nonce));
+        }
+
+        public org.bouncycastle.operator.GenericKey getKey() {
+            return new org.bouncycastle.operator.jcajce.JceGenericKey(getAlgorithmIdentifier(), key);
+        }
+
+        public OutputStream getAADStream() {
+            return aad;
+        }
+
+        public byte[] getMAC() {
+            return mac;
+        }
+
+        public OutputStream getOutputStream(final OutputStream out) {
+            return new ByteArrayOutputStream() {
+                public void close() throws java.io.IOException {
+                    try {
+                        Cipher c = Cipher.getInstance("ChaCha20-Poly1305", "BC");
+                        c.init(Cipher.ENCRYPT_MODE, key, new javax.crypto.spec.IvParameterSpec(nonce));
+                        c.updateAAD(aad.toByteArray());
+                        byte[] all = c.doFinal(toByteArray());
+                        out.write(all, 0, all.length - 16);
+                        mac = java.util.Arrays.copyOfRange(all, all.length - 16, all.length);
+                        out.close();
+                    } catch (java.security.GeneralSecurityException e) {
+                        throw new java.io.IOException(e);
+                    }
+                }
+            };
+        }
+    }
+
+    /** The content cipher for an AuthEnvelopedData: AES-GCM (its GCMParameters) or ChaCha20-Poly1305. */
+    static Cipher aeadCipher(Key k, AlgorithmIdentifier contentEncAlg) throws Exception {
+        if (contentEncAlg.getAlgorithm().equals(CHACHA20_POLY1305)) {
+            Cipher c = Cipher.getInstance("ChaCha20-Poly1305", "BC");
+            byte[] nonce = ASN1OctetString.getInstance(contentEncAlg.getParameters()).getOctets();
+            c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(k.getEncoded(), "ChaCha20"),
+                new javax.crypto.spec.IvParameterSpec(nonce));
+            return c;
+        }
+        Cipher c = Cipher.getInstance("AES/GCM/NoPadding", "BC");
+        GCMParameters p = GCMParameters.getInstance(contentEncAlg.getParameters());
+        c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(k.getEncoded(), "AES"),
+            new GCMParameterSpec(p.getIcvLen() * 8, p.getNonce()));
+        return c;
+    }
+
+    static RecipientOperator aeadOperator(final Cipher c, final AlgorithmIdentifier contentEncAlg) {
+        return new RecipientOperator(new InputAEADDecryptor() {
+            public AlgorithmIdentifier getAlgorithmIdentifier() {
+                return contentEncAlg;
+            }
+
+            public InputStream getInputStream(InputStream in) {
+                return new org.bouncycastle.jcajce.io.CipherInputStream(in, c);
+            }
+
+            public OutputStream getAADStream() {
+                return new OutputStream() {
+                    public void write(int b) {
+                        c.updateAAD(new byte[] {(byte) b});
+                    }
+
+                    public void write(byte[] b, int off, int len) {
+                        c.updateAAD(b, off, len);
+                    }
+                };
+            }
+
+            public byte[] getMAC() {
+                return new byte[0];
+            }
+        });
+    }
+
+    /** RSA key transport for a ChaCha20-Poly1305 AuthEnvelopedData (BC 1.72 has none). */
+    static final class KeyTransChaChaRecipient extends org.bouncycastle.cms.jcajce.JceKeyTransRecipient {
+        KeyTransChaChaRecipient(PrivateKey k) {
+            super(k);
+        }
+
+        @Override
+        public RecipientOperator getRecipientOperator(AlgorithmIdentifier keyEncAlg,
+                AlgorithmIdentifier contentEncAlg, byte[] encryptedContentKey) throws CMSException {
+            Key k = extractSecretKey(keyEncAlg, contentEncAlg, encryptedContentKey);
+            try {
+                return aeadOperator(aeadCipher(k, contentEncAlg), contentEncAlg);
+            } catch (Exception e) {
+                throw new CMSException("ChaCha20-Poly1305 set-up: " + e, e);
+            }
+        }
+    }
+
     static ASN1ObjectIdentifier cipherOid(String name) {
         switch (name) {
             case "aes128-gcm": return CMSAlgorithm.AES128_GCM;
             case "aes256-gcm": return CMSAlgorithm.AES256_GCM;
             case "aes128-cbc": return CMSAlgorithm.AES128_CBC;
             case "aes256-cbc": return CMSAlgorithm.AES256_CBC;
+            case "chacha20-poly1305": return CHACHA20_POLY1305;
             default: throw new IllegalArgumentException("cipher " + name);
         }
     }
 
     static String encrypt(String[] f) throws Exception {
-        boolean gcm = f[1].endsWith("-gcm");
+        boolean gcm = f[1].endsWith("-gcm") || f[1].equals("chacha20-poly1305");
         byte[] data = Files.readAllBytes(Path.of(f[2]));
         CMSEnvelopedDataGenerator env = new CMSEnvelopedDataGenerator();
         CMSAuthEnvelopedDataGenerator auth = new CMSAuthEnvelopedDataGenerator();
@@ -171,12 +310,31 @@ public final class BcEnvelope {
                     g = ka.addRecipient(c).setProvider("BC");
                     break;
                 }
+                case "x25519":
+                case "x25519-ukm": {
+                    // RFC 8418 ephemeral-static X25519 with dhSinglePass-stdDH-sha256kdf-scheme (BC
+                    // 1.72 has X25519 agreements with the X9.63 KDF over SHA-256 only, and no HKDF).
+                    KeyPair eph = KeyPairGenerator.getInstance("X25519", "BC").generateKeyPair();
+                    ASN1ObjectIdentifier kdf = CMSAlgorithm.ECDH_SHA256KDF;
+                    ASN1ObjectIdentifier wrap = f[1].startsWith("aes128") ? CMSAlgorithm.AES128_WRAP
+                        : CMSAlgorithm.AES256_WRAP;
+                    JceKeyAgreeRecipientInfoGenerator ka =
+                        new JceKeyAgreeRecipientInfoGenerator(kdf, eph.getPrivate(), eph.getPublic(), wrap);
+                    if (r[0].equals("x25519-ukm")) {
+                        byte[] ukm = new byte[32];
+                        new java.security.SecureRandom().nextBytes(ukm);
+                        ka.setUserKeyingMaterial(ukm);
+                    }
+                    g = ka.addRecipient(c).setProvider(xdhProvider());
+                    break;
+                }
                 default: throw new IllegalArgumentException("recipient kind " + r[0]);
             }
             env.addRecipientInfoGenerator(g);
             auth.addRecipientInfoGenerator(g);
         }
-        OutputEncryptor enc = new JceCMSContentEncryptorBuilder(cipherOid(f[1])).setProvider("BC").build();
+        OutputEncryptor enc = f[1].equals("chacha20-poly1305") ? new ChaChaEncryptor()
+            : new JceCMSContentEncryptorBuilder(cipherOid(f[1])).setProvider("BC").build();
         byte[] out = gcm
             ? auth.generate(new CMSProcessableByteArray(data), (org.bouncycastle.operator.OutputAEADEncryptor) enc).getEncoded()
             : env.generate(new CMSProcessableByteArray(data), enc).getEncoded();
@@ -196,35 +354,7 @@ public final class BcEnvelope {
                 ASN1OctetString ukm, byte[] encryptedContentKey) throws CMSException {
             Key k = extractSecretKey(keyEncAlg, contentEncAlg, senderKey, ukm, encryptedContentKey);
             try {
-                final Cipher c = Cipher.getInstance("AES/GCM/NoPadding", "BC");
-                GCMParameters p = GCMParameters.getInstance(contentEncAlg.getParameters());
-                c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(k.getEncoded(), "AES"),
-                    new GCMParameterSpec(p.getIcvLen() * 8, p.getNonce()));
-                return new RecipientOperator(new InputAEADDecryptor() {
-                    public AlgorithmIdentifier getAlgorithmIdentifier() {
-                        return contentEncAlg;
-                    }
-
-                    public InputStream getInputStream(InputStream in) {
-                        return new org.bouncycastle.jcajce.io.CipherInputStream(in, c);
-                    }
-
-                    public OutputStream getAADStream() {
-                        return new OutputStream() {
-                            public void write(int b) {
-                                c.updateAAD(new byte[] {(byte) b});
-                            }
-
-                            public void write(byte[] b, int off, int len) {
-                                c.updateAAD(b, off, len);
-                            }
-                        };
-                    }
-
-                    public byte[] getMAC() {
-                        return new byte[0];
-                    }
-                });
+                return aeadOperator(aeadCipher(k, contentEncAlg), contentEncAlg);
             } catch (Exception e) {
                 throw new CMSException("GCM set-up: " + e, e);
             }
@@ -259,12 +389,16 @@ public final class BcEnvelope {
             throw new IllegalStateException("no RecipientInfo for " + c.getSubjectX500Principal());
         }
         boolean agree = ri instanceof KeyAgreeRecipientInformation;
+        boolean xdh = k.getAlgorithm().equals("X25519") || k.getAlgorithm().equals("XDH");
         Recipient rec;
         if (agree) {
-            rec = auth ? new KeyAgreeAuthRecipient(k).setProvider("BC")
-                : new JceKeyAgreeEnvelopedRecipient(k).setProvider("BC");
+            java.security.Provider p = xdh ? xdhProvider() : Security.getProvider("BC");
+            rec = auth ? new KeyAgreeAuthRecipient(k).setProvider(p)
+                : new JceKeyAgreeEnvelopedRecipient(k).setProvider(p);
         } else {
-            rec = auth ? new JceKeyTransAuthEnvelopedRecipient(k).setProvider("BC")
+            boolean chacha = cipher.equals(CHACHA20_POLY1305.getId());
+            rec = chacha ? new KeyTransChaChaRecipient(k).setProvider("BC")
+                : auth ? new JceKeyTransAuthEnvelopedRecipient(k).setProvider("BC")
                 : new JceKeyTransEnvelopedRecipient(k).setProvider("BC");
         }
         byte[] content = ri.getContent(rec);

@@ -12,19 +12,21 @@ const bobEc = { privateKey: read('bob-p256.p12'), password: 'test' };
 const alice = { privateKey: read('alice-rsa.p12'), password: 'test' };
 const root = readText('root-ca.pem');
 
-test('encrypt -> decrypt round trip for every cipher, RSA and EC, v1.5 and OAEP', async () => {
-  for (const cipher of ['aes256-gcm', 'aes128-gcm', 'aes256-cbc', 'aes128-cbc']) {
+test('encrypt -> decrypt round trip for every cipher, RSA, EC and X25519, v1.5 and OAEP', async () => {
+  const carol = { privateKey: read('carol-x25519.p12'), password: 'test' };
+  for (const cipher of ['aes256-gcm', 'aes128-gcm', 'chacha20-poly1305', 'aes256-cbc', 'aes128-cbc']) {
     for (const rsaOaep of [false, true]) {
       const enc = await cachet.encrypt({
-        message: MESSAGE, encryptionKeys: [readText('bob-rsa.pem'), read('bob-p256.pem')],
+        message: MESSAGE,
+        encryptionKeys: [readText('bob-rsa.pem'), read('bob-p256.pem'), readText('carol-x25519.pem')],
         cipher, rsaOaep,
       });
       assert.equal(typeof enc, 'string');
       assert.doesNotMatch(enc, /Hello Bob/);
-      for (const key of [bob, bobEc]) {
+      for (const key of [bob, bobEc, carol]) {
         const d = await cachet.decrypt({ message: enc, decryptionKeys: key });
         assert.equal(d.cipher, cipher);
-        assert.equal(d.authenticated, cipher.endsWith('gcm'));
+        assert.equal(d.authenticated, !cipher.endsWith('cbc'));
         assert.match(d.message, /Subject: Cachet test/);
         assert.match(d.message, /Gr=C3=BC=C3=9Fe!/, '8-bit text travels quoted-printable');
       }
@@ -111,9 +113,21 @@ test('CLI: encrypt, decrypt, open --json, exit codes', () => {
   r = cli(['decrypt', '--key', pki('alice-rsa.p12'), '--password', 'test', '--in', enc]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /NOT_RECIPIENT/);
-  r = cli(['encrypt', '--to', pki('bob-rsa.pem'), '--cipher', 'chacha20-poly1305', '--in', msg]);
+  // ChaCha20-Poly1305 (RFC 8103) to an RSA and an X25519 (RFC 8418) recipient.
+  const chacha = join(dir, 'c.eml');
+  r = cli(['encrypt', '--to', pki('bob-rsa.pem'), pki('carol-x25519.pem'), '--cipher', 'chacha20-poly1305',
+    '--in', msg, '--out', chacha]);
+  assert.equal(r.status, 0, r.stderr);
+  for (const [key, extra] of [['bob-rsa.key', ['--cert', pki('bob-rsa.pem')]], ['carol-x25519.p12', ['--password', 'test']]]) {
+    r = cli(['open', '--key', pki(key), ...extra, '--json', '--in', chacha]);
+    assert.equal(r.status, 0, `${key}: ${r.stderr}`);
+    const opened = JSON.parse(r.out);
+    assert.deepEqual(opened.layers.map((l) => [l.type, l.cipher]), [['authEnveloped', 'chacha20-poly1305']]);
+    assert.equal(opened.authenticated, true);
+  }
+  r = cli(['encrypt', '--to', pki('bob-rsa.pem'), '--cipher', 'des-ede3-cbc', '--in', msg]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /CMS_UNSUPPORTED_ALGORITHM/);
+  assert.match(r.stderr, /API_MISUSE/);
   r = cli(['encrypt', '--in', msg]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /API_MISUSE/);

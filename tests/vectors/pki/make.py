@@ -11,7 +11,7 @@ import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, x25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -399,9 +399,35 @@ def extras():
     save("nc-leaf", make_leaf("Alice nc", "alice@example.org", leaf_key, nc, nc_key), leaf_key)
 
 
+def x25519_leaf():
+    """carol-x25519: an X25519 (RFC 8410) key-agreement leaf for RFC 8418 envelopes. An X25519 key
+    cannot sign its own request, so inter-ca issues it from the public key alone. Only reads the
+    existing CAs: `make.py x25519` leaves every other file as it is."""
+    inter, inter_key = load("inter-ca")
+    _serial[0] = 0x3000
+    key = x25519.X25519PrivateKey.generate()
+    ku = leaf_key_usage(key, digital_signature=False, non_repudiation=False,
+                        key_encipherment=False, key_agreement=True)
+    cert = make_leaf("Carol", "carol@example.org", key, inter, inter_key, key_usage=ku)
+    save("carol-x25519", cert, key)
+    # Python's pkcs12 writer refuses X25519 keys; OpenSSL 3 writes the same PBES2/AES-256 form.
+    import subprocess
+
+    f = lambda n: os.path.join(HERE, n)  # noqa: E731
+    subprocess.run(
+        ["openssl", "pkcs12", "-export", "-in", f("carol-x25519.pem"), "-inkey",
+         f("carol-x25519.key"), "-certfile", f("inter-ca.pem"), "-name", "carol-x25519",
+         "-passout", "pass:test", "-out", f("carol-x25519.p12")],
+        check=True,
+    )
+
+
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] != ["extras"]:
-        main()
-    extras()
+    if sys.argv[1:] == ["x25519"]:
+        x25519_leaf()
+    else:
+        if sys.argv[1:] != ["extras"]:
+            main()
+        extras()
