@@ -24,7 +24,7 @@ const file = (name) => [...readFileSync(join(pkiDir, name))];
 test('every cipher and recipient kind round-trips in the browser', async () => {
   const { page, problems } = await openPage(browser.context, server.url);
   const fixtures = {};
-  for (const n of ['bob-rsa', 'bob-p256', 'alice-p384', 'alice-rsa']) {
+  for (const n of ['bob-rsa', 'bob-p256', 'alice-p384', 'alice-rsa', 'carol-x25519']) {
     fixtures[n] = { pem: file(`${n}.pem`), p12: file(`${n}.p12`) };
   }
   fixtures.root = file('root-ca.pem');
@@ -34,8 +34,9 @@ test('every cipher and recipient kind round-trips in the browser', async () => {
     const key = (n) => ({ privateKey: bytes(fx[n].p12), password: 'test' });
     const message = 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: browser\r\n\r\nHello from Chromium\r\n';
     const out = [];
-    for (const cipher of ['aes256-gcm', 'aes128-gcm', 'aes256-cbc', 'aes128-cbc']) {
-      for (const [who, rsaOaep] of [['bob-rsa', false], ['bob-rsa', true], ['bob-p256', false], ['alice-p384', false]]) {
+    for (const cipher of ['aes256-gcm', 'aes128-gcm', 'chacha20-poly1305', 'aes256-cbc', 'aes128-cbc']) {
+      for (const [who, rsaOaep] of [['bob-rsa', false], ['bob-rsa', true], ['bob-p256', false], ['alice-p384', false],
+        ['carol-x25519', false]]) {
         const enc = await cachet.encrypt({ message, encryptionKeys: bytes(fx[who].pem), cipher, rsaOaep });
         const d = await cachet.decrypt({ message: enc, decryptionKeys: key(who) });
         out.push({ cipher, who, rsaOaep, got: d.cipher, ok: d.message.endsWith('Hello from Chromium\r\n') });
@@ -61,7 +62,7 @@ test('every cipher and recipient kind round-trips in the browser', async () => {
       notRecipient,
     };
   }, fixtures);
-  assert.equal(results.out.length, 16);
+  assert.equal(results.out.length, 25);
   for (const r of results.out) {
     assert.ok(r.ok && r.got === r.cipher, JSON.stringify(r));
   }
