@@ -33,10 +33,14 @@ fn modified_wrapped_keys_fail_alike() {
                     let mut bad = key.clone();
                     bad[pos] ^= flip;
                     let msg = join(&head, &replace(&der, &key, &bad));
-                    assert_eq!(
-                        decrypt_code(&msg, who),
-                        "DECRYPTION_FAILED",
-                        "{who} oaep={oaep} {cipher:?} byte {pos}"
+                    let code = decrypt_code(&msg, who);
+                    // RSA recipients continue with a random content key (RFC 3218); under CBC
+                    // that key passes the padding check about once in 256: garbage then, never
+                    // another error. ECDH (key wrap integrity) and GCM always fail.
+                    let cbc_luck = code == "OK" && !cipher.is_authenticated() && who == "bob-rsa";
+                    assert!(
+                        code == "DECRYPTION_FAILED" || cbc_luck,
+                        "{who} oaep={oaep} {cipher:?} byte {pos}: {code}"
                     );
                 }
             }
@@ -73,9 +77,11 @@ fn broken_cbc_padding_fails_alike() {
             bad[n - 17] ^= 0xff;
             let msg = join(&head, &replace(&der, &ct, &bad));
             assert_eq!(decrypt_code(&msg, who), "DECRYPTION_FAILED");
-            // Truncated ciphertext (not a block multiple) is the same error, too.
+            // A replaced last block decrypts to noise: the same error, except when the noise
+            // happens to end in valid padding (about once in 256; CBC cannot tell).
             let short = join(&head, &replace(&der, &ct[n - 16..], &[0u8; 16]));
-            assert_eq!(decrypt_code(&short, who), "DECRYPTION_FAILED");
+            let code = decrypt_code(&short, who);
+            assert!(code == "DECRYPTION_FAILED" || code == "OK", "{code}");
         }
     }
 }
@@ -111,16 +117,26 @@ fn rsa_v15_invalid_padding_is_indistinguishable_from_a_wrong_key() {
             .iter()
             .map(|block| decrypt_code(&join(&head, &replace(&der, &key, block)), "bob-rsa"))
             .collect();
-        assert_eq!(codes, ["DECRYPTION_FAILED"; 4], "{cipher:?}");
-        // Through open: the same layer code.
+        // With CBC a random content key passes the padding check about once in 256 tries
+        // (RFC 3218 §2.3.2 accepts this): garbage then, marked unauthenticated, but never a
+        // different error. GCM always fails.
+        let ok = |c: &&str| *c == "DECRYPTION_FAILED" || (!cipher.is_authenticated() && *c == "OK");
+        assert!(codes.iter().all(ok), "{cipher:?}: {codes:?}");
+        // Through open: the same layer code (or, for CBC, an unauthenticated layer).
         let bad = join(&head, &replace(&der, &key, &[0u8; 256]));
         let r = crate::support::open(&bad, "bob-rsa");
-        assert!(matches!(
-            r.layers[..],
-            [cachet::smime::envelope::Layer::Undecryptable {
-                code: "DECRYPTION_FAILED"
-            }]
-        ));
+        use cachet::smime::envelope::Layer;
+        let fine = match &r.layers[..] {
+            [Layer::Undecryptable {
+                code: "DECRYPTION_FAILED",
+            }] => true,
+            [Layer::Encrypted {
+                authenticated: false,
+                ..
+            }, ..] => !cipher.is_authenticated(),
+            _ => false,
+        };
+        assert!(fine, "{cipher:?}: {:?}", r.layers);
     }
 }
 
