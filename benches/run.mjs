@@ -200,16 +200,25 @@ async function benchmark({ urls, plan, fixtures, probe }) {
     const warm = performance.now();
     await fn(); // warm-up, not counted
     const once = performance.now() - warm;
-    if (iterations === 1 && once >= 1000) return [once]; // 100 MiB: the one run is the sample
+    if (iterations === 1 && once >= 1000) { cpuSamples = []; return [once]; } // 100 MiB: one run
     const repeat = once >= 20 ? 1 : Math.min(1000, Math.ceil(20 / Math.max(once, 0.05)));
     const samples = [];
+    cpuSamples = [];
     for (let i = 0; i < iterations; i += 1) {
+      const cpu = isNode ? process.cpuUsage() : null;
       const start = performance.now();
       for (let j = 0; j < repeat; j += 1) await fn();
       samples.push((performance.now() - start) / repeat);
+      if (cpu) {
+        const d = process.cpuUsage(cpu);
+        cpuSamples.push((d.user + d.system) / 1000 / repeat);
+      }
     }
     return samples;
   };
+  // Node only: CPU time of the whole process (all threads, so WebCrypto's thread pool counts) per
+  // call; steadier than wall time on a shared machine.
+  let cpuSamples = [];
   /** An RFC 5322 message of exactly `size` bytes: headers, then 7-bit text lines. */
   const message = (size) => {
     const head = te.encode(
@@ -493,6 +502,7 @@ async function benchmark({ urls, plan, fixtures, probe }) {
               outputs.push({ lib, key: key.label, size: size.label, op, bytes: out });
             }
             rows.push({ ...base, iterations: size.iterations, medianMs: ms,
+              ...(cpuSamples.length ? { cpuMs: median(cpuSamples) } : {}),
               mbPerS: ms > 0 ? size.bytes / 1e6 / (ms / 1000) : null, ...(result ? { result } : {}) });
           } catch (error) {
             rows.push({ ...base, iterations: 0, medianMs: NaN, result: String(error?.message ?? error), error: 'ERROR' });
@@ -628,7 +638,8 @@ async function runOpenssl() {
   };
   const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
   const times = (n, argsList) => { run(argsList); const s = []; for (let i = 0; i < n; i += 1) s.push(run(argsList)); return s; };
-  const baselineMs = median(times(10, ['version']));
+  // The floor of process start-up: the fastest of 15 no-op runs (a median picks up load spikes).
+  const baselineMs = Math.min(...times(15, ['version']));
   const p = (f) => join(pki, f);
   const attime = String(Math.floor(new Date(plan.date).getTime() / 1000));
   const rows = [];
@@ -656,13 +667,14 @@ async function runOpenssl() {
           try {
             const samples = times(size.iterations, argsList);
             const ms = median(samples);
-            const net = Math.max(ms - baselineMs, 0.001);
+            const net = ms - baselineMs;
             let result;
             if (op.startsWith('decrypt')) result = readFileSync(out).length >= size.bytes - 200 ? 'ok' : 'SHORT';
             if (op.startsWith('verify')) result = 'valid'; // exit status 0
             const memory = size.bytes >= MiB && !args.has('--no-memory') ? timeMaxRss(argsList) : undefined;
-            rows.push({ ...base, iterations: size.iterations, medianMs: net, wholeMs: ms,
-              mbPerS: size.bytes / 1e6 / (net / 1000), ...(result ? { result } : {}),
+            rows.push({ ...base, iterations: size.iterations, medianMs: ms, netMs: net,
+              mbPerS: net > 1 ? size.bytes / 1e6 / (net / 1000) : null,
+              result: `${result ? `${result}, ` : ''}net ${net.toFixed(1)} ms`,
               ...(memory !== undefined ? { peakMiB: memory } : {}) });
           } catch (error) {
             rows.push({ ...base, iterations: 0, medianMs: NaN, result: String(error?.message ?? error).slice(0, 200), error: 'ERROR' });
@@ -800,24 +812,28 @@ function table(results) {
   lines.push('RSA key transport: Cachet and openssl RSAES-PKCS1-v1_5, PKI.js RSAES-OAEP (WebCrypto has no');
   lines.push('v1.5), forge v1.5. P-256: ECDH (ephemeral-static) + AES key wrap for all.');
   if (results.openssl?.baselineMs != null) {
-    lines.push(`openssl: whole-command wall time minus a no-op \`openssl version\` (${results.openssl.baselineMs.toFixed(2)} ms);`);
-    lines.push('  its peak = GNU time max RSS minus that of `openssl version`.');
+    lines.push('openssl: median ms = whole-command wall time (spawn, key and file I/O, operation); "net" and');
+    lines.push(`  its MB/s subtract the fastest no-op \`openssl version\` (${results.openssl.baselineMs.toFixed(2)} ms; MB/s only when net > 1 ms);`);
+    lines.push('  its peak = GNU time max RSS minus that of `openssl version`. Same files, same message.');
   }
   lines.push('peak MiB (Node, >= 1 MiB): extra resident memory at the peak of ONE call in a fresh process');
   lines.push('  (VmHWM after resetting it, minus VmRSS before; input already resident). Not measured in Chromium.');
-  lines.push('x PKI.js = this median / PKI.js median for the same env, key, size and operation (< 1 is faster).');
+  lines.push('cpu ms (Node): process CPU time per call, all threads (WebCrypto\'s pool included), median.');
+  lines.push('x PKI.js = this median / PKI.js median for the same env, key, size and operation (< 1 is faster);');
+  lines.push('  openssl\'s ratio uses its net time.');
   lines.push('');
-  const head = ['env', 'lib', 'key', 'size', 'operation', 'N', 'median ms', 'MB/s', 'peak MiB', 'x PKI.js', 'result'];
+  const head = ['env', 'lib', 'key', 'size', 'operation', 'N', 'median ms', 'cpu ms', 'MB/s', 'peak MiB', 'x PKI.js', 'result'];
   const body = results.rows.map((r) => [
     r.env, r.lib, r.key, r.size, r.op, String(r.iterations || ''),
     Number.isNaN(r.medianMs) || r.medianMs == null ? '' : r.medianMs.toFixed(2),
+    r.cpuMs == null ? '' : r.cpuMs.toFixed(2),
     r.mbPerS == null ? '' : r.mbPerS < 10 ? r.mbPerS.toPrecision(2) : r.mbPerS.toFixed(1),
     r.peakMiB == null ? '' : r.peakMiB.toFixed(1),
     r.vsPkijs == null ? '' : r.vsPkijs.toFixed(2),
     r.na ?? r.result ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const right = new Set([5, 6, 7, 8, 9]);
+  const right = new Set([5, 6, 7, 8, 9, 10]);
   const fmt = (row) => row.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
     .join('  ').trimEnd();
   lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt));
@@ -876,7 +892,8 @@ async function main() {
   for (const r of rows) {
     const p = rows.find((q) => q.env === r.env && q.lib === 'pkijs' && q.key === r.key && q.size === r.size
       && q.op === r.op && Number.isFinite(q.medianMs));
-    if (p && Number.isFinite(r.medianMs) && r.size !== '-') r.vsPkijs = r.medianMs / p.medianMs;
+    const mine = r.lib === 'openssl' ? r.netMs : r.medianMs;
+    if (p && Number.isFinite(mine) && r.size !== '-') r.vsPkijs = mine / p.medianMs;
   }
   // Order: env, key, size, operation, library.
   const order = (xs, x) => (xs.indexOf(x) < 0 ? 99 : xs.indexOf(x));
