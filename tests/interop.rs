@@ -16,14 +16,12 @@ mod common;
 #[path = "interop/peers.rs"]
 mod peers;
 
-use std::fs;
-use std::process::Output;
-
 use cachet::algorithms::DigestAlgorithm;
 use cachet::smime::{SignOptions, VerifyOptions, VerifyReport};
 use peers::{
-    b64_decode, content_type, describe, find, head_body, message, now, openssl, pki_path, read,
-    replace_once, run, run_ok, wrap_detached, wrap_opaque, Gpgsm, Nss, Scratch, ENTITY, HEADERS,
+    b64_decode, content_type, describe, find, head_body, message, now, openssl, openssl_verify,
+    pki_path, read, replace_once, run_ok, wrap_detached, wrap_opaque, Gpgsm, Nss, Scratch, ENTITY,
+    HEADERS,
 };
 
 // ---- fixtures -------------------------------------------------------------------------------
@@ -161,37 +159,6 @@ fn assert_cachet_valid_over(
     assert_eq!(s.signature_algorithm, signature_algorithm, "{what}");
     let t = s.signing_time.expect("peers add a signing time").0;
     assert!(t.abs_diff(now().0) < 600, "{what}: signing time {t}");
-}
-
-/// `openssl cms -verify` of a whole S/MIME message (detached or opaque); returns the process
-/// output and the content OpenSSL says was signed.
-///
-/// Not `-binary`: OpenSSL 3.0's MIME splitter in binary mode keeps the CR of the CRLF that
-/// precedes the boundary in the signed part (its own output puts a bare LF there), so it fails
-/// on every message with CRLF line ends. Text mode canonicalizes to CRLF, which our signed parts already
-/// are, so the digest is still over the exact bytes, and the output is compared byte for byte.
-fn openssl_verify(dir: &Scratch, message: &[u8]) -> (Output, Vec<u8>) {
-    let input = dir.write("eml", message);
-    let output = dir.file("out");
-    let out = run(openssl()
-        .args([
-            "cms",
-            "-verify",
-            "-inform",
-            "SMIME",
-            "-purpose",
-            "smimesign",
-        ])
-        .arg("-in")
-        .arg(&input)
-        .arg("-CAfile")
-        .arg(pki_path("root-ca.pem"))
-        .arg("-certfile")
-        .arg(pki_path("inter-ca.pem"))
-        .arg("-out")
-        .arg(&output));
-    let content = fs::read(&output).unwrap_or_default();
-    (out, content)
 }
 
 /// `openssl cms -sign` of [`ENTITY`] as S/MIME (detached unless `opaque`).

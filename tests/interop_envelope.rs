@@ -26,9 +26,9 @@ use cachet::cms::cipher::ContentCipher;
 use cachet::smime::envelope::{self, DecryptedMessage, EncryptOptions, Layer};
 use cachet::smime::{SignOptions, VerifyOptions};
 use peers::{
-    b64_decode, b64_lines, content_type, describe, head_body, message, now, openssl, pki_path,
-    read, replace_once, require, run, run_ok, tool, wrap_detached, wrap_opaque, Gpgsm, Nss,
-    Scratch, ENTITY, HEADERS,
+    b64_decode, b64_lines, content_type, describe, head_body, message, now, openssl,
+    openssl_verify, pki_path, read, replace_once, require, run, run_ok, tool, wrap_detached,
+    wrap_opaque, Gpgsm, Nss, Scratch, ENTITY, HEADERS,
 };
 use sha1::Digest;
 
@@ -1411,31 +1411,13 @@ fn openssl_opens_our_signed_then_encrypted() {
                 }),
                 "{what}: inner entity\n{inner_ct}"
             );
-            let input = dir.write("eml", &inner);
-            let output = dir.file("out");
-            let out = run(openssl()
-                .args([
-                    "cms",
-                    "-verify",
-                    "-inform",
-                    "SMIME",
-                    "-purpose",
-                    "smimesign",
-                ])
-                .arg("-in")
-                .arg(&input)
-                .arg("-CAfile")
-                .arg(pki_path("root-ca.pem"))
-                .arg("-certfile")
-                .arg(pki_path("inter-ca.pem"))
-                .arg("-out")
-                .arg(&output));
+            let (out, content) = openssl_verify(&dir, &inner);
             assert!(
                 out.status.success(),
                 "{what}: OpenSSL verify: {}",
                 describe(&out)
             );
-            assert_eq!(read(&output), ENTITY, "{what}: signed content");
+            assert_eq!(content, ENTITY, "{what}: signed content");
 
             let report = open_ours(&enc, "bob-rsa");
             let types: Vec<_> = report.layers.iter().map(envelope::layer_type).collect();

@@ -490,3 +490,34 @@ impl Drop for Gpgsm {
             .output();
     }
 }
+
+/// `openssl cms -verify` of a whole S/MIME message (detached or opaque); returns the process
+/// output and the content OpenSSL says was signed.
+///
+/// Not `-binary`: OpenSSL 3.0's MIME splitter in binary mode keeps the CR of the CRLF that
+/// precedes the boundary in the signed part (its own output puts a bare LF there), so it fails
+/// on every message with CRLF line ends. Text mode canonicalizes to CRLF, which our signed parts already
+/// are, so the digest is still over the exact bytes, and the output is compared byte for byte.
+pub fn openssl_verify(dir: &Scratch, message: &[u8]) -> (Output, Vec<u8>) {
+    let input = dir.write("eml", message);
+    let output = dir.file("out");
+    let out = run(openssl()
+        .args([
+            "cms",
+            "-verify",
+            "-inform",
+            "SMIME",
+            "-purpose",
+            "smimesign",
+        ])
+        .arg("-in")
+        .arg(&input)
+        .arg("-CAfile")
+        .arg(pki_path("root-ca.pem"))
+        .arg("-certfile")
+        .arg(pki_path("inter-ca.pem"))
+        .arg("-out")
+        .arg(&output));
+    let content = fs::read(&output).unwrap_or_default();
+    (out, content)
+}
