@@ -606,6 +606,67 @@ pub fn first_address(value: &str) -> Option<String> {
     }
 }
 
+/// The addr-specs of every mailbox of an address list, in order (`None` for a mailbox whose
+/// address cannot be read, and for group syntax, which this does not take apart).
+#[must_use]
+pub fn addresses(value: &str) -> Vec<Option<String>> {
+    let original: Vec<char> = value.chars().collect();
+    let visible: Vec<char> = unquoted(value).chars().collect();
+    let mut out = Vec::new();
+    let (mut start, mut angle) = (0usize, false);
+    let take = |from: usize, to: usize, out: &mut Vec<Option<String>>| {
+        let piece: String = original.get(from..to).unwrap_or_default().iter().collect();
+        let shown: String = visible.get(from..to).unwrap_or_default().iter().collect();
+        if piece.trim().is_empty() {
+            return;
+        }
+        let group = shown
+            .split('<')
+            .next()
+            .is_some_and(|s| s.contains(':') || s.contains(';'));
+        out.push(if group { None } else { first_address(&piece) });
+    };
+    for (i, c) in visible.iter().enumerate() {
+        match c {
+            '<' => angle = true,
+            '>' => angle = false,
+            ',' if !angle => {
+                take(start, i, &mut out);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    take(start, visible.len(), &mut out);
+    out
+}
+
+/// An RFC 5322 date in UTC: `Sat, 20 Feb 2021 15:09:02 +0000`.
+#[must_use]
+pub fn format_date_utc(time: crate::time::UnixTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let Ok(dt) = der::DateTime::from_unix_duration(core::time::Duration::from_secs(time.0)) else {
+        return String::from("Thu, 1 Jan 1970 00:00:00 +0000");
+    };
+    let day = DAYS
+        .get(usize::try_from((time.0 / 86_400) % 7).unwrap_or(0))
+        .unwrap_or(&"Thu");
+    let month = MONTHS
+        .get(usize::from(dt.month().saturating_sub(1)))
+        .unwrap_or(&"Jan");
+    alloc::format!(
+        "{day}, {} {month} {} {:02}:{:02}:{:02} +0000",
+        dt.day(),
+        dt.year(),
+        dt.hour(),
+        dt.minutes(),
+        dt.seconds()
+    )
+}
+
 /// `value` with the characters of quoted strings and comments (RFC 5322 §3.2) replaced by
 /// spaces, so that only the structure outside them is searched.
 fn unquoted(value: &str) -> String {

@@ -14,7 +14,7 @@ use std::process::Command;
 use cachet::algorithms::DigestAlgorithm;
 use cachet::mime::compose::{compose, Attachment, ComposeOptions};
 use cachet::smime::envelope::{self, EncryptOptions};
-use cachet::smime::protect::Mode;
+use cachet::smime::protect::{Mode, Policy};
 use cachet::smime::seal::{seal, SealOptions};
 use cachet::smime::{SignOptions, VerifyOptions};
 use common::{anchors, certs, identity, AT};
@@ -56,6 +56,7 @@ fn signed_and_encrypted_with_protected_headers() {
         recipients: &[&bob_cert],
         encrypt: EncryptOptions::default(),
         header_protection: true,
+        policy: Policy::Baseline,
         legacy_display: true,
     };
     let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
@@ -98,6 +99,7 @@ fn signed_only_keeps_the_subject_and_marks_hp_clear() {
         recipients: &[],
         encrypt: EncryptOptions::default(),
         header_protection: true,
+        policy: Policy::Baseline,
         legacy_display: true,
     };
     let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
@@ -161,6 +163,7 @@ fn openssl_decrypts_and_verifies_protected_messages() {
         recipients: &[&bob_cert],
         encrypt: EncryptOptions::default(),
         header_protection: true,
+        policy: Policy::Baseline,
         legacy_display: true,
     };
     let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
@@ -207,6 +210,7 @@ fn header_protection_downgrade_is_reported() {
         recipients: &[&bob_cert],
         encrypt: EncryptOptions::default(),
         header_protection: true,
+        policy: Policy::Baseline,
         legacy_display: false,
     };
     let sealed = seal(&composed(), &options, &mut common::rng()).unwrap();
@@ -228,4 +232,103 @@ fn header_protection_downgrade_is_reported() {
     // The honest path has no mismatch.
     let report = envelope::open(&sealed, &[&bob], &verify, &mut common::rng()).unwrap();
     assert!(!report.protected.unwrap().mode_mismatch);
+}
+
+/// RFC 9788's own payloads (Appendix C.3.1.2, E.1, E.2) as whole messages wrapped by OpenSSL
+/// (`tests/vectors/rfc9788/make.sh`): read as the RFC says they should be.
+#[test]
+fn rfc9788_payloads_in_whole_messages_made_by_openssl() {
+    use cachet::smime::envelope::{Layer, OpenReport};
+    let bob = identity("bob-rsa");
+    let anchors = anchors();
+    let verify = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    let open = |name: &str, message: &[u8]| -> OpenReport {
+        envelope::open(message, &[&bob], &verify, &mut common::rng())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let field = |r: &OpenReport, name: &str| -> Option<String> {
+        let p = r.protected.as_ref()?;
+        p.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+
+    // C.3.1.2: signed by alice@smime.example, then encrypted (CBC): the signature holds, its
+    // address agrees with the protected From, and the outer "[...]" is what the sender declared.
+    let c3 = common::vector("rfc9788/c3-1-2.eml");
+    let r = open("c3-1-2", &c3);
+    assert!(matches!(
+        r.layers[0],
+        Layer::Encrypted {
+            authenticated: false,
+            ..
+        }
+    ));
+    let Layer::Signed { opaque, signers } = &r.layers[1] else {
+        panic!("second layer: {:?}", r.layers[1]);
+    };
+    assert!(*opaque);
+    assert_eq!(signers.len(), 1);
+    assert_eq!(signers[0].code, "SIG_VALID", "{}", signers[0].reason);
+    assert_eq!(signers[0].email.as_deref(), Some("alice@smime.example"));
+    assert!(r.signed_valid && r.authenticated);
+    let p = r.protected.as_ref().expect("hp=cipher");
+    assert_eq!(p.mode, Mode::Cipher);
+    assert!(p.disagreements.is_empty(), "{:?}", p.disagreements);
+    assert!(!p.legacy_display && !p.mode_mismatch);
+    assert_eq!(
+        field(&r, "Subject").as_deref(),
+        Some("smime-signed-enc-hp-baseline")
+    );
+    assert_eq!(
+        field(&r, "User-Agent").as_deref(),
+        Some("Sample MUA Version 1.0")
+    );
+    // The same bytes with the outer Subject put back by a relay: reported.
+    let text = String::from_utf8(c3.clone()).unwrap();
+    let relayed = text.replacen("Subject: [...]", "Subject: Re: invoice", 1);
+    let r = open("c3-1-2 relayed", relayed.as_bytes());
+    let p = r.protected.unwrap();
+    assert_eq!(p.disagreements.len(), 1);
+    assert_eq!(p.disagreements[0].name, "subject");
+    assert_eq!(p.disagreements[0].outer.as_deref(), Some("Re: invoice"));
+
+    // E.1: encrypted only (CBC, so not authenticated: EFAIL rules apply), with a text Legacy
+    // Display Element.
+    let r = open("e1", &common::vector("rfc9788/e1.eml"));
+    assert_eq!(r.layers.len(), 1);
+    assert!(!r.authenticated && !r.signed_valid);
+    let p = r.protected.as_ref().expect("hp=cipher");
+    assert!(p.legacy_display && p.disagreements.is_empty());
+    assert_eq!(field(&r, "Subject").as_deref(), Some("Dinner plans"));
+    let content = String::from_utf8(r.content.clone()).unwrap();
+    assert!(content.contains("\r\n\r\nSubject: Dinner plans\r\n\r\nLet's meet"));
+
+    // E.2: signed + AES-256-GCM, an HTML Legacy Display Element. The signer's certificate says
+    // alice@smime.example while the protected From is alice@example.net: the signature is valid
+    // but the address check says it is someone else's.
+    let r = open("e2", &common::vector("rfc9788/e2.eml"));
+    assert!(matches!(
+        r.layers[0],
+        Layer::Encrypted {
+            authenticated: true,
+            ..
+        }
+    ));
+    let Layer::Signed { signers, .. } = &r.layers[1] else {
+        panic!("second layer: {:?}", r.layers[1]);
+    };
+    assert_ne!(signers[0].code, "SIG_VALID", "{}", signers[0].reason);
+    assert!(r.authenticated && !r.signed_valid);
+    let p = r.protected.as_ref().expect("hp=cipher");
+    assert!(p.legacy_display && p.disagreements.is_empty());
+    assert!(String::from_utf8(r.content.clone())
+        .unwrap()
+        .contains("<div class=\"header-protection-legacy-display\">"));
 }

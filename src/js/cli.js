@@ -21,7 +21,7 @@ const USAGE = `Usage:
   cachet compose --from ADDR --to ADDR... [--cc ADDR]... [--bcc ADDR]... --subject TEXT
                  [--text FILE] [--html FILE] [--attach FILE]... [--sign] [--encrypt]
                  [--store DIR --password PW] [--key FILE [--cert FILE]] [--recipient-cert FILE]...
-                 [--out FILE]
+                 [--hcp hcp_baseline|hcp_shy|hcp_no_confidentiality] [--out FILE]
   cachet submit  --jmap SESSION-URL --user USER --password-env VAR [--bcc ADDR]... [--in FILE]
   cachet import  --p12 FILE [--password PW] --store DIR [--passphrase PW] [--iterations N]
   cachet import  --key FILE --cert FILE [--chain FILE]... [--password PW] --store DIR
@@ -44,7 +44,8 @@ encrypt  encrypts to every --to certificate (AES-256-GCM by default; CBC for old
 decrypt  decrypts with --key/--cert (a .p12 as --key needs no --cert) and writes the message.
 compose  composes a message (UTF-8 headers, text/HTML, attachments; Bcc only in the envelope)
          and, with --sign/--encrypt, seals it with RFC 9788 header protection. Keys come from
-         --store (see import) or from --key/--cert and --recipient-cert files.
+         --store (see import) or from --key/--cert and --recipient-cert files. --hcp picks
+         what an encrypted message shows outside (default hcp_baseline: Subject "[...]").
 submit   submits the finished message read from --in (default: standard input), byte for byte,
          to a JMAP server (RFC 8620/8621; --jmap is the session URL, e.g. https://host/jmap/)
          as USER with the password in the environment variable VAR. The SMTP envelope: the
@@ -116,7 +117,7 @@ const SPECS = {
   compose: {
     from: 'one', to: 'many', cc: 'many', bcc: 'many', subject: 'one', text: 'one', html: 'one',
     attach: 'many', sign: 'flag', encrypt: 'flag', store: 'one', password: 'one', key: 'one',
-    cert: 'one', 'recipient-cert': 'many', cipher: 'one', out: 'one',
+    cert: 'one', 'recipient-cert': 'many', cipher: 'one', hcp: 'one', out: 'one',
   },
   open: {
     cert: 'one', key: 'one', password: 'one', trust: 'many', crl: 'many', at: 'one',
@@ -438,6 +439,7 @@ async function compose(api, opts) {
     ...(opts.encrypt && !keys.store ? { encryptionKeys: keys.encryptionKeys } : {}),
     ...(keys.store ? { store: keys.store } : {}),
     ...(opts.cipher ? { cipher: opts.cipher } : {}),
+    ...(opts.hcp ? { hcp: opts.hcp } : {}),
   });
   await writeOutput(opts.out, sealed.message);
   return 0;

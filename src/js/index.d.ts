@@ -348,7 +348,13 @@ export interface SealOptions {
   rsaPss?: boolean;
   /** RFC 9788 header protection. Default `true`. */
   headerProtection?: boolean;
-  /** Legacy display part for an obscured Subject. Default `true`. */
+  /**
+   * RFC 9788 Header Confidentiality Policy for encrypted mail: what the outer header shows.
+   * `hcp_baseline` (default): Subject "[...]", Keywords/Comments removed; `hcp_shy`: also no
+   * display names in From/To/Cc and the Date in UTC; `hcp_no_confidentiality`: nothing hidden.
+   */
+  hcp?: 'hcp_baseline' | 'hcp_shy' | 'hcp_no_confidentiality';
+  /** Repeat what the policy hid at the top of the text and HTML body (RFC 9788 §4.5). Default `true`. */
   legacyDisplay?: boolean;
   /** Blind copies for the envelope (with `message`; `compose.bcc` otherwise). */
   bcc?: string | string[];

@@ -254,6 +254,8 @@ export async function errorCodes() {
 
 // ---- encrypt, decrypt, open -----------------------------------------------------------------
 
+/** The Header Confidentiality Policies of RFC 9788 that `seal` applies. */
+const HCPS = ['hcp_baseline', 'hcp_shy', 'hcp_no_confidentiality'];
 const CIPHERS = ['aes256-gcm', 'aes128-gcm', 'chacha20-poly1305', 'aes256-cbc', 'aes128-cbc'];
 
 /** One identity option or a list -> array of { identity, owned } (owned ones are freed after). */
@@ -499,14 +501,17 @@ export async function compose(options) {
  * Protect a message for sending: sign with `signingKeys` (unless `sign: false`) and encrypt to
  * `encryptionKeys` (when `encrypt: true`; include the sender's own certificate to keep the Sent
  * copy readable), with RFC 9788 header protection (`headerProtection`, default true; encrypted
- * mail gets the Subject "[...]" outside and a legacy display part inside). Give `message` (RFC
+ * mail shows outside what the Header Confidentiality Policy `hcp` leaves: `'hcp_baseline'`, the
+ * default, gives the Subject "[...]"; `'hcp_shy'` also drops display names from From/To/Cc and
+ * gives the Date in UTC; `'hcp_no_confidentiality'` hides nothing; `legacyDisplay`, default true,
+ * repeats what was hidden at the top of the text and HTML body for older clients). Give `message` (RFC
  * 5322) or `compose` (the options of `compose`). Returns `{ message, envelope }`; the envelope
  * (`mailFrom`, `rcptTo`, Bcc included) is what a submission needs.
  */
 export async function seal(options) {
   checkOptions(options, 'seal', ['message', 'compose', 'sign', 'encrypt', 'signingKeys',
     'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'detached', 'digest', 'rsaPss',
-    'headerProtection', 'legacyDisplay', 'bcc', 'date', 'store']);
+    'headerProtection', 'hcp', 'legacyDisplay', 'bcc', 'date', 'store']);
   const doSign = boolean(options.sign, 'sign', true);
   const doEncrypt = boolean(options.encrypt, 'encrypt', false);
   if (!doSign && !doEncrypt) throw misuse('seal: sign, encrypt, or both');
@@ -550,6 +555,8 @@ export async function seal(options) {
   const rsaOaep = boolean(options.rsaOaep, 'rsaOaep', false);
   const hp = boolean(options.headerProtection, 'headerProtection', true);
   const legacy = boolean(options.legacyDisplay, 'legacyDisplay', true);
+  const hcp = options.hcp ?? 'hcp_baseline';
+  if (!HCPS.includes(hcp)) throw misuse(`seal: hcp: expected one of ${HCPS.join(', ')}`);
   const detached = boolean(options.detached, 'detached', true);
   const rsaPss = boolean(options.rsaPss, 'rsaPss', false);
   const digest = options.digest ?? 'sha256';
@@ -563,12 +570,12 @@ export async function seal(options) {
     signingKeys = await storeIdentity(options.store, signingKeys ?? envelope.mailFrom);
   }
   const out = await call(() => {
-    if (!doSign) return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy);
+    if (!doSign) return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy, hcp);
     const ids = identities(signingKeys, 'seal: signingKeys');
     if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
     try {
       return ids[0].inner.sealMessage(message, recipients, cipher, rsaOaep, !detached, digest,
-        rsaPss, hp, legacy, when);
+        rsaPss, hp, legacy, when, hcp);
     } finally {
       freeAll(ids);
     }

@@ -2,17 +2,18 @@
 //!
 //! Sending: the user-facing header fields are copied into the Cryptographic Payload (the MIME
 //! entity that is signed or encrypted), whose `Content-Type` gains `hp="clear"` (signed only) or
-//! `hp="cipher"` (encrypted). For encrypted mail the outer header follows the baseline Header
-//! Confidentiality Policy (`hcp_baseline`, RFC 9788 §3.2): the Subject becomes `[...]`, and
-//! `HP-Outer` fields inside record every outer value so the reader can tell a deliberate change
-//! from tampering. A Legacy Display Element (a `text/plain` part marked `hp-legacy-display="1"`)
-//! shows the real Subject to clients that do not know RFC 9788.
+//! `hp="cipher"` (encrypted). For encrypted mail the outer header follows a Header
+//! Confidentiality Policy ([`Policy`], RFC 9788 §3; `hcp_baseline` by default: the Subject
+//! becomes `[...]`), and `HP-Outer` fields inside record every outer value so the reader can tell
+//! a deliberate change from tampering. A Legacy Display Element shows what the policy hid to
+//! clients that do not know RFC 9788: header lines in front of the text of each main body part
+//! (`text/plain`), or a `div` of class `header-protection-legacy-display` (`text/html`), the part
+//! marked `hp-legacy-display="1"`.
 //!
 //! Reading: [`read`] finds the protected fields of a Cryptographic Payload and every disagreement
 //! with the outer header.
 //!
-//! Not done: other HCPs (`hcp_shy` and friends), protecting header fields added by relays, and
-//! the HTML form of the Legacy Display Element.
+//! Not done: protecting header fields added by relays.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -39,6 +40,75 @@ pub const USER_FACING: &[&str] = &[
 
 /// What the outer header shows instead of an encrypted Subject (RFC 9788 §3.2.1).
 pub const OBSCURED_SUBJECT: &str = "[...]";
+
+/// A Header Confidentiality Policy (RFC 9788 §3): what an encrypted message shows outside.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// `hcp_baseline` (RFC 9788 §3.2.2, the default): the Subject becomes `[...]`; Keywords and
+    /// Comments are removed; everything else stays.
+    #[default]
+    Baseline,
+    /// `hcp_shy`: as baseline, and the display names leave From, To and Cc (the addresses stay,
+    /// so the message is still delivered) and the Date is given in UTC (no time zone, which can
+    /// say where the sender is).
+    Shy,
+    /// `hcp_no_confidentiality`: nothing is hidden; the header fields are only signed.
+    NoConfidentiality,
+}
+
+impl Policy {
+    /// The name of the policy in the IANA registry (`hcp_baseline`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Baseline => "hcp_baseline",
+            Self::Shy => "hcp_shy",
+            Self::NoConfidentiality => "hcp_no_confidentiality",
+        }
+    }
+
+    /// The policy of that registry name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Baseline, Self::Shy, Self::NoConfidentiality]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+
+    /// The outer value of a protected field `name: value` (`value` unfolded, as written):
+    /// `None` removes the field from the outer header.
+    #[must_use]
+    pub fn outer(self, name: &str, value: &str) -> Option<String> {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        match self {
+            Self::NoConfidentiality => Some(String::from(value)),
+            _ if is("subject") => Some(String::from(OBSCURED_SUBJECT)),
+            _ if is("keywords") || is("comments") => None,
+            Self::Shy if is("from") || is("to") || is("cc") => {
+                Some(addresses_only(value).unwrap_or_else(|| String::from(value)))
+            }
+            Self::Shy if is("date") => Some(
+                mime::parse_date(value).map_or_else(|| String::from(value), mime::format_date_utc),
+            ),
+            _ => Some(String::from(value)),
+        }
+    }
+}
+
+/// `Alice <alice@example.org>, "Bob" <bob@example.org>` → `alice@example.org, bob@example.org`;
+/// `None` when some mailbox has no address we can read (the value is then left as it is rather
+/// than rewritten on a guess).
+fn addresses_only(value: &str) -> Option<String> {
+    let list = mime::addresses(value);
+    if list.is_empty() || list.iter().any(Option::is_none) {
+        return None;
+    }
+    Some(list.into_iter().flatten().collect::<Vec<_>>().join(", "))
+}
+
+/// The fields a Legacy Display Element repeats when the policy changed or removed them: those
+/// a mail client shows (RFC 9788 §4.5.2).
+const LEGACY_DISPLAYED: &[&str] = &["subject", "from", "to", "cc", "date"];
 
 /// Signed only (`hp="clear"`) or encrypted (`hp="cipher"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,18 +157,24 @@ fn with_param(raw: &[u8], name: &str, value: &str) -> Vec<u8> {
 }
 
 /// Split a (canonical, CRLF) message into the outer header and the Cryptographic Payload with
-/// protected header fields, as RFC 9788 §4 describes. `legacy_display` adds the Legacy Display
-/// Element when the Subject is obscured.
+/// protected header fields, as RFC 9788 §4 describes. An encrypted message (`Mode::Cipher`)
+/// shows outside what `policy` leaves; `legacy_display` adds the Legacy Display Element when the
+/// policy hid a field a mail client shows.
 ///
 /// # Errors
 /// `MIME_MALFORMED` for an unparsable message.
-pub fn protect(message: &[u8], mode: Mode, legacy_display: bool) -> Result<(Vec<u8>, Vec<u8>)> {
+pub fn protect(
+    message: &[u8],
+    mode: Mode,
+    policy: Policy,
+    legacy_display: bool,
+) -> Result<(Vec<u8>, Vec<u8>)> {
     let (_, content) = crate::smime::split_for_signing(message)?;
     let entity = Entity::parse(message)?;
     let mut outer = Vec::new();
     let mut protected = Vec::new();
     let mut hp_outer = Vec::new();
-    let mut obscured_subject = None;
+    let mut hidden = Vec::new();
     for f in entity.fields.iter().filter(|f| !is_content_field(f)) {
         if !is_user_facing(f) {
             // Trace and transport fields (Received, DKIM-Signature...) stay outside only.
@@ -106,41 +182,43 @@ pub fn protect(message: &[u8], mode: Mode, legacy_display: bool) -> Result<(Vec<
             continue;
         }
         push(&mut protected, f.raw);
-        if mode == Mode::Cipher && f.is("Subject") {
-            obscured_subject = Some(mime::decode_words(&f.value()));
-            push(
-                &mut outer,
-                alloc::format!("Subject: {OBSCURED_SUBJECT}").as_bytes(),
-            );
-            hp_outer.extend_from_slice(
-                alloc::format!("HP-Outer: Subject: {OBSCURED_SUBJECT}\r\n").as_bytes(),
-            );
-        } else if mode == Mode::Cipher && (f.is("Keywords") || f.is("Comments")) {
-            // hcp_baseline removes these from the outer header.
-        } else {
+        if mode == Mode::Clear {
             push(&mut outer, f.raw);
-            if mode == Mode::Cipher {
-                let value =
-                    String::from_utf8_lossy(f.raw.get(f.name.len() + 1..).unwrap_or_default())
-                        .trim_end_matches("\r\n")
-                        .trim_start()
-                        .into();
-                let value: String = value;
-                hp_outer.extend_from_slice(
-                    alloc::format!("HP-Outer: {}: {value}\r\n", f.name).as_bytes(),
-                );
+            continue;
+        }
+        // As written (encoded-words kept), unfolded.
+        let written: String =
+            String::from_utf8_lossy(f.raw.get(f.name.len() + 1..).unwrap_or_default())
+                .replace("\r\n", "")
+                .trim()
+                .into();
+        match policy.outer(f.name, &written) {
+            Some(v) if v == written => push(&mut outer, f.raw),
+            Some(v) => push(&mut outer, alloc::format!("{}: {v}", f.name).as_bytes()),
+            None => {}
+        }
+        if let Some(v) = policy.outer(f.name, &written) {
+            hp_outer.extend_from_slice(alloc::format!("HP-Outer: {}: {v}\r\n", f.name).as_bytes());
+            if v == written {
+                continue;
             }
+        }
+        if LEGACY_DISPLAYED.iter().any(|n| f.is(n)) {
+            hidden.push(alloc::format!(
+                "{}: {}",
+                f.name,
+                mime::decode_words(&written)
+            ));
         }
     }
     let mut payload = protected;
     payload.extend_from_slice(&hp_outer);
-    // RFC 9788 §4.5.3: the Legacy Display Element goes into the first text/plain part of the
-    // payload, whose Content-Type says so with hp-legacy-display="1".
-    let with_legacy = match obscured_subject {
-        Some(subject) if legacy_display => {
-            inject_legacy_display(&content, &alloc::format!("Subject: {subject}"), 0)?
-        }
-        _ => None,
+    // RFC 9788 §4.5.3: the Legacy Display Element goes into each main body part of the payload,
+    // whose Content-Type says so with hp-legacy-display="1".
+    let with_legacy = if legacy_display && !hidden.is_empty() {
+        inject_legacy_display(&content, &hidden, 0)?
+    } else {
+        None
     };
     let content = with_legacy.unwrap_or(content);
     let payload_entity = Entity::parse(&content)?;
@@ -156,74 +234,41 @@ pub fn protect(message: &[u8], mode: Mode, legacy_display: bool) -> Result<(Vec<
     Ok((outer, payload))
 }
 
-/// Prepend `lines` (and a blank line) to the first text/plain part of `entity`, marking it
-/// `hp-legacy-display="1"`; `None` when there is no such part (nothing is injected then).
-fn inject_legacy_display(entity: &[u8], lines: &str, depth: usize) -> Result<Option<Vec<u8>>> {
+/// Add the Legacy Display Element for `lines` to each main body part of `entity` (RFC 9788
+/// §4.5.3): every text child of a `multipart/alternative`, the first child of any other
+/// multipart; `text/plain` gets the lines and a blank line in front of its text, `text/html` a
+/// `div` of class `header-protection-legacy-display` at the start of its body. `None` when there
+/// is no such part (nothing is injected then).
+fn inject_legacy_display(entity: &[u8], lines: &[String], depth: usize) -> Result<Option<Vec<u8>>> {
     if depth > 4 {
         return Ok(None);
     }
     let e = Entity::parse(entity)?;
     let ct = e.content_type();
-    let mut out = Vec::with_capacity(entity.len() + lines.len() + 64);
-    if ct.is("text/plain") {
-        let prefix = alloc::format!("{lines}\r\n\r\n");
-        let cte = e.transfer_encoding();
-        let utf8 = ct
-            .param("charset")
-            .is_none_or(|c| c.eq_ignore_ascii_case("utf-8"));
-        // A 7-bit/8-bit part that cannot take the prefix as it is becomes quoted-printable.
-        let requote = !matches!(cte.as_str(), "quoted-printable" | "base64") && !prefix.is_ascii();
-        if requote && !utf8 {
-            return Ok(None); // a UTF-8 Subject cannot go into a non-UTF-8 part
-        }
-        for f in &e.fields {
-            if f.is("Content-Type") {
-                out.extend_from_slice(&with_param(f.raw, "hp-legacy-display", "1"));
-            } else if !(requote && f.is("Content-Transfer-Encoding")) {
-                push(&mut out, f.raw);
-            }
-        }
-        if requote {
-            out.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        match cte.as_str() {
-            "quoted-printable" => {
-                out.extend_from_slice(&mime::qp_encode(prefix.as_bytes()));
-                out.extend_from_slice(e.body);
-            }
-            "base64" => {
-                let mut plain = prefix.into_bytes();
-                plain.extend_from_slice(&e.decoded_body()?);
-                out.extend_from_slice(&mime::base64_encode_lines(&plain));
-            }
-            _ if requote => {
-                let mut plain = prefix.into_bytes();
-                plain.extend_from_slice(e.body);
-                out.extend_from_slice(&mime::qp_encode(&plain));
-            }
-            _ => {
-                out.extend_from_slice(prefix.as_bytes());
-                out.extend_from_slice(e.body);
-            }
-        }
-        return Ok(Some(out));
+    if ct.is("text/plain") || ct.is("text/html") {
+        return inject_into_text(&e, &ct, lines);
     }
     let (true, Some(boundary)) = (ct.mime_type.starts_with("multipart/"), ct.param("boundary"))
     else {
         return Ok(None);
     };
+    let alternative = ct.is("multipart/alternative");
     let parts = mime::split_multipart(e.body, boundary)?;
     let mut done = false;
-    let mut rebuilt = Vec::with_capacity(entity.len() + lines.len() + 64);
-    for part in &parts {
+    let mut rebuilt = Vec::with_capacity(entity.len() + 256);
+    for (i, part) in parts.iter().enumerate() {
         rebuilt.extend_from_slice(alloc::format!("--{boundary}\r\n").as_bytes());
-        match (done, inject_legacy_display(part, lines, depth + 1)?) {
-            (false, Some(changed)) => {
+        let changed = if alternative || i == 0 {
+            inject_legacy_display(part, lines, depth + 1)?
+        } else {
+            None
+        };
+        match changed {
+            Some(changed) => {
                 rebuilt.extend_from_slice(&changed);
                 done = true;
             }
-            _ => rebuilt.extend_from_slice(part),
+            None => rebuilt.extend_from_slice(part),
         }
         rebuilt.extend_from_slice(b"\r\n");
     }
@@ -231,11 +276,113 @@ fn inject_legacy_display(entity: &[u8], lines: &str, depth: usize) -> Result<Opt
     if !done {
         return Ok(None);
     }
+    let mut out = Vec::with_capacity(rebuilt.len() + 512);
     for f in &e.fields {
         push(&mut out, f.raw);
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&rebuilt);
+    Ok(Some(out))
+}
+
+/// Escape text for HTML element content.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where the Legacy Display Element goes in an HTML document: just after the `<body ...>` tag,
+/// or at the start when there is none.
+fn html_insertion_point(html: &[u8]) -> usize {
+    let lower: Vec<u8> = html.iter().map(u8::to_ascii_lowercase).collect();
+    let mut from = 0;
+    while let Some(i) = lower
+        .get(from..)
+        .and_then(|rest| mime::find(rest, b"<body"))
+    {
+        let at = from + i;
+        let next = lower.get(at + 5).copied();
+        if matches!(next, Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')) {
+            if let Some(end) = lower
+                .get(at..)
+                .and_then(|r| r.iter().position(|&c| c == b'>'))
+            {
+                return at + end + 1;
+            }
+            return 0;
+        }
+        from = at + 5;
+    }
+    0
+}
+
+fn inject_into_text(
+    e: &Entity<'_>,
+    ct: &mime::ContentType,
+    lines: &[String],
+) -> Result<Option<Vec<u8>>> {
+    let html = ct.is("text/html");
+    let element = if html {
+        let mut div = String::from("<div class=\"header-protection-legacy-display\">\r\n");
+        for line in lines {
+            div.push_str(&alloc::format!("<pre>{}</pre>\r\n", html_escape(line)));
+        }
+        div.push_str("</div>\r\n");
+        div
+    } else {
+        let mut text = lines.join("\r\n");
+        text.push_str("\r\n\r\n");
+        text
+    };
+    let cte = e.transfer_encoding();
+    let utf8 = ct
+        .param("charset")
+        .is_none_or(|c| c.eq_ignore_ascii_case("utf-8"));
+    if !element.is_ascii() && !utf8 {
+        return Ok(None); // a UTF-8 value cannot go into a part of another charset
+    }
+    let body = e.decoded_body()?;
+    let at = if html { html_insertion_point(&body) } else { 0 };
+    let mut plain = Vec::with_capacity(body.len() + element.len());
+    let (head, tail) = body.split_at(at.min(body.len()));
+    plain.extend_from_slice(head);
+    plain.extend_from_slice(element.as_bytes());
+    plain.extend_from_slice(tail);
+    // A 7-bit/8-bit part that cannot take the element as it is becomes quoted-printable.
+    let requote = !matches!(cte.as_str(), "quoted-printable" | "base64") && !element.is_ascii();
+    let mut out = Vec::with_capacity(plain.len() + 512);
+    for f in &e.fields {
+        if f.is("Content-Type") {
+            out.extend_from_slice(&with_param(f.raw, "hp-legacy-display", "1"));
+        } else if !(requote && f.is("Content-Transfer-Encoding")) {
+            push(&mut out, f.raw);
+        }
+    }
+    if requote {
+        out.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    match cte.as_str() {
+        "base64" => out.extend_from_slice(&mime::base64_encode_lines(&plain)),
+        // In front of the text, the part's own bytes are kept as they are.
+        "quoted-printable" if at == 0 => {
+            out.extend_from_slice(&mime::qp_encode(element.as_bytes()));
+            out.extend_from_slice(e.body);
+        }
+        _ if cte == "quoted-printable" || requote => {
+            out.extend_from_slice(&mime::qp_encode(&plain));
+        }
+        _ => out.extend_from_slice(&plain),
+    }
     Ok(Some(out))
 }
 
@@ -377,7 +524,7 @@ mod tests {
 
     #[test]
     fn clear_keeps_outer_and_copies_inside() {
-        let (outer, payload) = protect(MSG, Mode::Clear, true).unwrap();
+        let (outer, payload) = protect(MSG, Mode::Clear, Policy::Baseline, true).unwrap();
         let o = String::from_utf8(outer.clone()).unwrap();
         let p = String::from_utf8(payload.clone()).unwrap();
         assert!(o.contains("Subject: Secret plans") && o.contains("Received: from x"));
@@ -395,7 +542,7 @@ mod tests {
 
     #[test]
     fn cipher_obscures_subject_declares_outer_and_shows_legacy_display() {
-        let (outer, payload) = protect(MSG, Mode::Cipher, true).unwrap();
+        let (outer, payload) = protect(MSG, Mode::Cipher, Policy::Baseline, true).unwrap();
         let o = String::from_utf8(outer.clone()).unwrap();
         let p = String::from_utf8(payload.clone()).unwrap();
         assert!(o.contains("Subject: [...]") && !o.contains("Secret") && !o.contains("Keywords"));
@@ -413,7 +560,7 @@ mod tests {
 
     #[test]
     fn tampered_outer_header_is_reported() {
-        let (outer, payload) = protect(MSG, Mode::Clear, false).unwrap();
+        let (outer, payload) = protect(MSG, Mode::Clear, Policy::Baseline, false).unwrap();
         let forged = String::from_utf8(outer)
             .unwrap()
             .replace("Alice <alice@example.org>", "CEO <ceo@example.org>");
@@ -425,7 +572,7 @@ mod tests {
             Some("Alice <alice@example.org>")
         );
         // And an encrypted message whose outer Subject was changed beyond what it declares.
-        let (outer, payload) = protect(MSG, Mode::Cipher, false).unwrap();
+        let (outer, payload) = protect(MSG, Mode::Cipher, Policy::Baseline, false).unwrap();
         let forged = String::from_utf8(outer)
             .unwrap()
             .replace("Subject: [...]", "Subject: Invoice");
@@ -498,13 +645,172 @@ To: Bob <bob@example.net>\r\nSubject: [...]\r\nMessage-ID: <text-plain-legacy-di
     /// same part, marked hp-legacy-display="1".
     #[test]
     fn legacy_display_is_written_as_the_rfc_shows() {
-        let (_, payload) = protect(MSG, Mode::Cipher, true).unwrap();
+        let (_, payload) = protect(MSG, Mode::Cipher, Policy::Baseline, true).unwrap();
         let p = String::from_utf8(payload).unwrap();
         assert!(p.contains("hp-legacy-display=\"1\""));
         assert!(p.contains("hp=\"cipher\""));
         assert!(
             p.ends_with("\r\n\r\nSubject: Secret plans\r\n\r\nHello\r\n"),
             "{p}"
+        );
+    }
+
+    const SHY_MSG: &[u8] = b"From: \"Alice Liddell\" <alice@example.org>\r\nTo: Bob <bob@example.org>, carol@example.org\r\nCc: \"Dave, Jr.\" <dave@example.org>\r\nSubject: Secret plans\r\nDate: Sat, 20 Feb 2021 10:09:02 -0500\r\nMessage-ID: <2@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n";
+
+    #[test]
+    fn shy_policy_drops_display_names_and_zone_and_says_so() {
+        let (outer, payload) = protect(SHY_MSG, Mode::Cipher, Policy::Shy, true).unwrap();
+        let o = String::from_utf8(outer.clone()).unwrap();
+        let p = String::from_utf8(payload.clone()).unwrap();
+        assert!(o.contains("From: alice@example.org\r\n"), "{o}");
+        assert!(
+            o.contains("To: bob@example.org, carol@example.org\r\n"),
+            "{o}"
+        );
+        assert!(o.contains("Cc: dave@example.org\r\n"), "{o}");
+        assert!(
+            o.contains("Date: Sat, 20 Feb 2021 15:09:02 +0000\r\n"),
+            "{o}"
+        );
+        assert!(o.contains("Subject: [...]\r\n") && !o.contains("Alice") && !o.contains("Bob"));
+        assert!(o.contains("Message-ID: <2@example.org>"));
+        assert!(p.contains("HP-Outer: From: alice@example.org\r\n"), "{p}");
+        assert!(p.contains("HP-Outer: Date: Sat, 20 Feb 2021 15:09:02 +0000\r\n"));
+        assert!(p.contains("From: \"Alice Liddell\" <alice@example.org>\r\n"));
+        // The legacy display repeats every field a client shows that the policy changed.
+        assert!(
+            p.contains("\r\n\r\nFrom: \"Alice Liddell\" <alice@example.org>\r\nTo: Bob <bob@example.org>, carol@example.org\r\nCc: \"Dave, Jr.\" <dave@example.org>\r\nSubject: Secret plans\r\nDate: Sat, 20 Feb 2021 10:09:02 -0500\r\n\r\nHello\r\n"),
+            "{p}"
+        );
+        let r = read(&outer, &payload).unwrap().unwrap();
+        assert!(r.disagreements.is_empty(), "{:?}", r.disagreements);
+        // Putting the display name back outside is not what the sender declared.
+        let forged = o.replace("From: alice@example.org", "From: Boss <alice@example.org>");
+        let r = read(forged.as_bytes(), &payload).unwrap().unwrap();
+        assert_eq!(r.disagreements.len(), 1);
+        assert_eq!(r.disagreements[0].name, "from");
+    }
+
+    #[test]
+    fn shy_policy_leaves_what_it_cannot_read() {
+        assert_eq!(
+            Policy::Shy
+                .outer("To", "undisclosed-recipients:;")
+                .as_deref(),
+            Some("undisclosed-recipients:;")
+        );
+        assert_eq!(
+            Policy::Shy.outer("Date", "someday").as_deref(),
+            Some("someday")
+        );
+        assert_eq!(Policy::Shy.outer("Keywords", "k"), None);
+        assert_eq!(
+            Policy::Shy.outer("Message-ID", "<x@y>").as_deref(),
+            Some("<x@y>")
+        );
+        for p in [Policy::Baseline, Policy::Shy, Policy::NoConfidentiality] {
+            assert_eq!(Policy::from_name(p.name()), Some(p));
+        }
+        assert_eq!(Policy::from_name("hcp_minimal"), None);
+    }
+
+    #[test]
+    fn no_confidentiality_hides_nothing_but_still_declares_the_outside() {
+        let (outer, payload) = protect(MSG, Mode::Cipher, Policy::NoConfidentiality, true).unwrap();
+        let o = String::from_utf8(outer.clone()).unwrap();
+        let p = String::from_utf8(payload.clone()).unwrap();
+        assert!(o.contains("Subject: Secret plans") && o.contains("Keywords: k"));
+        assert!(
+            p.contains("HP-Outer: Subject: Secret plans") && p.contains("HP-Outer: Keywords: k")
+        );
+        assert!(
+            !p.contains("hp-legacy-display"),
+            "nothing hidden, nothing to repeat"
+        );
+        let r = read(&outer, &payload).unwrap().unwrap();
+        assert!(r.disagreements.is_empty(), "{:?}", r.disagreements);
+        assert!(!r.legacy_display);
+    }
+
+    const ALTERNATIVE: &[u8] = b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: Caf\xc3\xa9 <3 & tea\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHi Bob=\r\n!\r\n--a\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nPGh0bWw+PEJPRFkgY2xhc3M9eD48cD5IaSBCb2IhPC9wPjwvQk9EWT48L2h0bWw+\r\n--a--\r\n--m\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n\r\nnot a body part\r\n--m--\r\n";
+
+    fn part_with<'a>(payload: &'a [u8], marker: &str) -> Entity<'a> {
+        let at = mime::find(payload, marker.as_bytes()).expect(marker);
+        let start = payload[..at]
+            .windows(4)
+            .rposition(|w| w == b"--a\r")
+            .expect("boundary")
+            + 5;
+        let end = start + mime::find(&payload[start..], b"\r\n--a").expect("end");
+        Entity::parse(&payload[start..end]).unwrap()
+    }
+
+    /// RFC 9788 §4.5.3 and Appendix E.2: every text child of a multipart/alternative carries the
+    /// element, the HTML one as a div right after <body>; attachments are left alone.
+    #[test]
+    fn legacy_display_goes_into_every_alternative_and_html_as_a_div() {
+        let (_, payload) = protect(ALTERNATIVE, Mode::Cipher, Policy::Baseline, true).unwrap();
+        let plain = part_with(&payload, "Content-Type: text/plain; charset=utf-8");
+        assert_eq!(plain.content_type().param("hp-legacy-display"), Some("1"));
+        assert_eq!(
+            String::from_utf8(plain.decoded_body().unwrap()).unwrap(),
+            "Subject: Caf\u{e9} <3 & tea\r\n\r\nHi Bob!"
+        );
+        let html = part_with(&payload, "Content-Type: text/html");
+        assert_eq!(html.content_type().param("hp-legacy-display"), Some("1"));
+        assert_eq!(
+            String::from_utf8(html.decoded_body().unwrap()).unwrap(),
+            "<html><BODY class=x><div class=\"header-protection-legacy-display\">\r\n<pre>Subject: Caf\u{e9} &lt;3 &amp; tea</pre>\r\n</div>\r\n<p>Hi Bob!</p></BODY></html>"
+        );
+        let p = String::from_utf8_lossy(&payload);
+        assert!(p.contains("\r\n\r\nnot a body part\r\n"), "{p}");
+        assert_eq!(p.matches("hp-legacy-display").count(), 2, "{p}");
+        let r = read(b"Subject: [...]\r\n", &payload).unwrap().unwrap();
+        assert!(r.legacy_display);
+    }
+
+    /// RFC 9788 Appendix E.2: the HTML payload with its Legacy Display Element, as printed.
+    #[test]
+    fn rfc9788_e2_html_legacy_display_is_recognised() {
+        let payload = "Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nFrom: Alice <alice@example.net>\r\n\
+To: Bob <bob@example.net>\r\nSubject: Dinner plans\r\n\
+Message-ID: <text-html-legacy-display@lhp.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/html; charset=\"us-ascii\"; hp-legacy-display=\"1\";\r\n hp=\"cipher\"\r\n\
+HP-Outer: Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nHP-Outer: From: Alice <alice@example.net>\r\n\
+HP-Outer: To: Bob <bob@example.net>\r\nHP-Outer: Subject: [...]\r\n\
+HP-Outer: Message-ID: <text-html-legacy-display@lhp.example>\r\n\r\n\
+<html><head><title></title></head><body>\r\n<div class=\"header-protection-legacy-display\">\r\n\
+<pre>Subject: Dinner plans</pre>\r\n</div>\r\n<p>\r\nLet's meet at Rama's Roti Shop at 8pm and go to the park\r\n\
+from there.\r\n</p>\r\n</body>\r\n</html>\r\n";
+        let outer = "Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nFrom: Alice <alice@example.net>\r\n\
+To: Bob <bob@example.net>\r\nSubject: [...]\r\nMessage-ID: <text-html-legacy-display@lhp.example>\r\n";
+        let r = read(outer.as_bytes(), payload.as_bytes()).unwrap().unwrap();
+        assert!(r.legacy_display);
+        assert!(r.disagreements.is_empty(), "{:?}", r.disagreements);
+        // And what we write for the same message has the same shape.
+        let message = alloc::format!(
+            "{outer}MIME-Version: 1.0\r\nContent-Type: text/html; charset=\"us-ascii\"\r\n\r\n\
+<html><head><title></title></head><body>\r\n<p>\r\nLet's meet</p></body></html>\r\n"
+        )
+        .replace("Subject: [...]", "Subject: Dinner plans");
+        let (_, ours) = protect(message.as_bytes(), Mode::Cipher, Policy::Baseline, true).unwrap();
+        let ours = String::from_utf8(ours).unwrap();
+        assert!(ours.contains("<body><div class=\"header-protection-legacy-display\">\r\n<pre>Subject: Dinner plans</pre>\r\n</div>\r\n\r\n<p>"), "{ours}");
+    }
+
+    #[test]
+    fn addresses_and_utc_dates() {
+        assert_eq!(
+            mime::addresses("\"Doe, John\" <j@x.org>, k@y.org (Kay), <l@z.org>"),
+            alloc::vec![
+                Some(String::from("j@x.org")),
+                Some(String::from("k@y.org")),
+                Some(String::from("l@z.org"))
+            ]
+        );
+        assert_eq!(
+            mime::format_date_utc(mime::parse_date("Mon, 1 Jan 2024 01:30:00 +0200").unwrap()),
+            "Sun, 31 Dec 2023 23:30:00 +0000"
         );
     }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::keys::Identity;
 use crate::mime;
 use crate::smime::envelope::{self, EncryptOptions};
-use crate::smime::protect::{self, Mode};
+use crate::smime::protect::{self, Mode, Policy};
 use crate::smime::{self, SignOptions};
 
 /// What `seal` does.
@@ -24,7 +24,9 @@ pub struct SealOptions<'a> {
     pub encrypt: EncryptOptions,
     /// Protect the header fields (RFC 9788); on by default in the JS API and the CLI.
     pub header_protection: bool,
-    /// Add the Legacy Display Element when the Subject is obscured.
+    /// What an encrypted message shows outside (RFC 9788 §3; `hcp_baseline` by default).
+    pub policy: Policy,
+    /// Add the Legacy Display Element when the policy hides a field a mail client shows.
     pub legacy_display: bool,
 }
 
@@ -47,7 +49,7 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     let message = mime::to_crlf(message);
     let mode = if encrypt { Mode::Cipher } else { Mode::Clear };
     let (outer, payload) = if options.header_protection {
-        protect::protect(&message, mode, options.legacy_display)?
+        protect::protect(&message, mode, options.policy, options.legacy_display)?
     } else {
         smime::split_for_signing(&message)?
     };

@@ -574,9 +574,15 @@ fn seal_with(
     rsa_oaep: bool,
     sign: SignOptions,
     header_protection: bool,
+    policy: &str,
     legacy_display: bool,
 ) -> Result<Vec<u8>, Error> {
     let certs = certificates(recipients, "encryptionKeys")?;
+    let policy = crate::smime::protect::Policy::from_name(policy).ok_or_else(|| {
+        Error::misuse(alloc::format!(
+            "hcp: expected hcp_baseline, hcp_shy or hcp_no_confidentiality, got {policy:?}"
+        ))
+    })?;
     let refs: Vec<&Certificate> = certs.iter().collect();
     let cipher = ContentCipher::from_name(cipher)
         .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
@@ -590,6 +596,7 @@ fn seal_with(
             by_key_id: false,
         },
         header_protection,
+        policy,
         legacy_display,
     };
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
@@ -613,6 +620,7 @@ impl Identity {
         header_protection: bool,
         legacy_display: bool,
         time_ms: f64,
+        hcp: &str,
     ) -> Result<Vec<u8>, JsValue> {
         let sign = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
         let (hp, legacy) = (header_protection, legacy_display);
@@ -624,6 +632,7 @@ impl Identity {
             rsa_oaep,
             sign,
             hp,
+            hcp,
             legacy,
         )
         .map_err(to_js)
@@ -639,6 +648,7 @@ pub fn seal_message_unsigned(
     rsa_oaep: bool,
     header_protection: bool,
     legacy_display: bool,
+    hcp: &str,
 ) -> Result<Vec<u8>, JsValue> {
     let sign = SignOptions {
         opaque: false,
@@ -655,6 +665,7 @@ pub fn seal_message_unsigned(
         rsa_oaep,
         sign,
         hp,
+        hcp,
         legacy,
     )
     .map_err(to_js)

@@ -54,6 +54,63 @@ test('seal sign+encrypt: outer Subject hidden, protected headers read back, enve
   assert.deepEqual(f.protectedHeaders.disagreements.map((d) => d.name), ['from']);
 });
 
+test('seal hcp_shy: no display names or zone outside; text and HTML carry the legacy display', async () => {
+  const date = new Date('2026-03-02T09:15:00Z');
+  const { message } = await cachet.seal({
+    compose: { ...mail, html: '<html><body><p>Hi Bob</p></body></html>', date },
+    encrypt: true, signingKeys: alice, hcp: 'hcp_shy',
+    encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
+  });
+  const outer = message.split('\r\n\r\n')[0];
+  assert.match(outer, /^From: alice@example\.org$/m);
+  assert.match(outer, /^To: bob@example\.org$/m);
+  assert.match(outer, /^Date: Mon, 2 Mar 2026 09:15:00 \+0000$/m);
+  assert.match(outer, /^Subject: \[\.\.\.\]$/m);
+  assert.doesNotMatch(outer, /Alice|Bob/);
+  const r = await cachet.open({ message, decryptionKeys: bob, trustAnchors: root });
+  assert.ok(r.signedValid);
+  assert.deepEqual(r.protectedHeaders.disagreements, []);
+  assert.match(r.protectedHeaders.fields.find(([n]) => n === 'From')[1], /^"?Alice"? <alice@example\.org>$/);
+  assert.equal(r.protectedHeaders.legacyDisplay, true);
+  // The content as a legacy client would render it: both alternatives repeat the hidden fields.
+  const content = new TextDecoder().decode(r.content);
+  assert.equal((content.match(/hp-legacy-display="1"/g) ?? []).length, 2, content);
+  const html = decodeParts(content).find((p) => /text\/html/i.test(p.head));
+  assert.match(html.body, /<body><div class="header-protection-legacy-display">\r?\n<pre>From: (&quot;)?Alice(&quot;)? &lt;alice@example\.org&gt;<\/pre>/);
+  const plain = decodeParts(content).find((p) => /text\/plain; charset/i.test(p.head) && !/attachment/i.test(p.head));
+  assert.match(plain.body, /^From: "?Alice"? <alice@example\.org>\r?\n(?:.*\r?\n)*?\r?\nHi Bob,/);
+  assert.match(plain.body, /^Subject: Plans für Montag\r?$/m);
+  assert.match(plain.body, /^To: "?Bob"? <bob@example\.org>\r?$/m);
+  await assert.rejects(cachet.seal({ compose: mail, signingKeys: alice, hcp: 'hcp_minimal' }),
+    (e) => e.code === 'API_MISUSE' && /hcp/.test(e.message));
+  // hcp_no_confidentiality: the Subject stays outside, no legacy display.
+  const open = await cachet.seal({
+    compose: mail, encrypt: true, signingKeys: alice, hcp: 'hcp_no_confidentiality',
+    encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
+  });
+  assert.match(open.message.split('\r\n\r\n')[0], /^Subject: =\?utf-8\?/im);
+  const o = await cachet.open({ message: open.message, decryptionKeys: bob, trustAnchors: root });
+  assert.equal(o.protectedHeaders.legacyDisplay, false);
+  assert.deepEqual(o.protectedHeaders.disagreements, []);
+});
+
+/** The leaf parts of a MIME entity (small reader for tests): head and decoded body text. */
+function decodeParts(entity) {
+  const [head, ...rest] = entity.split(/\r?\n\r?\n/);
+  const body = rest.join('\r\n\r\n');
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(head.replace(/\r?\n[ \t]+/g, ' '));
+  if (/^content-type:\s*multipart\//im.test(head) && boundary) {
+    return body.split(`--${boundary[1]}`).slice(1, -1)
+      .flatMap((p) => decodeParts(p.replace(/^\r?\n/, '')));
+  }
+  let text = body;
+  if (/content-transfer-encoding:\s*base64/i.test(head)) text = Buffer.from(body, 'base64').toString('utf8');
+  else if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+    text = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+  return [{ head, body: text }];
+}
+
 test('CLI compose --sign --encrypt, open --json headers, and OpenSSL reads it', () => {
   const dir = scratch('compose');
   const body = join(dir, 'body.txt');
@@ -82,6 +139,21 @@ test('CLI compose --sign --encrypt, open --json headers, and OpenSSL reads it', 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.out, /^Subject: x$/m);
   r = cli(['compose', '--from', 'alice@example.org', '--to', 'bob@example.org', '--subject', 'x', '--encrypt']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /API_MISUSE/);
+  // --hcp: the shy policy, and OpenSSL still decrypts and verifies what it produced.
+  r = cli(['compose', '--from', 'Alice <alice@example.org>', '--to', 'Bob <bob@example.org>',
+    '--subject', 'Shy', '--text', body, '--sign', '--encrypt', '--hcp', 'hcp_shy', '--key', pki('alice-rsa.p12'),
+    '--password', 'test', '--recipient-cert', pki('bob-rsa.pem'), pki('alice-rsa.pem'), '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(readFileSync(out, 'utf8'), /^From: alice@example\.org\r?$/m);
+  const shy = run('openssl', ['cms', '-decrypt', '-in', out, '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')]);
+  assert.equal(shy.status, 0, shy.stderr);
+  const shyVer = run('openssl', ['cms', '-verify', '-CAfile', pki('root-ca.pem'), '-purpose', 'smimesign'], shy.stdout);
+  assert.equal(shyVer.status, 0, shyVer.stderr);
+  assert.match(shyVer.stdout.toString(), /From: "?Alice"? <alice@example\.org>/);
+  r = cli(['compose', '--from', 'alice@example.org', '--to', 'bob@example.org', '--subject', 'x', '--sign',
+    '--key', pki('alice-rsa.p12'), '--password', 'test', '--hcp', 'nope']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /API_MISUSE/);
 });

@@ -32,6 +32,7 @@ fn sealed(sign: bool, encrypt: bool) -> Vec<u8> {
         recipients: if encrypt { &recipients } else { &[] },
         encrypt: EncryptOptions::default(),
         header_protection: true,
+        policy: cachet::smime::protect::Policy::Baseline,
         legacy_display: false,
     };
     seal(&composed(), &options, &mut common::rng()).unwrap()
