@@ -516,3 +516,129 @@ fn x25519_wrong_key_or_tampering_fails_opaquely() {
         }
     }
 }
+
+/// The split used for WebCrypto: content encrypted outside the core (here with the aes-gcm crate
+/// standing in for WebCrypto) is wrapped by the core, decrypts like any other message, and the
+/// core hands back exactly the key, nonce and bytes an outside decryption needs.
+#[test]
+fn external_gcm_round_trip_and_failures() {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let bob = identity("bob-rsa");
+    let bob_cert = certs("pki/bob-rsa.pem").remove(0);
+    let (outer, entity) = envelope::split_message(MESSAGE).unwrap();
+    let cek = [7u8; 32];
+    let nonce = [9u8; 12];
+    let data = aes_gcm::Aes256Gcm::new_from_slice(&cek)
+        .unwrap()
+        .encrypt(&nonce.into(), entity.as_slice())
+        .unwrap();
+    let options = EncryptOptions::default();
+    let enc_entity = envelope::encrypt_entity_external(
+        &cek,
+        &nonce,
+        &data,
+        &[&bob_cert],
+        &options,
+        &mut common::rng(),
+    )
+    .unwrap();
+    let message = envelope::join(&outer, &enc_entity);
+    let d = envelope::decrypt_message(&message, &[&bob], &mut common::rng()).unwrap();
+    assert_eq!(d.cipher, ContentCipher::Aes256Gcm);
+    assert!(d.authenticated);
+    assert!(d.message.ends_with(&entity[entity.len() - 20..]));
+
+    let found = envelope::external_gcm(&message, &[&bob], &mut common::rng())
+        .unwrap()
+        .expect("AES-GCM AuthEnvelopedData for bob");
+    assert_eq!(found.cipher, ContentCipher::Aes256Gcm);
+    assert_eq!(found.keys.len(), 1);
+    assert_eq!(found.keys[0].as_slice(), &cek);
+    assert_eq!(found.nonce, nonce);
+    assert_eq!(found.ciphertext_and_tag, data);
+    assert!(found.aad.is_empty());
+
+    let plain = envelope::decrypted_message(&message, &entity, found.cipher).unwrap();
+    assert_eq!(plain.message, d.message);
+    let verify = VerifyOptions {
+        trust_anchors: &[],
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    let first = envelope::FirstLayer::Decrypted {
+        content: &entity,
+        cipher: found.cipher,
+    };
+    let r =
+        envelope::open_after(&message, Some(first), &[&bob], &verify, &mut common::rng()).unwrap();
+    assert!(matches!(
+        r.layers.as_slice(),
+        [Layer::Encrypted {
+            authenticated: true,
+            ..
+        }]
+    ));
+    let r = envelope::open_after(
+        &message,
+        Some(envelope::FirstLayer::Failed),
+        &[&bob],
+        &verify,
+        &mut common::rng(),
+    )
+    .unwrap();
+    assert!(matches!(
+        r.layers.as_slice(),
+        [Layer::Undecryptable {
+            code: "DECRYPTION_FAILED"
+        }]
+    ));
+    assert!(!r.authenticated);
+
+    // Not for outside decryption: CBC, ChaCha20, a message for someone else, a signed message.
+    let cbc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Cbc, false);
+    assert!(envelope::external_gcm(&cbc, &[&bob], &mut common::rng())
+        .unwrap()
+        .is_none());
+    let chacha = encrypt(
+        MESSAGE,
+        &["bob-rsa"],
+        ContentCipher::ChaCha20Poly1305,
+        false,
+    );
+    assert!(envelope::external_gcm(&chacha, &[&bob], &mut common::rng())
+        .unwrap()
+        .is_none());
+    let other = encrypt(MESSAGE, &["bob-p256"], ContentCipher::Aes256Gcm, false);
+    assert!(envelope::external_gcm(&other, &[&bob], &mut common::rng())
+        .unwrap()
+        .is_none());
+    assert!(envelope::external_gcm(MESSAGE, &[&bob], &mut common::rng())
+        .unwrap()
+        .is_none());
+    // Bad inputs from the outside are API_MISUSE, never a panic.
+    for (k, n, t) in [
+        (&cek[..16], &nonce[..], &data[..]),
+        (&cek[..], &nonce[..8], &data[..]),
+        (&cek[..], &nonce[..], &data[..10]),
+    ] {
+        let e =
+            envelope::encrypt_entity_external(k, n, t, &[&bob_cert], &options, &mut common::rng())
+                .unwrap_err();
+        assert_eq!(e.code(), "API_MISUSE");
+    }
+    let cbc_options = EncryptOptions {
+        cipher: ContentCipher::Aes256Cbc,
+        ..EncryptOptions::default()
+    };
+    let e = envelope::encrypt_entity_external(
+        &cek,
+        &nonce,
+        &data,
+        &[&bob_cert],
+        &cbc_options,
+        &mut common::rng(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "API_MISUSE");
+}

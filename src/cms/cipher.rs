@@ -282,6 +282,53 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
+/// [`Sealed`] for AES-GCM content encrypted elsewhere (see
+/// [`crate::cms::envelope::encrypt_external_gcm`]).
+///
+/// # Errors
+/// `API_MISUSE` for another cipher, or a key, nonce or tag of the wrong size.
+pub fn external_gcm(
+    cipher: ContentCipher,
+    key: &[u8],
+    nonce: &[u8],
+    ciphertext_and_tag: &[u8],
+) -> Result<Sealed> {
+    if !matches!(cipher, ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm)
+        || key.len() != cipher.key_len()
+        || nonce.len() != 12
+        || ciphertext_and_tag.len() < 16
+    {
+        return Err(Error::misuse(
+            "external GCM: AES-128/256-GCM, a key of its size, a 12-byte nonce and a 16-byte tag",
+        ));
+    }
+    let (ciphertext, tag) = ciphertext_and_tag.split_at(ciphertext_and_tag.len() - 16);
+    let params = GcmParameters {
+        nonce: OctetString::new(nonce.to_vec())?,
+        icv_len: Some(16),
+    };
+    Ok(Sealed {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: cipher.oid(),
+            parameters: Some(Any::encode_from(&params)?),
+        },
+        ciphertext: ciphertext.to_vec(),
+        tag: tag.to_vec(),
+    })
+}
+
+/// The 12-byte nonce of an AES-GCM AlgorithmIdentifier whose tag is 16 bytes; `None` otherwise.
+#[must_use]
+pub fn gcm_nonce(algorithm: &AlgorithmIdentifierOwned) -> Option<Vec<u8>> {
+    let cipher = identify(algorithm).ok()?;
+    if !cipher.is_authenticated() || cipher == ContentCipher::ChaCha20Poly1305 {
+        return None;
+    }
+    let p: GcmParameters = algorithm.parameters.as_ref()?.decode_as().ok()?;
+    let nonce = p.nonce.as_bytes();
+    (nonce.len() == 12 && p.icv_len.unwrap_or(12) == 16).then(|| nonce.to_vec())
+}
+
 /// Parse a content-encryption AlgorithmIdentifier.
 ///
 /// # Errors

@@ -42,6 +42,35 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     params: &EncryptParams,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    check_recipients(recipients, params)?;
+    let mut cek = Zeroizing::new(alloc::vec![0u8; params.cipher.key_len()]);
+    rng.fill_bytes(&mut cek);
+    let sealed = cipher::seal(params.cipher, &cek, content, b"", rng)?;
+    assemble(&cek, sealed, recipients, params, rng)
+}
+
+/// AuthEnvelopedData for AES-GCM content a caller encrypted itself (WebCrypto in the browser,
+/// which has AES instructions): `cek` is the content key it used (fresh and random, never
+/// reused), `nonce` the 12-byte IV, `ciphertext_and_tag` what WebCrypto returns (the 16-byte tag
+/// last). The content key is wrapped for every recipient here, as [`encrypt`] does.
+///
+/// # Errors
+/// `API_MISUSE` for a cipher other than AES-128/256-GCM, a key, nonce or tag of the wrong size;
+/// otherwise as [`encrypt`].
+pub fn encrypt_external_gcm<R: rand_core::CryptoRng + ?Sized>(
+    cek: &[u8],
+    nonce: &[u8],
+    ciphertext_and_tag: &[u8],
+    recipients: &[&Certificate],
+    params: &EncryptParams,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    check_recipients(recipients, params)?;
+    let sealed = cipher::external_gcm(params.cipher, cek, nonce, ciphertext_and_tag)?;
+    assemble(cek, sealed, recipients, params, rng)
+}
+
+fn check_recipients(recipients: &[&Certificate], params: &EncryptParams) -> Result<()> {
     if recipients.is_empty() {
         return Err(Error::misuse("at least one recipient is needed"));
     }
@@ -54,16 +83,24 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     if !params.cipher.can_encrypt() {
         return Err(Error::misuse("this cipher is for decryption only"));
     }
-    let mut cek = Zeroizing::new(alloc::vec![0u8; params.cipher.key_len()]);
-    rng.fill_bytes(&mut cek);
+    Ok(())
+}
+
+/// The `ContentInfo` around sealed content, with the content key wrapped for every recipient.
+fn assemble<R: rand_core::CryptoRng + ?Sized>(
+    cek: &[u8],
+    sealed: cipher::Sealed,
+    recipients: &[&Certificate],
+    params: &EncryptParams,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let mut infos = SetOfVec::new();
     let mut all_v0 = true;
     for cert in recipients {
-        let ri = recipient::wrap(cert, &cek, params.rsa, params.by_key_id, rng)?;
+        let ri = recipient::wrap(cert, cek, params.rsa, params.by_key_id, rng)?;
         all_v0 &= matches!(&ri, RecipientInfo::Ktri(k) if k.version == CmsVersion::V0);
         infos.insert(ri)?;
     }
-    let sealed = cipher::seal(params.cipher, &cek, content, b"", rng)?;
     let eci = EncryptedContentInfo {
         content_type: ID_DATA,
         content_enc_alg: sealed.algorithm,
@@ -196,17 +233,16 @@ pub fn is_enveloped(ber: &[u8]) -> bool {
         })
 }
 
-/// Decrypt an EnvelopedData or AuthEnvelopedData `ContentInfo` (BER accepted) with the first of
-/// `identities` that it names; every RecipientInfo naming one of them is tried.
-///
-/// # Errors
-/// `NOT_RECIPIENT` when no RecipientInfo names one of `identities`; `DECRYPTION_FAILED` for every
-/// failure after that; `CMS_MALFORMED`, `DER_MALFORMED`, `CMS_UNSUPPORTED_ALGORITHM`.
-pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
-    ber: &[u8],
-    identities: &[&Identity],
-    rng: &mut R,
-) -> Result<Decrypted> {
+/// A parsed EnvelopedData or AuthEnvelopedData.
+struct Parsed {
+    infos: Vec<RecipientInfo>,
+    eci: EncryptedContentInfo,
+    mac: Option<OctetString>,
+    aad: Vec<u8>,
+    cipher: ContentCipher,
+}
+
+fn parse(ber: &[u8]) -> Result<Parsed> {
     if ber.len() > crate::cms::MAX_CMS_SIZE {
         return Err(Error::InputTooLarge {
             what: "CMS size",
@@ -248,51 +284,166 @@ pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
             limit: MAX_RECIPIENTS,
         });
     }
-    let content_cipher = cipher::identify(&eci.content_enc_alg)?;
-    if content_cipher.is_authenticated() != mac.is_some() {
+    let cipher = cipher::identify(&eci.content_enc_alg)?;
+    if cipher.is_authenticated() != mac.is_some() {
         return Err(Error::CmsMalformed {
             detail: "AEAD cipher outside AuthEnvelopedData or the reverse",
         });
     }
-    let ciphertext = eci
-        .encrypted_content
-        .as_ref()
-        .ok_or(Error::CmsMalformed {
+    if eci.encrypted_content.is_none() {
+        return Err(Error::CmsMalformed {
             detail: "encrypted content is detached",
-        })?
-        .as_bytes();
-    let tag = mac.as_ref().map(OctetString::as_bytes).unwrap_or_default();
+        });
+    }
+    Ok(Parsed {
+        infos,
+        eci,
+        mac,
+        aad,
+        cipher,
+    })
+}
+
+/// The content keys of every RecipientInfo addressed to one of `identities`, in order.
+///
+/// # Errors
+/// `NOT_RECIPIENT` when none is; the missing algorithm when every one needs an algorithm we do
+/// not have; `DECRYPTION_FAILED` when no key could be unwrapped.
+fn content_keys<R: rand_core::CryptoRng + ?Sized>(
+    parsed: &Parsed,
+    identities: &[&Identity],
+    rng: &mut R,
+) -> Result<Vec<Zeroizing<Vec<u8>>>> {
+    let mut keys = Vec::new();
     let mut matched = false;
     let mut failed = false;
     let mut unsupported = None;
     for identity in identities {
-        for ri in infos.iter().filter(|ri| recipient::is_for(ri, identity)) {
+        for ri in parsed
+            .infos
+            .iter()
+            .filter(|ri| recipient::is_for(ri, identity))
+        {
             matched = true;
-            let cek = match recipient::unwrap(ri, identity, content_cipher.key_len(), rng) {
-                Ok(cek) => cek,
+            match recipient::unwrap(ri, identity, parsed.cipher.key_len(), rng) {
+                Ok(cek) => keys.push(cek),
                 // Not secret-dependent: say which algorithm is missing.
-                Err(e @ Error::UnsupportedAlgorithm { .. }) => {
-                    unsupported = Some(e);
-                    continue;
-                }
-                Err(_) => {
-                    failed = true;
-                    continue;
-                }
-            };
-            failed = true;
-            if let Ok(content) = cipher::open(&eci.content_enc_alg, &cek, ciphertext, tag, &aad) {
-                return Ok(Decrypted {
-                    content,
-                    cipher: content_cipher,
-                    authenticated: content_cipher.is_authenticated(),
-                });
+                Err(e @ Error::UnsupportedAlgorithm { .. }) => unsupported = Some(e),
+                Err(_) => failed = true,
             }
         }
     }
-    match (matched, failed, unsupported) {
-        (false, _, _) => Err(Error::NotRecipient),
-        (true, false, Some(e)) => Err(e),
-        _ => Err(Error::Decryption),
+    match (matched, keys.is_empty(), failed, unsupported) {
+        (false, _, _, _) => Err(Error::NotRecipient),
+        (true, true, false, Some(e)) => Err(e),
+        (true, true, _, _) => Err(Error::Decryption),
+        _ => Ok(keys),
     }
+}
+
+/// Decrypt an EnvelopedData or AuthEnvelopedData `ContentInfo` (BER accepted) with the first of
+/// `identities` that it names; every RecipientInfo naming one of them is tried.
+///
+/// # Errors
+/// `NOT_RECIPIENT` when no RecipientInfo names one of `identities`; `DECRYPTION_FAILED` for every
+/// failure after that; `CMS_MALFORMED`, `DER_MALFORMED`, `CMS_UNSUPPORTED_ALGORITHM`.
+pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
+    ber: &[u8],
+    identities: &[&Identity],
+    rng: &mut R,
+) -> Result<Decrypted> {
+    let parsed = parse(ber)?;
+    let ciphertext = parsed
+        .eci
+        .encrypted_content
+        .as_ref()
+        .map(OctetString::as_bytes)
+        .unwrap_or_default();
+    let tag = parsed
+        .mac
+        .as_ref()
+        .map(OctetString::as_bytes)
+        .unwrap_or_default();
+    for cek in content_keys(&parsed, identities, rng)? {
+        let alg = &parsed.eci.content_enc_alg;
+        if let Ok(content) = cipher::open(alg, &cek, ciphertext, tag, &parsed.aad) {
+            return Ok(Decrypted {
+                content,
+                cipher: parsed.cipher,
+                authenticated: parsed.cipher.is_authenticated(),
+            });
+        }
+    }
+    Err(Error::Decryption)
+}
+
+/// AES-GCM content for a caller to decrypt itself (WebCrypto, which has AES instructions):
+/// the candidate content keys (try each; none opening it is `DECRYPTION_FAILED`), the nonce,
+/// the additional data and the ciphertext with the tag last, as WebCrypto takes them.
+pub struct ExternalGcm {
+    /// `Aes128Gcm` or `Aes256Gcm`.
+    pub cipher: ContentCipher,
+    /// The content keys of the RecipientInfos addressed to the identities, in order.
+    pub keys: Vec<Zeroizing<Vec<u8>>>,
+    /// The 12-byte nonce.
+    pub nonce: Vec<u8>,
+    /// The DER of the authenticated attributes (usually empty).
+    pub aad: Vec<u8>,
+    /// Ciphertext followed by the 16-byte tag.
+    pub ciphertext_and_tag: Vec<u8>,
+}
+
+impl core::fmt::Debug for ExternalGcm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ExternalGcm")
+            .field("cipher", &self.cipher)
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Like [`decrypt`] up to the content key, for AuthEnvelopedData with AES-128/256-GCM (12-byte
+/// nonce, 16-byte tag): `Ok(None)` for anything else, which [`decrypt`] handles.
+///
+/// # Errors
+/// As [`decrypt`] before the content is decrypted.
+pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
+    ber: &[u8],
+    identities: &[&Identity],
+    rng: &mut R,
+) -> Result<Option<ExternalGcm>> {
+    let parsed = parse(ber)?;
+    let Some(nonce) = cipher::gcm_nonce(&parsed.eci.content_enc_alg) else {
+        return Ok(None);
+    };
+    let tag = parsed
+        .mac
+        .as_ref()
+        .map(OctetString::as_bytes)
+        .unwrap_or_default();
+    if tag.len() != 16
+        || !matches!(
+            parsed.cipher,
+            ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm
+        )
+    {
+        return Ok(None);
+    }
+    let keys = content_keys(&parsed, identities, rng)?;
+    let ciphertext = parsed
+        .eci
+        .encrypted_content
+        .as_ref()
+        .map(OctetString::as_bytes)
+        .unwrap_or_default();
+    let mut ciphertext_and_tag = Vec::with_capacity(ciphertext.len() + 16);
+    ciphertext_and_tag.extend_from_slice(ciphertext);
+    ciphertext_and_tag.extend_from_slice(tag);
+    Ok(Some(ExternalGcm {
+        cipher: parsed.cipher,
+        keys,
+        nonce,
+        aad: parsed.aad,
+        ciphertext_and_tag,
+    }))
 }

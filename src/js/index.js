@@ -5,6 +5,7 @@
 // hold is reported per signer by `verify`, not thrown.
 
 import initWasm, * as wasm from './cachet_wasm.js';
+import { bulk, decryptionFailed, gcmDecrypt, gcmEncrypt } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { bytes, checkOptions } from './options.js';
@@ -254,6 +255,8 @@ export async function errorCodes() {
 
 // ---- encrypt, decrypt, open -----------------------------------------------------------------
 
+/** Messages at least this large may have their AES-GCM layer decrypted by WebCrypto. */
+const BULK_MIN = 256 * 1024;
 /** The Header Confidentiality Policies of RFC 9788 that `seal` applies. */
 const HCPS = ['hcp_baseline', 'hcp_shy', 'hcp_no_confidentiality'];
 const CIPHERS = ['aes256-gcm', 'aes128-gcm', 'chacha20-poly1305', 'aes256-cbc', 'aes128-cbc'];
@@ -324,7 +327,15 @@ export async function encrypt(options) {
   let message = bytes(options.message, 'message');
   if (options.signingKeys !== undefined) message = await sign(signOptions(message));
   const byKeyId = rid === 'subjectKeyIdentifier';
-  let out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
+  let out;
+  if (bulk(message.length, cipher)) {
+    const [outer, entity] = await call(() => wasm.splitForEncryption(message));
+    const { cek, nonce, data } = await gcmEncrypt(entity, cipher);
+    out = await call(() => wasm.finishExternalGcm(outer, cek, nonce, data, recipients, cipher,
+      rsaOaep, byKeyId));
+  } else {
+    out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
+  }
   if (tripleWrap) out = await sign(signOptions(out));
   return sameType(options.message, out);
 }
@@ -337,25 +348,33 @@ export async function decrypt(options) {
   checkOptions(options, 'decrypt', ['message', 'decryptionKeys', 'store']);
   const message = bytes(options.message, 'message');
   const keys = await storeDecryptionKeys(options.store, options.decryptionKeys, 'decrypt');
-  return call(() => {
-    const ids = identities(keys, 'decrypt: decryptionKeys');
+  await init();
+  const ids = await call(() => identities(keys, 'decrypt: decryptionKeys'));
+  try {
     if (ids.length === 0) throw misuse('decrypt: decryptionKeys is required');
-    try {
-      let lastError;
-      for (const id of ids) {
-        try {
-          const d = id.inner.decryptMessage(message);
-          return { ...d, message: sameType(options.message, d.message) };
-        } catch (err) {
-          lastError = err;
-          if (err?.code !== 'NOT_RECIPIENT') throw err;
+    let lastError;
+    for (const id of ids) {
+      try {
+        // Large AES-GCM content: the core unwraps the key, WebCrypto decrypts.
+        const found = message.length >= BULK_MIN ? await call(() => id.inner.externalGcm(message)) : null;
+        let d;
+        if (found) {
+          const plaintext = await gcmDecrypt(found);
+          if (plaintext === undefined) throw decryptionFailed();
+          d = await call(() => wasm.decryptedMessage(message, plaintext, found.cipher));
+        } else {
+          d = await call(() => id.inner.decryptMessage(message));
         }
+        return { ...d, message: sameType(options.message, d.message) };
+      } catch (err) {
+        lastError = err;
+        if (err?.code !== 'NOT_RECIPIENT') throw err;
       }
-      throw lastError;
-    } finally {
-      freeAll(ids);
     }
-  });
+    throw lastError;
+  } finally {
+    freeAll(ids);
+  }
 }
 
 function mapSigner(s) {
@@ -391,23 +410,32 @@ export async function open(options) {
     extra.push(...byteList(await store.certificates(), 'certificates'));
     keys ??= await store.unlockedIdentities();
   }
-  const report = await call(() => {
-    const ids = identities(keys, 'open: decryptionKeys');
-    try {
-      if (ids.length === 0) return wasm.openMessage(message, anchors, extra, crls, when);
-      let first;
-      for (const id of ids) {
-        const r = id.inner.openMessage(message, anchors, extra, crls, when);
-        first ??= r;
-        if (!r.layers.some((l) => l.type === 'undecryptable' && l.code === 'NOT_RECIPIENT')) {
-          return r;
-        }
-      }
-      return first;
-    } finally {
-      freeAll(ids);
+  const openWith = async (id) => {
+    // Large AES-GCM content: the core unwraps the key, WebCrypto decrypts, the core goes on.
+    const found = message.length >= BULK_MIN ? await call(() => id.inner.externalGcm(message)) : null;
+    if (!found) return call(() => id.inner.openMessage(message, anchors, extra, crls, when));
+    const plaintext = await gcmDecrypt(found);
+    return call(() => id.inner.openDecrypted(message, plaintext, found.cipher, anchors, extra,
+      crls, when));
+  };
+  await init();
+  const ids = await call(() => identities(keys, 'open: decryptionKeys'));
+  let report;
+  try {
+    if (ids.length === 0) {
+      report = await call(() => wasm.openMessage(message, anchors, extra, crls, when));
     }
-  });
+    for (const id of ids) {
+      const r = await openWith(id);
+      report ??= r;
+      if (!r.layers.some((l) => l.type === 'undecryptable' && l.code === 'NOT_RECIPIENT')) {
+        report = r;
+        break;
+      }
+    }
+  } finally {
+    freeAll(ids);
+  }
   const decoder = new TextDecoder();
   const protectedHeaders = report.protected
     ? {
@@ -569,17 +597,27 @@ export async function seal(options) {
       && (signingKeys === undefined || typeof signingKeys === 'string')) {
     signingKeys = await storeIdentity(options.store, signingKeys ?? envelope.mailFrom);
   }
-  const out = await call(() => {
-    if (!doSign) return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy, hcp);
+  // Large AES-GCM content: the core protects and signs, WebCrypto encrypts, the core finishes.
+  const external = doEncrypt && bulk(message.length, cipher);
+  let out = await call(() => {
+    if (!doSign) {
+      return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy, hcp, external);
+    }
     const ids = identities(signingKeys, 'seal: signingKeys');
     if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
     try {
       return ids[0].inner.sealMessage(message, recipients, cipher, rsaOaep, !detached, digest,
-        rsaPss, hp, legacy, when, hcp);
+        rsaPss, hp, legacy, when, hcp, external);
     } finally {
       freeAll(ids);
     }
   });
+  if (external) {
+    const [outer, entity] = out;
+    const { cek, nonce, data } = await gcmEncrypt(entity, cipher);
+    out = await call(() => wasm.finishExternalGcm(outer, cek, nonce, data, recipients, cipher,
+      rsaOaep, false));
+  }
   return { message: new TextDecoder().decode(out), envelope };
 }
 

@@ -83,7 +83,60 @@ pub fn encrypt_entity<R: rand_core::CryptoRng + ?Sized>(
         by_key_id: options.by_key_id,
     };
     let der_bytes = envelope::encrypt(content, recipients, &params, rng)?;
-    let smime_type = if options.cipher.is_authenticated() {
+    Ok(pkcs7_entity(&der_bytes, options.cipher.is_authenticated()))
+}
+
+/// Split an RFC 5322 message (or a bare entity) for encryption: the outer header fields, and the
+/// canonical MIME entity to encrypt. [`join`] puts the encrypted entity back.
+///
+/// # Errors
+/// `MIME_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn split_message(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    smime::check_size(message)?;
+    smime::split_for_signing(&mime::to_crlf(message))
+}
+
+/// The outer header fields and an (encrypted) entity as one message.
+#[must_use]
+pub fn join(outer: &[u8], entity: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(outer.len() + entity.len() + 32);
+    out.extend_from_slice(outer);
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(entity);
+    out
+}
+
+/// [`encrypt_entity`] for AES-GCM content the caller encrypted itself (WebCrypto): `cek` is the
+/// fresh random content key it used, `nonce` the 12-byte IV, `ciphertext_and_tag` its output
+/// over the entity. Returns the `application/pkcs7-mime` entity.
+///
+/// # Errors
+/// As [`crate::cms::envelope::encrypt_external_gcm`].
+pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
+    cek: &[u8],
+    nonce: &[u8],
+    ciphertext_and_tag: &[u8],
+    recipients: &[&Certificate],
+    options: &EncryptOptions,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let params = EncryptParams {
+        cipher: options.cipher,
+        rsa: if options.rsa_oaep {
+            RsaTransport::OaepSha256
+        } else {
+            RsaTransport::Pkcs1v15
+        },
+        by_key_id: options.by_key_id,
+    };
+    let der_bytes =
+        envelope::encrypt_external_gcm(cek, nonce, ciphertext_and_tag, recipients, &params, rng)?;
+    Ok(pkcs7_entity(&der_bytes, true))
+}
+
+/// The `application/pkcs7-mime` entity of an (Auth)EnvelopedData.
+fn pkcs7_entity(der_bytes: &[u8], authenticated: bool) -> Vec<u8> {
+    let smime_type = if authenticated {
         "authEnveloped-data"
     } else {
         "enveloped-data"
@@ -97,8 +150,8 @@ pub fn encrypt_entity<R: rand_core::CryptoRng + ?Sized>(
         )
         .as_bytes(),
     );
-    out.extend_from_slice(&mime::base64_encode_lines(&der_bytes));
-    Ok(out)
+    out.extend_from_slice(&mime::base64_encode_lines(der_bytes));
+    out
 }
 
 /// A decrypted message: the outer header fields with the decrypted entity.
@@ -155,6 +208,75 @@ pub fn decrypt_message<R: rand_core::CryptoRng + ?Sized>(
         cipher: d.cipher,
         authenticated: d.authenticated,
     })
+}
+
+/// The outermost layer of `message` when it is AuthEnvelopedData with AES-128/256-GCM addressed
+/// to one of `identities`: what a caller needs to decrypt it itself (WebCrypto) and hand the
+/// plaintext to [`decrypted_message`] or [`open_after`]. `Ok(None)` for anything else, including
+/// a message not addressed to them or a key that cannot be unwrapped: [`decrypt_message`] and
+/// [`open`] report those.
+///
+/// # Errors
+/// `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
+    message: &[u8],
+    identities: &[&Identity],
+    rng: &mut R,
+) -> Result<Option<envelope::ExternalGcm>> {
+    smime::check_size(message)?;
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
+    let entity = Entity::parse(&message)?;
+    if !smime::is_pkcs7_mime(&entity.content_type()) {
+        return Ok(None);
+    }
+    let body = entity.decoded_body()?;
+    if !envelope::is_enveloped(&body) {
+        return Ok(None);
+    }
+    match envelope::external_gcm(&body, identities, rng) {
+        Ok(found) => Ok(found),
+        Err(Error::NotRecipient | Error::Decryption | Error::UnsupportedAlgorithm { .. }) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`decrypt_message`]'s result for a message whose content the caller decrypted (see
+/// [`external_gcm`]).
+///
+/// # Errors
+/// `MIME_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn decrypted_message(
+    message: &[u8],
+    plaintext: &[u8],
+    cipher: ContentCipher,
+) -> Result<DecryptedMessage> {
+    smime::check_size(message)?;
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
+    let entity = Entity::parse(&message)?;
+    let mut out = outer_fields(&entity);
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(&mime::to_crlf(plaintext));
+    Ok(DecryptedMessage {
+        message: out,
+        cipher,
+        authenticated: cipher.is_authenticated(),
+    })
+}
+
+/// The outermost layer, decrypted by the caller (see [`external_gcm`]).
+#[derive(Debug)]
+pub enum FirstLayer<'a> {
+    /// The plaintext and its cipher.
+    Decrypted {
+        /// The decrypted content.
+        content: &'a [u8],
+        /// The content cipher.
+        cipher: ContentCipher,
+    },
+    /// No content key opened it (`DECRYPTION_FAILED`).
+    Failed,
 }
 
 /// One layer `open` found, outermost first.
@@ -214,6 +336,20 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
     verify: &VerifyOptions<'_>,
     rng: &mut R,
 ) -> Result<OpenReport> {
+    open_after(message, None, identities, verify, rng)
+}
+
+/// [`open`], with the outermost (encrypted) layer decrypted by the caller when `first` is given.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
+    message: &[u8],
+    mut first: Option<FirstLayer<'_>>,
+    identities: &[&Identity],
+    verify: &VerifyOptions<'_>,
+    rng: &mut R,
+) -> Result<OpenReport> {
     smime::check_size(message)?;
     let message = mime::to_crlf(mime::strip_mbox_separator(message));
     let outer = Entity::parse(&message)?;
@@ -240,7 +376,26 @@ pub fn open<R: rand_core::CryptoRng + ?Sized>(
             Err(e) => return Err(e),
         };
         let ct = entity.content_type();
-        let next = if ct.is("multipart/signed") {
+        let next = if let Some(given) = first.take() {
+            if !smime::is_pkcs7_mime(&ct) {
+                return Err(Error::misuse("the message is not encrypted"));
+            }
+            match given {
+                FirstLayer::Decrypted { content, cipher } => {
+                    layers.push(Layer::Encrypted {
+                        cipher,
+                        authenticated: cipher.is_authenticated(),
+                    });
+                    mime::to_crlf(content)
+                }
+                FirstLayer::Failed => {
+                    layers.push(Layer::Undecryptable {
+                        code: Error::Decryption.code(),
+                    });
+                    break;
+                }
+            }
+        } else if ct.is("multipart/signed") {
             let report = smime::verify_entity(&entity, from.clone(), date, verify)?;
             layers.push(Layer::Signed {
                 opaque: false,

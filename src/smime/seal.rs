@@ -40,6 +40,25 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     options: &SealOptions<'_>,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    let (outer, mut entity) = prepare(message, options, rng)?;
+    if !options.recipients.is_empty() {
+        entity = envelope::encrypt_entity(&entity, options.recipients, &options.encrypt, rng)?;
+    }
+    Ok(envelope::join(&outer, &entity))
+}
+
+/// The first half of [`seal`]: header protection and the signature. Returns the outer header
+/// fields and the entity to encrypt (or, signing only, the signed entity), which
+/// [`envelope::join`] puts together once it is encrypted (e.g. by WebCrypto, see
+/// [`envelope::encrypt_entity_external`]).
+///
+/// # Errors
+/// As [`seal`].
+pub fn prepare<R: rand_core::CryptoRng + ?Sized>(
+    message: &[u8],
+    options: &SealOptions<'_>,
+    rng: &mut R,
+) -> Result<(Vec<u8>, Vec<u8>)> {
     let sign = !options.signers.is_empty();
     let encrypt = !options.recipients.is_empty();
     if !sign && !encrypt {
@@ -57,11 +76,5 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     if sign {
         entity = smime::sign_entity(&entity, options.signers, &options.sign, rng)?;
     }
-    if encrypt {
-        entity = envelope::encrypt_entity(&entity, options.recipients, &options.encrypt, rng)?;
-    }
-    let mut out = outer;
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    out.extend_from_slice(&entity);
-    Ok(out)
+    Ok((outer, entity))
 }

@@ -565,6 +565,14 @@ fn header_pairs(list: &Array) -> Result<Vec<(String, String)>, Error> {
         .collect()
 }
 
+type SysRng = rand_core::UnwrapErr<getrandom::SysRng>;
+
+/// `seal` in one step, or its first half (`prepare`: `[outer, entity]` to encrypt elsewhere).
+enum SealStep {
+    Whole,
+    Prepare,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn seal_with(
     message: &[u8],
@@ -576,7 +584,8 @@ fn seal_with(
     header_protection: bool,
     policy: &str,
     legacy_display: bool,
-) -> Result<Vec<u8>, Error> {
+    step: &SealStep,
+) -> Result<JsValue, Error> {
     let certs = certificates(recipients, "encryptionKeys")?;
     let policy = crate::smime::protect::Policy::from_name(policy).ok_or_else(|| {
         Error::misuse(alloc::format!(
@@ -599,8 +608,21 @@ fn seal_with(
         policy,
         legacy_display,
     };
-    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-    crate::smime::seal::seal(message, &options, &mut rng)
+    let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+    Ok(match step {
+        SealStep::Whole => {
+            Uint8Array::from(crate::smime::seal::seal(message, &options, &mut rng)?.as_slice())
+                .into()
+        }
+        SealStep::Prepare => {
+            let (outer, entity) = crate::smime::seal::prepare(message, &options, &mut rng)?;
+            Array::of2(
+                &Uint8Array::from(outer.as_slice()),
+                &Uint8Array::from(entity.as_slice()),
+            )
+            .into()
+        }
+    })
 }
 
 #[wasm_bindgen]
@@ -621,9 +643,15 @@ impl Identity {
         legacy_display: bool,
         time_ms: f64,
         hcp: &str,
-    ) -> Result<Vec<u8>, JsValue> {
+        prepare_only: bool,
+    ) -> Result<JsValue, JsValue> {
         let sign = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
         let (hp, legacy) = (header_protection, legacy_display);
+        let step = if prepare_only {
+            SealStep::Prepare
+        } else {
+            SealStep::Whole
+        };
         seal_with(
             message,
             &[&self.0],
@@ -634,6 +662,7 @@ impl Identity {
             hp,
             hcp,
             legacy,
+            &step,
         )
         .map_err(to_js)
     }
@@ -641,6 +670,7 @@ impl Identity {
 
 /// Encrypt (without signing) a message with header protection.
 #[wasm_bindgen(js_name = sealMessageUnsigned)]
+#[allow(clippy::too_many_arguments)]
 pub fn seal_message_unsigned(
     message: &[u8],
     recipients: Array,
@@ -649,7 +679,13 @@ pub fn seal_message_unsigned(
     header_protection: bool,
     legacy_display: bool,
     hcp: &str,
-) -> Result<Vec<u8>, JsValue> {
+    prepare_only: bool,
+) -> Result<JsValue, JsValue> {
+    let step = if prepare_only {
+        SealStep::Prepare
+    } else {
+        SealStep::Whole
+    };
     let sign = SignOptions {
         opaque: false,
         digest: DigestAlgorithm::Sha256,
@@ -667,6 +703,7 @@ pub fn seal_message_unsigned(
         hp,
         hcp,
         legacy,
+        &step,
     )
     .map_err(to_js)
 }
@@ -691,4 +728,131 @@ fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
     set(&obj, "legacyDisplay", p.legacy_display);
     set(&obj, "modeMismatch", p.mode_mismatch);
     obj.into()
+}
+
+// ---- bulk AES-GCM through WebCrypto ---------------------------------------------------------
+//
+// Wasm has no AES instructions; WebCrypto does. For large content the JS shim encrypts and
+// decrypts the content itself with WebCrypto AES-GCM, and everything else (header protection,
+// signatures, RecipientInfos, key unwrapping, DER, MIME) stays here.
+
+/// `[outer header fields, entity to encrypt]` of a message.
+#[wasm_bindgen(js_name = splitForEncryption)]
+pub fn split_for_encryption(message: &[u8]) -> Result<Array, JsValue> {
+    let (outer, entity) = envelope::split_message(message).map_err(to_js)?;
+    Ok(Array::of2(
+        &Uint8Array::from(outer.as_slice()),
+        &Uint8Array::from(entity.as_slice()),
+    ))
+}
+
+/// The encrypted message: `outer` with AuthEnvelopedData around `data` (ciphertext and tag, as
+/// WebCrypto AES-GCM returned it with `cek` and `nonce`), the content key wrapped for every
+/// recipient. `cek` is wiped (here and in the caller's array).
+#[wasm_bindgen(js_name = finishExternalGcm)]
+#[allow(clippy::too_many_arguments)]
+pub fn finish_external_gcm(
+    outer: &[u8],
+    cek: &mut [u8],
+    nonce: &[u8],
+    data: &[u8],
+    recipients: Array,
+    cipher: &str,
+    rsa_oaep: bool,
+    by_key_id: bool,
+) -> Result<Vec<u8>, JsValue> {
+    let result = (|| {
+        let certs = certificates(&recipients, "encryptionKeys")?;
+        let refs: Vec<&Certificate> = certs.iter().collect();
+        let cipher = ContentCipher::from_name(cipher)
+            .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
+        let options = EncryptOptions {
+            cipher,
+            rsa_oaep,
+            by_key_id,
+        };
+        let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+        let entity =
+            envelope::encrypt_entity_external(cek, nonce, data, &refs, &options, &mut rng)?;
+        Ok(envelope::join(outer, &entity))
+    })();
+    zeroize::Zeroize::zeroize(cek);
+    result.map_err(to_js)
+}
+
+/// A decrypted message, as `decryptMessage` gives it, from content WebCrypto decrypted.
+#[wasm_bindgen(js_name = decryptedMessage)]
+pub fn decrypted_message(
+    message: &[u8],
+    plaintext: &[u8],
+    cipher: &str,
+) -> Result<JsValue, JsValue> {
+    let cipher = ContentCipher::from_name(cipher)
+        .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
+    let d = envelope::decrypted_message(message, plaintext, cipher).map_err(to_js)?;
+    let obj = Object::new();
+    set(&obj, "message", Uint8Array::from(d.message.as_slice()));
+    set(&obj, "cipher", d.cipher.name());
+    set(&obj, "authenticated", d.authenticated);
+    Ok(obj.into())
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// For a message whose outermost layer is AES-128/256-GCM AuthEnvelopedData addressed to
+    /// this identity: `{ cipher, keys, nonce, aad, data }` (candidate content keys, to wipe after
+    /// use; `data` is ciphertext and tag) for WebCrypto. `null` otherwise (use `decryptMessage`
+    /// or `openMessage`, which report why).
+    #[wasm_bindgen(js_name = externalGcm)]
+    pub fn external_gcm(&self, message: &[u8]) -> Result<JsValue, JsValue> {
+        let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+        let Some(found) = envelope::external_gcm(message, &[&self.0], &mut rng).map_err(to_js)?
+        else {
+            return Ok(JsValue::NULL);
+        };
+        let obj = Object::new();
+        set(&obj, "cipher", found.cipher.name());
+        let keys = Array::new();
+        for k in &found.keys {
+            keys.push(&Uint8Array::from(k.as_slice()));
+        }
+        set(&obj, "keys", keys);
+        set(&obj, "nonce", Uint8Array::from(found.nonce.as_slice()));
+        set(&obj, "aad", Uint8Array::from(found.aad.as_slice()));
+        set(
+            &obj,
+            "data",
+            Uint8Array::from(found.ciphertext_and_tag.as_slice()),
+        );
+        Ok(obj.into())
+    }
+
+    /// `openMessage` for a message whose outermost layer WebCrypto decrypted: `plaintext`, or
+    /// `undefined` when no content key opened it (reported as `DECRYPTION_FAILED`).
+    #[wasm_bindgen(js_name = openDecrypted)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_decrypted(
+        &self,
+        message: &[u8],
+        plaintext: Option<Vec<u8>>,
+        cipher: &str,
+        trust_anchors: Array,
+        certificates: Array,
+        crls: Array,
+        time_ms: f64,
+    ) -> Result<JsValue, JsValue> {
+        let cipher = ContentCipher::from_name(cipher)
+            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
+        let first = match plaintext.as_deref() {
+            Some(content) => envelope::FirstLayer::Decrypted { content, cipher },
+            None => envelope::FirstLayer::Failed,
+        };
+        let inputs =
+            VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
+        let options = inputs.options();
+        let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+        let report = envelope::open_after(message, Some(first), &[&self.0], &options, &mut rng)
+            .map_err(to_js)?;
+        open_object(&report).map_err(to_js)
+    }
 }

@@ -73,3 +73,58 @@ test('every cipher and recipient kind round-trips in the browser', async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('large AES-GCM content goes through WebCrypto in the browser, both ways, and tampering fails', async () => {
+  const { page, problems } = await openPage(browser.context, server.url);
+  const fixtures = {
+    bobPem: file('bob-rsa.pem'), bobP12: file('bob-rsa.p12'), alice: file('alice-rsa.p12'),
+    alicePem: file('alice-rsa.pem'), root: file('root-ca.pem'),
+  };
+  const r = await page.evaluate(async (fx) => {
+    const cachet = await import('/pkg/index.js');
+    const bytes = (a) => new Uint8Array(a);
+    const bob = { privateKey: bytes(fx.bobP12), password: 'test' };
+    const calls = { encrypt: 0, decrypt: 0 };
+    const subtle = crypto.subtle;
+    for (const op of ['encrypt', 'decrypt']) {
+      const original = subtle[op];
+      subtle[op] = (alg, ...rest) => {
+        if (alg?.name === 'AES-GCM') calls[op] += 1;
+        return original.call(subtle, alg, ...rest);
+      };
+    }
+    const big = 'The quick brown fox jumps over the lazy dog.\r\n'.repeat(30000);
+    const message = `From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\n\r\n${big}END\r\n`;
+    const enc = await cachet.encrypt({ message, encryptionKeys: bytes(fx.bobPem) });
+    const d = await cachet.decrypt({ message: enc, decryptionKeys: bob });
+    const sealed = await cachet.seal({
+      message, encrypt: true, signingKeys: { privateKey: bytes(fx.alice), password: 'test' },
+      encryptionKeys: [bytes(fx.bobPem), bytes(fx.alicePem)],
+    });
+    const opened = await cachet.open({ message: sealed.message, decryptionKeys: bob, trustAnchors: bytes(fx.root) });
+    const at = Math.floor(enc.length / 2);
+    const tampered = enc.slice(0, at) + (enc[at] === 'A' ? 'B' : 'A') + enc.slice(at + 1);
+    let code = null;
+    try {
+      await cachet.decrypt({ message: tampered, decryptionKeys: bob });
+    } catch (e) {
+      code = e.code;
+    }
+    return {
+      calls,
+      roundTrip: d.message.endsWith('END\r\n') && d.cipher === 'aes256-gcm',
+      layers: opened.layers.map((l) => l.type),
+      signedValid: opened.signedValid,
+      subject: opened.protectedHeaders?.fields.find(([n]) => n === 'Subject')?.[1],
+      code,
+    };
+  }, fixtures);
+  assert.ok(r.roundTrip);
+  assert.deepEqual(r.calls, { encrypt: 2, decrypt: 3 });
+  assert.deepEqual(r.layers, ['authEnveloped', 'signed']);
+  assert.equal(r.signedValid, true);
+  assert.equal(r.subject, 'big');
+  assert.equal(r.code, 'DECRYPTION_FAILED');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
