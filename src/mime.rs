@@ -403,8 +403,32 @@ pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
     let mut acc: u32 = 0;
     let mut n = 0u32;
     let mut padded = false;
-    for &b in data {
-        let v = BASE64_VALUES.get(usize::from(b)).copied().unwrap_or(0x80);
+    let value = |b: u8| BASE64_VALUES.get(usize::from(b)).copied().unwrap_or(0x80);
+    let mut rest = data;
+    while let Some((&b, tail)) = rest.split_first() {
+        // Fast path: four alphabet characters at a group boundary (almost all of a MIME body).
+        if n == 0 && !padded {
+            let mut groups = rest.chunks_exact(4);
+            let mut taken = 0;
+            for g in &mut groups {
+                let [c0, c1, c2, c3] = *g else { break };
+                let (v0, v1, v2, v3) = (value(c0), value(c1), value(c2), value(c3));
+                if (v0 | v1 | v2 | v3) >= 64 {
+                    break;
+                }
+                let v =
+                    u32::from(v0) << 18 | u32::from(v1) << 12 | u32::from(v2) << 6 | u32::from(v3);
+                let [_, x, y, z] = v.to_be_bytes();
+                out.extend_from_slice(&[x, y, z]);
+                taken += 4;
+            }
+            if taken > 0 {
+                rest = rest.get(taken..).unwrap_or_default();
+                continue;
+            }
+        }
+        rest = tail;
+        let v = value(b);
         if v < 64 {
             if padded {
                 return Err(malformed);
