@@ -259,6 +259,8 @@ export function decrypt(options: DecryptOptions<Uint8Array>): Promise<DecryptRes
 export interface OpenOptions extends VerifyOptions {
   /** Default with `store`: its unlocked identities (`store` also supplies anchors, certificates). */
   decryptionKeys?: Identity | KeyOptions | Array<Identity | KeyOptions>;
+  /** Called before each stage (after yielding to the event loop, so a page can repaint). */
+  onProgress?: (progress: Progress) => void;
 }
 
 export type Layer =
@@ -328,7 +330,21 @@ export interface ComposeOptions {
 /** Compose an RFC 5322 message (CRLF). */
 export function compose(options: ComposeOptions): Promise<string>;
 
+/** What `onProgress` receives before each stage of `seal` and `open`. */
+export interface Progress {
+  /** seal: 'compose', 'sign' (or 'protect'), 'encrypt', 'done'; open: 'decrypt', 'verify' (or 'open'), 'done'. */
+  stage: string;
+  /** This stage's number, from 1. */
+  step: number;
+  /** How many stages this call has. */
+  steps: number;
+  /** The size of the data this stage works on. */
+  bytes: number;
+}
+
 export interface SealOptions {
+  /** Called before each stage (after yielding to the event loop, so a page can repaint). */
+  onProgress?: (progress: Progress) => void;
   /** An RFC 5322 message, or... */
   message?: string | Uint8Array;
   /** ...the options to compose one. */

@@ -397,8 +397,12 @@ function mapSigner(s) {
 export async function open(options) {
   checkOptions(options, 'open', [
     'message', 'decryptionKeys', 'trustAnchors', 'certificates', 'crls', 'date', 'store',
+    'onProgress',
   ]);
   const message = bytes(options.message, 'message');
+  // Stages: decrypt and verify when WebCrypto decrypts the content, else open; then done.
+  const stages = ['open', 'done'];
+  const progress = reporter(options.onProgress, 'open', stages);
   const anchors = byteList(options.trustAnchors, 'trustAnchors');
   const extra = byteList(options.certificates, 'certificates');
   const crls = byteList(options.crls, 'crls');
@@ -412,9 +416,16 @@ export async function open(options) {
   }
   const openWith = async (id) => {
     // Large AES-GCM content: the core unwraps the key, WebCrypto decrypts, the core goes on.
-    const found = message.length >= BULK_MIN ? await call(() => id.inner.externalGcm(message)) : null;
-    if (!found) return call(() => id.inner.openMessage(message, anchors, extra, crls, when));
+    const wanted = message.length >= BULK_MIN || options.onProgress !== undefined;
+    const found = wanted ? await call(() => id.inner.externalGcm(message)) : null;
+    if (!found) {
+      await progress('open', message.length);
+      return call(() => id.inner.openMessage(message, anchors, extra, crls, when));
+    }
+    stages.splice(0, stages.length, 'decrypt', 'verify', 'done');
+    await progress('decrypt', found.data.length);
     const plaintext = await gcmDecrypt(found);
+    await progress('verify', plaintext?.length ?? 0);
     return call(() => id.inner.openDecrypted(message, plaintext, found.cipher, anchors, extra,
       crls, when));
   };
@@ -423,6 +434,7 @@ export async function open(options) {
   let report;
   try {
     if (ids.length === 0) {
+      await progress('open', message.length);
       report = await call(() => wasm.openMessage(message, anchors, extra, crls, when));
     }
     for (const id of ids) {
@@ -436,6 +448,7 @@ export async function open(options) {
   } finally {
     freeAll(ids);
   }
+  await progress('done', report.content.length);
   const decoder = new TextDecoder();
   const protectedHeaders = report.protected
     ? {
@@ -526,6 +539,20 @@ export async function compose(options) {
 }
 
 /**
+ * A progress callback for a multi-step operation: `onProgress({ stage, step, steps, bytes })`
+ * before each stage (`step` counts from 1; the last stage is `done`), after yielding to the event
+ * loop so that a page or worker can show it. Errors thrown by the callback propagate.
+ */
+function reporter(onProgress, fn, stages) {
+  if (onProgress === undefined) return async () => {};
+  if (typeof onProgress !== 'function') throw misuse(`${fn}: onProgress: expected a function`);
+  return async (stage, bytes) => {
+    await new Promise((resolve) => { setTimeout(resolve, 0); });
+    onProgress({ stage, step: stages.indexOf(stage) + 1, steps: stages.length, bytes });
+  };
+}
+
+/**
  * Protect a message for sending: sign with `signingKeys` (unless `sign: false`) and encrypt to
  * `encryptionKeys` (when `encrypt: true`; include the sender's own certificate to keep the Sent
  * copy readable), with RFC 9788 header protection (`headerProtection`, default true; encrypted
@@ -539,18 +566,24 @@ export async function compose(options) {
 export async function seal(options) {
   checkOptions(options, 'seal', ['message', 'compose', 'sign', 'encrypt', 'signingKeys',
     'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'detached', 'digest', 'rsaPss',
-    'headerProtection', 'hcp', 'legacyDisplay', 'bcc', 'date', 'store']);
+    'headerProtection', 'hcp', 'legacyDisplay', 'bcc', 'date', 'store', 'onProgress']);
   const doSign = boolean(options.sign, 'sign', true);
   const doEncrypt = boolean(options.encrypt, 'encrypt', false);
   if (!doSign && !doEncrypt) throw misuse('seal: sign, encrypt, or both');
   if ((options.message === undefined) === (options.compose === undefined)) {
     throw misuse('seal: give either message or compose');
   }
+  // Stages: compose (if asked), sign (or protect), encrypt (a stage of its own when WebCrypto
+  // does it), done. Which of these there are is settled once the cipher is known.
+  const stages = [...(options.compose !== undefined ? ['compose'] : []), doSign ? 'sign' : 'protect',
+    'done'];
+  const progress = reporter(options.onProgress, 'seal', stages);
   let message;
   let envelope;
+  let composeWith;
   if (options.compose !== undefined) {
     const c = composeArgs(options.compose, 'seal: compose');
-    message = await call(() => wasm.composeMessage(...c.args));
+    composeWith = c.args; // composed below, once every check has passed
     envelope = c.envelope;
   } else {
     message = bytes(options.message, 'message');
@@ -598,7 +631,17 @@ export async function seal(options) {
     signingKeys = await storeIdentity(options.store, signingKeys ?? envelope.mailFrom);
   }
   // Large AES-GCM content: the core protects and signs, WebCrypto encrypts, the core finishes.
-  const external = doEncrypt && bulk(message.length, cipher);
+  // With onProgress, any size takes that path, so that signing and encrypting are two steps.
+  if (options.onProgress !== undefined && doEncrypt && bulk(Infinity, cipher)) {
+    stages.splice(stages.length - 1, 0, 'encrypt');
+  }
+  if (composeWith) {
+    await progress('compose', 0);
+    message = await call(() => wasm.composeMessage(...composeWith));
+  }
+  const external = doEncrypt
+    && bulk(options.onProgress === undefined ? message.length : Infinity, cipher);
+  await progress(doSign ? 'sign' : 'protect', message.length);
   let out = await call(() => {
     if (!doSign) {
       return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy, hcp, external);
@@ -614,10 +657,12 @@ export async function seal(options) {
   });
   if (external) {
     const [outer, entity] = out;
+    await progress('encrypt', entity.length);
     const { cek, nonce, data } = await gcmEncrypt(entity, cipher);
     out = await call(() => wasm.finishExternalGcm(outer, cek, nonce, data, recipients, cipher,
       rsaOaep, false));
   }
+  await progress('done', out.length);
   return { message: new TextDecoder().decode(out), envelope };
 }
 

@@ -138,3 +138,30 @@ test('large seal (sign + encrypt, header protection) through WebCrypto: OpenSSL 
   assert.equal(o.protectedHeaders.fields.find(([n]) => n === 'Subject')[1], 'Big attachment');
   assert.deepEqual(o.protectedHeaders.disagreements, []);
 });
+
+test('seal and open report their stages to onProgress', async () => {
+  const seen = [];
+  const sealed = await cachet.seal({
+    compose: { from: 'alice@example.org', to: ['bob@example.org'], subject: 'p', text: 'hi\n' },
+    encrypt: true, signingKeys: alice, encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
+    onProgress: (p) => seen.push(p),
+  });
+  assert.deepEqual(seen.map((p) => [p.stage, p.step, p.steps]),
+    [['compose', 1, 4], ['sign', 2, 4], ['encrypt', 3, 4], ['done', 4, 4]]);
+  assert.ok(seen[2].bytes > 0 && seen[3].bytes >= seen[2].bytes);
+  const opened = [];
+  const o = await cachet.open({ message: sealed.message, decryptionKeys: bob, trustAnchors: root,
+    onProgress: (p) => opened.push(p) });
+  assert.ok(o.signedValid);
+  assert.deepEqual(opened.map((p) => p.stage), ['decrypt', 'verify', 'done']);
+  // CBC: the core does it in one step.
+  const cbc = [];
+  await cachet.seal({
+    message: 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: c\r\n\r\nx\r\n', encrypt: true,
+    cipher: 'aes256-cbc', signingKeys: alice, encryptionKeys: read('bob-rsa.pem'),
+    onProgress: (p) => cbc.push(p.stage),
+  });
+  assert.deepEqual(cbc, ['sign', 'done']);
+  await rejectsWith(cachet.seal({ message: 'Subject: x\r\n\r\nx\r\n', signingKeys: alice, onProgress: 1 }),
+    'API_MISUSE');
+});
