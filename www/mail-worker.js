@@ -20,8 +20,9 @@ async function fetchBytes(url) {
 function plain(item) {
   return {
     id: item.id, store: item.store, subject: item.subject, emails: item.emails,
-    notAfter: item.notAfter, canSign: item.canSign, canEncrypt: item.canEncrypt,
-    unlocked: item.unlocked ?? false, thumbprint: item.thumbprint,
+    notBefore: item.notBefore, notAfter: item.notAfter, canSign: item.canSign,
+    canEncrypt: item.canEncrypt, isCa: item.isCa, unlocked: item.unlocked ?? false,
+    thumbprint: item.thumbprint, status: item.status ?? null, statusCode: item.statusCode ?? null,
   };
 }
 
@@ -80,9 +81,14 @@ const ops = {
     const id = await store.unlock({ email, passphrase });
     return { email: id.emails[0] ?? email, subject: id.subject };
   },
+  /** Every stored certificate with its status now (valid, expired, untrusted, ...). */
   async list() {
-    const { items, corrupted } = await store.list();
+    const { items, corrupted } = await store.list({ date: new Date() });
     return { items: items.map(plain), corrupted };
+  },
+  /** Add someone's certificate (PEM or DER), whatever its status: the list shows it. */
+  async addCertificate({ data }) {
+    return (await store.addCertificate({ certificate: data })).map(plain);
   },
   async canEncryptTo({ addresses }) {
     const out = {};

@@ -58,6 +58,27 @@ async function signIn(email) {
   updateLocks();
 }
 
+/** How a certificate's status reads: a symbol and words (never colour alone), and a colour. */
+const STATUS = {
+  valid: ['✓', 'valid', 'ok'],
+  expired: ['✗', 'expired', 'bad'],
+  'not-yet-valid': ['◷', 'not yet valid', 'warn'],
+  untrusted: ['✗', 'untrusted', 'bad'],
+  revoked: ['✗', 'revoked', 'bad'],
+  'weak-algorithm': ['⚠', 'weak algorithm', 'warn'],
+  'unsupported-algorithm': ['⚠', 'unsupported algorithm', 'warn'],
+};
+const day = (t) => new Date(t).toISOString().slice(0, 10);
+
+/** What the key may be used for now: only a valid certificate is usable. */
+function usage(i) {
+  if (i.store === 'trustAnchors') return i.status === 'valid' ? 'trusted to issue certificates' : 'trusts nothing';
+  if (i.status !== 'valid') return i.store === 'identities' ? 'not usable' : 'cannot receive encrypted mail';
+  if (i.store === 'otherPeople') return i.canEncrypt ? 'can receive encrypted mail' : 'cannot receive encrypted mail';
+  const can = [i.canSign && 'signing', i.canEncrypt && 'decryption'].filter(Boolean);
+  return can.length ? `usable for ${can.join(' and ')}` : 'not usable for mail';
+}
+
 async function refreshKeys() {
   const { items, corrupted } = await call('list', {});
   const current = $('user').value;
@@ -72,9 +93,19 @@ async function refreshKeys() {
   $('keys').replaceChildren(...items.map((i) => {
     const li = document.createElement('li');
     const role = { identities: 'my identity', otherPeople: 'other people', trustAnchors: 'trust anchor' }[i.store];
-    const until = new Date(i.notAfter).toISOString().slice(0, 10);
     const who = i.emails[0] ?? i.subject;
-    li.textContent = `${who} · ${role} · until ${until}${i.unlocked ? ' · unlocked' : ''}`;
+    const [symbol, words, kind] = STATUS[i.status] ?? ['?', i.status ?? 'unknown', 'warn'];
+    const status = document.createElement('span');
+    status.className = `status ${kind}`;
+    status.textContent = `${symbol} ${words}`;
+    status.title = i.statusCode ? `${i.statusCode} (checked now)` : 'checked now';
+    const use = document.createElement('span');
+    use.className = 'usage';
+    use.textContent = `${usage(i)} · ${day(i.notBefore)} to ${day(i.notAfter)}${i.unlocked ? ' · unlocked' : ''}`;
+    li.dataset.status = i.status ?? '';
+    li.dataset.store = i.store;
+    li.title = i.subject;
+    li.append(`${who} · ${role} · `, status, ' · ', use);
     return li;
   }), ...corrupted.map((c) => {
     const li = document.createElement('li');
@@ -366,6 +397,20 @@ async function importP12() {
   await refreshKeys();
 }
 
+async function addCertificate() {
+  const f = $('cert-file').files[0];
+  if (!f) return;
+  let note;
+  try {
+    const added = await call('addCertificate', { data: new Uint8Array(await f.arrayBuffer()) }, 'adding');
+    note = `Added ${added.map((i) => i.emails[0] ?? i.subject).join(', ')} from ${f.name}.`;
+  } catch (err) {
+    note = `Not added: ${err.code}: ${err.message}`;
+  }
+  await refreshKeys();
+  $('keys-status').textContent = note; // after the list shows it
+}
+
 async function exportBackup() {
   try {
     const p12 = await call('exportPkcs12', {
@@ -397,6 +442,7 @@ async function main() {
     $('server').open = true;
   }
   $('import').addEventListener('click', importP12);
+  $('add-cert').addEventListener('click', addCertificate);
   $('export').addEventListener('click', exportBackup);
   $('eml').addEventListener('change', async () => {
     const f = $('eml').files[0];

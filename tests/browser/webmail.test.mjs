@@ -2,9 +2,11 @@
 // Sign and Encrypt on, sends through the demo's local submission endpoint; Bob opens it and sees
 // a banner per layer and the protected Subject. Screenshots of compose and read go to tests/out/.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser, openPage, requireBuild, screenshot, startServer } from './harness.mjs';
+import { launchBrowser, openPage, pkiDir, requireBuild, screenshot, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -79,11 +81,27 @@ test('a message not addressed to the reader says so', async () => {
   await page.close();
 });
 
+/** The key list as [store, text, status class] rows. */
+const keyRows = (page) => page.$$eval('#keys li', (els) => els.map((e) => ({
+  store: e.dataset.store, status: e.dataset.status, title: e.title, text: e.textContent,
+  kind: e.querySelector('.status')?.className ?? '',
+})));
+
 test('the key manager: identities persist in IndexedDB, a .p12 imports, a backup exports', async () => {
   const { page, problems } = await openPage(browser.context, `${server.url}mail.html`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
   assert.match(await page.textContent('#keys'), /alice@example\.org · my identity/);
   assert.match(await page.textContent('#keys'), /trust anchor/);
+  // Each certificate's status, in words (with a symbol) and colour.
+  const rows = await keyRows(page);
+  for (const who of ['alice@example.org', 'bob@example.org']) {
+    const me = rows.find((r) => r.store === 'identities' && r.text.startsWith(who));
+    assert.ok(me, `${who} is listed`);
+    assert.match(me.text, new RegExp(`^${who.replace('.', '\\.')} · my identity · ✓ valid · usable for signing and decryption · 2025-06-01 to 2035-06-01`));
+    assert.equal(me.kind, 'status ok');
+  }
+  const root = rows.find((r) => r.store === 'trustAnchors');
+  assert.match(root.text, /trust anchor · ✓ valid · trusted to issue certificates/);
   // A wrong passphrase does not unlock.
   await page.fill('#passphrase', 'wrong');
   await page.click('#unlock');
@@ -94,9 +112,6 @@ test('the key manager: identities persist in IndexedDB, a .p12 imports, a backup
   await page.waitForFunction(() => /Unlocked/.test(document.querySelector('#keys-status').textContent));
   // Import another identity from a .p12, protected here with its own passphrase.
   await page.click('summary:has-text("Import a .p12")');
-  const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { pkiDir } = await import('./harness.mjs');
   await page.setInputFiles('#p12', { name: 'p384.p12', mimeType: 'application/x-pkcs12', buffer: readFileSync(join(pkiDir, 'alice-p384.p12')) });
   await page.fill('#p12-password', 'test');
   await page.fill('#p12-passphrase', 'another passphrase');
@@ -109,10 +124,28 @@ test('the key manager: identities persist in IndexedDB, a .p12 imports, a backup
   await page.click('#export');
   await page.waitForFunction(() => /Backup ready|No backup/.test(document.querySelector('#keys-status').textContent), null, { timeout: 30_000 });
   assert.match(await page.textContent('#keys-status'), /Backup ready/);
+  // Other people's certificates that cannot be relied on say why.
+  await page.click('summary:has-text("Add someone\'s certificate")');
+  for (const name of ['expired', 'not-yet-valid', 'untrusted-leaf']) {
+    await page.setInputFiles('#cert-file', { name: `${name}.pem`, mimeType: 'application/x-pem-file', buffer: readFileSync(join(pkiDir, `${name}.pem`)) });
+    await page.click('#add-cert');
+    await page.waitForFunction((n) => document.querySelector('#keys-status').textContent.includes(`${n}.pem`), name, { timeout: 30_000 });
+    assert.match(await page.textContent('#keys-status'), /^Added alice@example\.org/);
+  }
+  const others = await keyRows(page);
+  const row = (cn) => others.find((r) => r.store === 'otherPeople' && r.title.includes(cn));
+  assert.match(row('Alice expired').text, /· other people · ✗ expired · cannot receive encrypted mail · 2020-01-01 to 2021-01-01/);
+  assert.equal(row('Alice expired').kind, 'status bad');
+  assert.match(row('Alice not-yet-valid').text, /· ◷ not yet valid · /);
+  assert.equal(row('Alice not-yet-valid').kind, 'status warn');
+  assert.match(row('Alice untrusted-leaf').text, /· ✗ untrusted · cannot receive encrypted mail/);
+  assert.equal(row('Alice untrusted-leaf').kind, 'status bad');
+  await screenshot(page, 'webmail-keys');
   // Reload: the store is still there.
   await page.reload();
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
-  assert.ok((await page.$$('#keys li')).length >= 4);
+  assert.ok((await page.$$('#keys li')).length >= 7);
+  assert.equal((await keyRows(page)).filter((r) => r.status === 'expired').length, 1);
   assert.deepEqual(problems, []);
   await page.close();
 });
