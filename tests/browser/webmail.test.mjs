@@ -1,6 +1,7 @@
 // The demo web mail in headless Chromium, driven as a person would: Alice composes to Bob with
-// Sign and Encrypt on, sends through the demo's local submission endpoint; Bob opens it and sees
-// a banner per layer and the protected Subject. Screenshots of compose and read go to tests/out/.
+// Sign and Encrypt on, sends through the demo's local submission endpoint; Bob opens it from his
+// Inbox and sees a banner per layer and the protected Subject. The key manager lists each
+// certificate with its status. Screenshots of compose, read and keys go to tests/out/.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,10 @@ test('compose, sign+encrypt, send, and read with banners and protected headers',
   await page.click('#send');
   await page.waitForFunction(() => /Sent|Not sent/.test(document.querySelector('#send-status').textContent), null, { timeout: 60_000 });
   assert.match(await page.textContent('#send-status'), /^Sent to bob@example\.org/);
+  // Alice's Sent list has it (its outer Subject), her Inbox does not.
+  await page.waitForSelector('#sent-messages button', { timeout: 30_000 });
+  assert.match(await page.textContent('#sent-messages button'), /^\[\.\.\.\]To bob@example\.org/);
+  assert.equal(await page.$$eval('#messages button', (els) => els.length), 0);
 
   // Bob reads it.
   await page.selectOption('#user', 'bob@example.org');
@@ -40,10 +45,13 @@ test('compose, sign+encrypt, send, and read with banners and protected headers',
   await page.waitForSelector('#messages button', { timeout: 30_000 });
   const listed = await page.textContent('#messages button strong');
   assert.equal(listed, '[...]', 'the outer Subject is obscured (RFC 9788)');
+  assert.match(await page.textContent('#messages button small'), /^From .*alice@example\.org/);
   await page.click('#messages button');
   await page.waitForFunction(() => document.querySelectorAll('#banners .banner').length >= 2
     && !/Opening/.test(document.querySelector('#banners').textContent), null, { timeout: 60_000 });
   const banners = await page.$$eval('#banners .banner', (els) => els.map((e) => `${e.className}|${e.textContent}`));
+  // Once opened, the list shows the protected Subject.
+  assert.equal(await page.textContent('#messages button strong'), 'Quarterly numbers');
   assert.ok(banners.some((b) => /ok\|Encrypted \(aes256-gcm\)/.test(b)), banners.join('\n'));
   assert.ok(banners.some((b) => /ok\|Signed by alice@example\.org/.test(b)), banners.join('\n'));
   assert.ok(!banners.some((b) => /bad|warn/.test(b.split('|')[0])), banners.join('\n'));
