@@ -8,7 +8,11 @@ const STORE = 'cachet-demo-mail';
 const DEMO_PASSPHRASE = 'demo'; // the demo users' passphrase at rest; documented in the page
 let store = null;
 // Where mail goes and comes from: the demo server's local outbox (default) or a JMAP server.
-let server = { mode: 'local' };
+// With JMAP, each identity signs in with its own account; credentials stay in this worker's
+// memory (never stored) until the page closes.
+let mode = 'local';
+const jmapAccounts = new Map(); // identity address -> { sessionUrl, auth }
+let current = null; // the unlocked identity's address
 
 async function fetchBytes(url) {
   const r = await fetch(url);
@@ -20,18 +24,29 @@ async function fetchBytes(url) {
 function plain(item) {
   return {
     id: item.id, store: item.store, subject: item.subject, emails: item.emails,
-    notAfter: item.notAfter, canSign: item.canSign, canEncrypt: item.canEncrypt,
-    unlocked: item.unlocked ?? false, thumbprint: item.thumbprint,
+    notBefore: item.notBefore, notAfter: item.notAfter, canSign: item.canSign,
+    canEncrypt: item.canEncrypt, isCa: item.isCa, unlocked: item.unlocked ?? false,
+    thumbprint: item.thumbprint, status: item.status ?? null, statusCode: item.statusCode ?? null,
   };
 }
 
-function jmapHeaders() {
+/** The JMAP account of the signed-in identity; SUBMIT_AUTH until it has signed in. */
+function account() {
+  const a = jmapAccounts.get(current);
+  if (!a) {
+    throw Object.assign(new Error(`${current ?? 'this identity'} has not signed in to the JMAP server`),
+      { code: 'SUBMIT_AUTH' });
+  }
+  return a;
+}
+
+function jmapHeaders(server = account()) {
   const { username, password } = server.auth;
   return { Accept: 'application/json', Authorization: `Basic ${btoa(`${username}:${password}`)}` };
 }
 
-async function jmapSession() {
-  const r = await fetch(server.sessionUrl, { headers: jmapHeaders() });
+async function jmapSession(server = account()) {
+  const r = await fetch(server.sessionUrl, { headers: jmapHeaders(server) });
   if (r.status === 401 || r.status === 403) {
     throw Object.assign(new Error('the JMAP server refused the credentials'), { code: 'SUBMIT_AUTH' });
   }
@@ -41,25 +56,39 @@ async function jmapSession() {
   return { ...s, accountId, apiUrl: new URL(s.apiUrl, server.sessionUrl).href };
 }
 
-async function jmapList() {
-  const s = await jmapSession();
+/** The account's newest messages in its Inbox and Sent mailboxes (found by role, RFC 8621
+ *  §2), with the Subject as the server sees it (the outer one: "[...]" when encrypted). */
+async function jmapList(server = account()) {
+  const s = await jmapSession(server);
   const body = {
     using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'],
     methodCalls: [
-      ['Email/query', { accountId: s.accountId, sort: [{ property: 'receivedAt', isAscending: false }], limit: 50 }, 'q'],
+      ['Mailbox/get', { accountId: s.accountId, ids: null, properties: ['role'] }, 'm'],
+      ['Email/query', { accountId: s.accountId, sort: [{ property: 'receivedAt', isAscending: false }], limit: 100 }, 'q'],
       ['Email/get', { accountId: s.accountId, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' },
-        properties: ['subject', 'from', 'to', 'blobId', 'size'] }, 'g'],
+        properties: ['subject', 'from', 'to', 'blobId', 'size', 'mailboxIds', 'receivedAt'] }, 'g'],
     ],
   };
-  const r = await fetch(s.apiUrl, { method: 'POST', headers: { ...jmapHeaders(), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(s.apiUrl, { method: 'POST', headers: { ...jmapHeaders(server), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (!r.ok) throw Object.assign(new Error(`JMAP: HTTP ${r.status}`), { code: 'SUBMIT_SERVER' });
-  const get = (await r.json()).methodResponses.find(([name]) => name === 'Email/get');
-  if (!get) throw Object.assign(new Error('JMAP: no Email/get answer'), { code: 'SUBMIT_SERVER' });
-  return get[1].list.map((e) => ({
-    id: e.id, blobId: e.blobId, size: e.size, subject: e.subject ?? '',
-    from: (e.from ?? []).map((a) => a.email).join(', '),
-    rcptTo: (e.to ?? []).map((a) => a.email),
-  }));
+  const answers = (await r.json()).methodResponses;
+  const get = answers.find(([name]) => name === 'Email/get');
+  const boxes = answers.find(([name]) => name === 'Mailbox/get');
+  if (!get || !boxes) throw Object.assign(new Error('JMAP: no Email/get answer'), { code: 'SUBMIT_SERVER' });
+  const role = new Map(boxes[1].list.map((b) => [b.id, b.role]));
+  const out = [];
+  for (const e of get[1].list) {
+    const roles = Object.keys(e.mailboxIds ?? {}).map((id) => role.get(id));
+    for (const folder of ['inbox', 'sent']) {
+      if (!roles.includes(folder)) continue;
+      out.push({
+        folder, id: e.id, blobId: e.blobId, size: e.size, subject: e.subject ?? '',
+        from: (e.from ?? []).map((a) => a.email).join(', '),
+        rcptTo: (e.to ?? []).map((a) => a.email), received: e.receivedAt,
+      });
+    }
+  }
+  return out;
 }
 
 const ops = {
@@ -77,12 +106,19 @@ const ops = {
   },
   async unlock({ email, passphrase }) {
     store.lock();
+    current = null;
     const id = await store.unlock({ email, passphrase });
-    return { email: id.emails[0] ?? email, subject: id.subject };
+    current = id.emails[0] ?? email;
+    return { email: current, subject: id.subject, jmapUser: jmapAccounts.get(current)?.auth.username ?? null };
   },
+  /** Every stored certificate with its status now (valid, expired, untrusted, ...). */
   async list() {
-    const { items, corrupted } = await store.list();
+    const { items, corrupted } = await store.list({ date: new Date() });
     return { items: items.map(plain), corrupted };
+  },
+  /** Add someone's certificate (PEM or DER), whatever its status: the list shows it. */
+  async addCertificate({ data }) {
+    return (await store.addCertificate({ certificate: data })).map(plain);
   },
   async canEncryptTo({ addresses }) {
     const out = {};
@@ -105,23 +141,28 @@ const ops = {
     const { message, envelope } = await cachet.seal({
       compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}),
     });
-    const transport = server.mode === 'jmap'
-      ? cachet.jmap({ sessionUrl: server.sessionUrl, auth: server.auth })
+    const transport = mode === 'jmap'
+      ? cachet.jmap({ sessionUrl: account().sessionUrl, auth: account().auth })
       : cachet.http({ url: new URL('/outbox', self.location.origin).href });
     const sent = await cachet.submit({ message, envelope, transport });
     return { envelope, sent, size: message.length };
   },
-  /** Use the local outbox, or a JMAP server (RFC 8620/8621) for sending and the mailbox. */
-  async configure({ mode, sessionUrl, username, password }) {
-    if (mode === 'jmap') {
+  /** Use the local outbox, or a JMAP server (RFC 8620/8621) for sending and the mailbox: the
+   *  signed-in identity's account there (kept for when this identity is signed in again). */
+  async configure({ mode: wanted, sessionUrl, username, password }) {
+    if (wanted === 'jmap') {
+      if (!current) throw Object.assign(new Error('unlock an identity first'), { code: 'STORE_LOCKED' });
       cachet.jmap({ sessionUrl, auth: { username, password } }); // validates the options
-      server = { mode, sessionUrl, auth: { username, password } };
-      return (await jmapList()).length;
+      const server = { sessionUrl, auth: { username, password } };
+      const count = (await jmapList(server)).length; // only credentials that work are kept
+      jmapAccounts.set(current, server);
+      mode = 'jmap';
+      return count;
     }
-    server = { mode: 'local' };
+    mode = 'local';
     return 0;
   },
-  /** The JMAP account's newest messages (subject as the server shows it, i.e. the outer one). */
+  /** The JMAP account's newest Inbox and Sent messages (subject as the server shows it). */
   async jmapList() {
     return jmapList();
   },
@@ -130,7 +171,7 @@ const ops = {
     const url = s.downloadUrl.replace('{accountId}', encodeURIComponent(s.accountId))
       .replace('{blobId}', encodeURIComponent(blobId)).replace('{type}', 'message%2Frfc822')
       .replace('{name}', 'message.eml');
-    const r = await fetch(new URL(url, server.sessionUrl), { headers: jmapHeaders() });
+    const r = await fetch(new URL(url, account().sessionUrl), { headers: jmapHeaders() });
     if (!r.ok) throw Object.assign(new Error(`download: HTTP ${r.status}`), { code: 'SUBMIT_SERVER' });
     return new Uint8Array(await r.arrayBuffer());
   },

@@ -1,6 +1,7 @@
 // The demo web mail: compose, seal (sign/encrypt with header protection), submit to the demo's
-// local outbox, and open what arrives, with a banner per layer. Cachet runs in a Web Worker
-// (mail-worker.js); this file only handles the page. Only the public package API is used.
+// local outbox or a JMAP server, and open what arrives, with a banner per layer. Cachet runs in a
+// Web Worker (mail-worker.js); this file only handles the page. Only the public package API is
+// used.
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,16 +47,47 @@ async function fetchBytes(url) {
 
 async function signIn(email) {
   me = null;
+  clearReader(); // what the previous user opened is not for the next one
   try {
     const who = await call('unlock', { email, passphrase: $('passphrase').value }, 'unlocking key');
     me = { email: who.email ?? email };
     $('keys-status').textContent = `Unlocked ${me.email}.`;
+    if (serverMode === 'jmap') {
+      // Each identity has its own JMAP account: ask for it the first time.
+      $('jmap-user').value = who.jmapUser ?? me.email;
+      $('jmap-password').value = '';
+      $('server').open ||= !who.jmapUser;
+      $('server-status').textContent = who.jmapUser
+        ? `Using the JMAP server as ${who.jmapUser}.`
+        : `Sign in to the JMAP server as ${me.email}: its password, then "Use this server".`;
+    }
   } catch (err) {
     $('keys-status').textContent = `Cannot unlock ${email}: ${err.code}: ${err.message}`;
   }
   await refreshKeys();
   await refresh();
   updateLocks();
+}
+
+/** How a certificate's status reads: a symbol and words (never colour alone), and a colour. */
+const STATUS = {
+  valid: ['✓', 'valid', 'ok'],
+  expired: ['✗', 'expired', 'bad'],
+  'not-yet-valid': ['◷', 'not yet valid', 'warn'],
+  untrusted: ['✗', 'untrusted', 'bad'],
+  revoked: ['✗', 'revoked', 'bad'],
+  'weak-algorithm': ['⚠', 'weak algorithm', 'warn'],
+  'unsupported-algorithm': ['⚠', 'unsupported algorithm', 'warn'],
+};
+const day = (t) => new Date(t).toISOString().slice(0, 10);
+
+/** What the key may be used for now: only a valid certificate is usable. */
+function usage(i) {
+  if (i.store === 'trustAnchors') return i.status === 'valid' ? 'trusted to issue certificates' : 'trusts nothing';
+  if (i.status !== 'valid') return i.store === 'identities' ? 'not usable' : 'cannot receive encrypted mail';
+  if (i.store === 'otherPeople') return i.canEncrypt ? 'can receive encrypted mail' : 'cannot receive encrypted mail';
+  const can = [i.canSign && 'signing', i.canEncrypt && 'decryption'].filter(Boolean);
+  return can.length ? `usable for ${can.join(' and ')}` : 'not usable for mail';
 }
 
 async function refreshKeys() {
@@ -72,9 +104,19 @@ async function refreshKeys() {
   $('keys').replaceChildren(...items.map((i) => {
     const li = document.createElement('li');
     const role = { identities: 'my identity', otherPeople: 'other people', trustAnchors: 'trust anchor' }[i.store];
-    const until = new Date(i.notAfter).toISOString().slice(0, 10);
     const who = i.emails[0] ?? i.subject;
-    li.textContent = `${who} · ${role} · until ${until}${i.unlocked ? ' · unlocked' : ''}`;
+    const [symbol, words, kind] = STATUS[i.status] ?? ['?', i.status ?? 'unknown', 'warn'];
+    const status = document.createElement('span');
+    status.className = `status ${kind}`;
+    status.textContent = `${symbol} ${words}`;
+    status.title = i.statusCode ? `${i.statusCode} (checked now)` : 'checked now';
+    const use = document.createElement('span');
+    use.className = 'usage';
+    use.textContent = `${usage(i)} · ${day(i.notBefore)} to ${day(i.notAfter)}${i.unlocked ? ' · unlocked' : ''}`;
+    li.dataset.status = i.status ?? '';
+    li.dataset.store = i.store;
+    li.title = i.subject;
+    li.append(`${who} · ${role} · `, status, ' · ', use);
     return li;
   }), ...corrupted.map((c) => {
     const li = document.createElement('li');
@@ -137,48 +179,80 @@ async function send(event) {
 // ---- mailbox ---------------------------------------------------------------------------------
 
 let serverMode = 'local';
+/** The protected (RFC 9788) Subject of each message opened here, by mailbox and message id: the
+ *  server only ever sees the outer one ("[...]" when encrypted). In memory only. */
+const openedSubjects = new Map();
 
+let refreshSeq = 0;
 async function refresh() {
-  let mine;
-  if (serverMode === 'jmap') {
-    mine = (await call('jmapList', {}, 'listing the JMAP mailbox')).map((m) => ({ ...m, mailFrom: m.from }));
-  } else {
-    const list = await (await fetch('/outbox')).json();
-    mine = list.filter((m) => m.rcptTo.map((a) => a.toLowerCase()).includes(me?.email)
-      || m.mailFrom.toLowerCase() === me?.email).reverse();
+  const seq = ++refreshSeq;
+  let mine = [];
+  let note = '';
+  try {
+    if (serverMode === 'jmap') {
+      mine = await call('jmapList', {}, 'listing the JMAP mailbox');
+    } else if (me) {
+      const list = (await (await fetch('/outbox')).json()).reverse();
+      for (const m of list) {
+        if (m.rcptTo.map((a) => a.toLowerCase()).includes(me.email)) mine.push({ ...m, folder: 'inbox' });
+        if (m.mailFrom.toLowerCase() === me.email) mine.push({ ...m, folder: 'sent' });
+      }
+    }
+  } catch (err) {
+    note = `Cannot list the mailbox: ${err.code ?? 'ERROR'}: ${err.message}`;
   }
-  $('messages').replaceChildren(...mine.map((m) => {
+  if (seq !== refreshSeq) return; // a newer refresh (another user) is under way
+  $('box-status').textContent = note;
+  const owner = `${serverMode}:${me?.email}`;
+  const render = (folder) => mine.filter((m) => m.folder === folder).map((m) => {
+    const key = `${owner}:${m.id}`;
     const li = document.createElement('li');
     const b = document.createElement('button');
     b.type = 'button';
     b.dataset.id = m.id;
     const strong = document.createElement('strong');
-    strong.textContent = m.subject || '(no subject)';
+    const opened = openedSubjects.get(key);
+    strong.textContent = opened ?? (m.subject || '(no subject)');
+    if (opened !== undefined) strong.title = `the protected Subject; the server shows "${m.subject}"`;
     const small = document.createElement('small');
-    small.textContent = `${m.from} → ${m.rcptTo.join(', ')} · ${megabytes(m.size)}`;
+    const who = folder === 'sent' ? `To ${m.rcptTo.join(', ')}` : `From ${m.from}`;
+    small.textContent = `${who} · ${megabytes(m.size)}`;
     b.append(strong, small);
     b.onclick = async () => {
-      for (const x of $('messages').querySelectorAll('button')) x.classList.toggle('active', x === b);
-      const raw = serverMode === 'jmap'
-        ? await call('jmapDownload', { blobId: m.blobId }, 'downloading')
-        : await fetchBytes(`/outbox/${m.id}`);
-      await read(raw);
+      for (const x of document.querySelectorAll('.messages button')) x.classList.toggle('active', x === b);
+      let raw;
+      try {
+        raw = serverMode === 'jmap'
+          ? await call('jmapDownload', { blobId: m.blobId }, 'downloading')
+          : await fetchBytes(`/outbox/${m.id}`);
+      } catch (err) {
+        $('banners').replaceChildren(banner('bad', 'Cannot download this message', `${err.code ?? 'ERROR'}: ${err.message}`));
+        return;
+      }
+      const subject = await read(raw);
+      if (subject !== undefined && subject !== m.subject) {
+        openedSubjects.set(key, subject);
+        strong.textContent = subject;
+        strong.title = `the protected Subject; the server shows "${m.subject}"`;
+      }
     };
     li.append(b);
     return li;
-  }));
+  });
+  $('messages').replaceChildren(...render('inbox'));
+  $('sent-messages').replaceChildren(...render('sent'));
 }
 
 async function applyServer() {
   const mode = document.querySelector('input[name=mode]:checked').value;
+  const username = $('jmap-user').value;
   try {
     const count = await call('configure', {
-      mode, sessionUrl: $('jmap-url').value.trim(), username: $('jmap-user').value,
-      password: $('jmap-password').value,
+      mode, sessionUrl: $('jmap-url').value.trim(), username, password: $('jmap-password').value,
     }, 'connecting');
     serverMode = mode;
     $('server-status').textContent = mode === 'jmap'
-      ? `Using the JMAP server (${count} messages).` : 'Using the local outbox.';
+      ? `Using the JMAP server as ${username} (${count} message${count === 1 ? '' : 's'}).` : 'Using the local outbox.';
     await refresh();
   } catch (err) {
     $('server-status').textContent = `Cannot use it: ${err.code}: ${err.message}`;
@@ -198,11 +272,17 @@ function banner(kind, title, detail) {
   return div;
 }
 
-async function read(bytes) {
-  $('banners').replaceChildren(banner('info', 'Opening…'));
+function clearReader() {
+  $('banners').replaceChildren();
   $('headers').replaceChildren();
   $('text').textContent = '';
   $('files').replaceChildren();
+}
+
+/** Open and show a message; resolves to its protected Subject when it has one (RFC 9788). */
+async function read(bytes) {
+  clearReader();
+  $('banners').replaceChildren(banner('info', 'Opening…'));
   let r;
   try {
     r = await call('open', { message: bytes }, `opening ${megabytes(bytes.length)}`);
@@ -256,6 +336,7 @@ async function read(bytes) {
     rows.push(dt, dd);
   }
   $('headers').replaceChildren(...rows);
+  const protectedSubject = r.protectedHeaders ? shown.get('subject') : undefined;
 
   const out = { text: [], files: [] };
   walk(r.content, out, Boolean(r.protectedHeaders?.legacyDisplay));
@@ -269,6 +350,7 @@ async function read(bytes) {
     li.append(a);
     return li;
   }));
+  return protectedSubject;
 }
 
 // ---- a small MIME reader for display ---------------------------------------------------------
@@ -366,6 +448,20 @@ async function importP12() {
   await refreshKeys();
 }
 
+async function addCertificate() {
+  const f = $('cert-file').files[0];
+  if (!f) return;
+  let note;
+  try {
+    const added = await call('addCertificate', { data: new Uint8Array(await f.arrayBuffer()) }, 'adding');
+    note = `Added ${added.map((i) => i.emails[0] ?? i.subject).join(', ')} from ${f.name}.`;
+  } catch (err) {
+    note = `Not added: ${err.code}: ${err.message}`;
+  }
+  await refreshKeys();
+  $('keys-status').textContent = note; // after the list shows it
+}
+
 async function exportBackup() {
   try {
     const p12 = await call('exportPkcs12', {
@@ -397,6 +493,7 @@ async function main() {
     $('server').open = true;
   }
   $('import').addEventListener('click', importP12);
+  $('add-cert').addEventListener('click', addCertificate);
   $('export').addEventListener('click', exportBackup);
   $('eml').addEventListener('change', async () => {
     const f = $('eml').files[0];

@@ -465,7 +465,23 @@ export interface StoredItem {
   /** Other people only: SMIMECapabilities (cipher names) and signing time last seen. */
   capabilities?: string[] | null;
   signingTime?: Date | null;
+  /** `list()` only: how the certificate stands at `list`'s `date`, judged as `verify` judges a
+   *  signer's chain (path to a stored trust anchor, validity, revocation by the `crls` given). */
+  status?: CertificateStatus;
+  /** `list()` only: the signer report code saying why (`CERT_EXPIRED`, ...); null when valid. */
+  statusCode?: string | null;
 }
+
+/** A stored certificate's status (a subset of {@link SignerStatus}). */
+export type CertificateStatus =
+  | 'valid'
+  | 'untrusted'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'revoked'
+  | 'weak-algorithm'
+  | 'unsupported-algorithm'
+  | (string & {});
 
 export interface FindOptions {
   store?: StoreName | StoreName[];
@@ -505,7 +521,8 @@ export class KeyStore {
   unlock(options: { id?: string; email?: string; passphrase: string }): Promise<Identity>;
   unlocked(options: { id?: string; email?: string }): Promise<Identity>;
   lock(options?: { id?: string }): void;
-  list(options?: { store?: StoreName | StoreName[] }): Promise<{ items: StoredItem[]; corrupted: Array<{ store: StoreName; id: string }> }>;
+  /** Every item with its `status` at `date` (default now); `crls` (PEM/DER) may revoke. */
+  list(options?: { store?: StoreName | StoreName[]; date?: Date; crls?: Data | Data[] }): Promise<{ items: StoredItem[]; corrupted: Array<{ store: StoreName; id: string }> }>;
   find(options: FindOptions): Promise<StoredItem[]>;
   remove(options: { id: string; store?: StoreName | StoreName[] }): Promise<void>;
   exportPkcs12(options: {

@@ -1019,17 +1019,42 @@ export class KeyStore {
 
   // ---- lookups ----
 
-  /** Every record: `{ items, corrupted }`, `corrupted` as `[{ store, id }]`. */
+  /**
+   * Every record: `{ items, corrupted }`, `corrupted` as `[{ store, id }]`. Each item has a
+   * `status` at `date` (default now), judged as `verify` judges a signer's chain: a path through
+   * the stored certificates to a stored trust anchor, then revocation by `crls` (PEM/DER, as for
+   * `verify`): `valid`, `untrusted`, `expired`, `not-yet-valid`, `revoked`, `weak-algorithm` or
+   * `unsupported-algorithm`, and `statusCode` (the signer report code, `null` when valid).
+   */
   async list(options = {}) {
-    checkOptions(options, 'list', ['store']);
+    checkOptions(options, 'list', ['store', 'date', 'crls']);
     const stores = storesOf(options.store, 'list');
+    const date = options.date ?? new Date();
+    if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+      throw misuse('list: date: expected a valid Date');
+    }
+    const crls = list(options.crls, 'list: crls');
     this.#touch();
+    const read = {};
+    for (const s of STORES) read[s] = await this.#read(s);
+    // Paths are built through every stored certificate, as verify({ store }) builds them.
+    const pool = [];
+    for (const it of read.identities.items) pool.push(it.record.certificate, ...it.record.chain);
+    for (const it of read.otherPeople.items) pool.push(it.record.certificate);
+    const anchors = read.trustAnchors.items.map((it) => it.record.certificate);
     const items = [];
     const corrupted = [];
     for (const s of stores) {
-      const read = await this.#read(s);
-      for (const it of read.items) items.push(summary(s, it, this.#unlocked.has(it.record.id)));
-      for (const id of read.corrupted) corrupted.push({ store: s, id });
+      const ders = read[s].items.map((it) => it.record.certificate);
+      const statuses = ders.length === 0 ? [] : wasmCall(() =>
+        wasm.certificateStatuses(ders, pool, anchors, crls, date.getTime()));
+      read[s].items.forEach((it, i) => {
+        const item = summary(s, it, this.#unlocked.has(it.record.id));
+        item.status = statuses[i].status;
+        item.statusCode = statuses[i].code ?? null;
+        items.push(item);
+      });
+      for (const id of read[s].corrupted) corrupted.push({ store: s, id });
     }
     return { items, corrupted };
   }

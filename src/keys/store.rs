@@ -1,5 +1,5 @@
 //! The key store's core: private keys protected at rest, PKCS#12 export (backups), and the
-//! certificate facts the store indexes for lookups.
+//! certificate facts the store indexes for lookups, and each certificate's status for listing.
 //!
 //! At rest a private key is a PKCS#8 `EncryptedPrivateKeyInfo` (RFC 5958 §3): PBES2 (RFC 8018)
 //! with PBKDF2-HMAC-SHA256 and AES-256-CBC, salt and IV from the caller's random number
@@ -19,12 +19,14 @@ use der::asn1::ObjectIdentifier;
 use der::Encode;
 use digest::Digest;
 use hmac::{KeyInit, Mac};
+use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::keys::{pkcs12, Identity, PrivateKey};
+use crate::smime::SignerStatus;
 use crate::time::UnixTime;
 
 /// PBKDF2 iterations for keys at rest: OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256.
@@ -472,6 +474,64 @@ pub fn certificate_info(cert: &Certificate) -> CertificateInfo {
     }
 }
 
+/// How a stored certificate stands at a given time (see [`certificate_status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CertificateStatus {
+    /// In the words of a signer report: [`SignerStatus::Valid`], `Untrusted`, `Expired`,
+    /// `NotYetValid`, `Revoked`, `WeakAlgorithm` or `UnsupportedAlgorithm`.
+    pub status: SignerStatus,
+    /// The signer report code that says why (`CERT_EXPIRED`, `CERT_UNTRUSTED`, ...); `None` when
+    /// valid.
+    pub code: Option<&'static str>,
+}
+
+/// How `cert` stands at `time`: a path to one of `anchors` (through any of `pool`), then
+/// revocation by `crls`, judged as `verify` judges a signer's chain, with the same statuses and
+/// codes (a weak signature in the chain only when nothing else is wrong). A trust anchor stands
+/// on its own validity period.
+///
+/// It does not judge key usage or addresses ([`CertificateInfo::can_sign`] and
+/// [`CertificateInfo::can_encrypt`] say what the key may do), and fetches no CRL.
+#[must_use]
+pub fn certificate_status(
+    cert: &Certificate,
+    pool: &[Certificate],
+    anchors: &[Certificate],
+    crls: &[CertificateList],
+    time: UnixTime,
+) -> CertificateStatus {
+    use crate::x509::path::{validate, PathProblem as P};
+    use SignerStatus as S;
+    let path = validate(cert, pool, anchors, time);
+    let (status, code) = match path.problem {
+        None | Some(P::WeakSignature) => {
+            if crate::x509::crl::revoked(&path.chain, crls, time).is_some() {
+                (S::Revoked, "CERT_REVOKED")
+            } else if path.problem.is_some() {
+                (S::WeakAlgorithm, "CERT_WEAK_SIGNATURE")
+            } else {
+                return CertificateStatus {
+                    status: S::Valid,
+                    code: None,
+                };
+            }
+        }
+        Some(P::Untrusted) => (S::Untrusted, "CERT_UNTRUSTED"),
+        Some(P::Expired) => (S::Expired, "CERT_EXPIRED"),
+        Some(P::NotYetValid) => (S::NotYetValid, "CERT_NOT_YET_VALID"),
+        Some(P::BadSignature) => (S::Untrusted, "CERT_CHAIN_INVALID"),
+        Some(P::NotCa) => (S::Untrusted, "CERT_NOT_CA"),
+        Some(P::PathLength) => (S::Untrusted, "CERT_PATH_LENGTH"),
+        Some(P::UnsupportedAlgorithm(_)) => (S::UnsupportedAlgorithm, "UNSUPPORTED_ALGORITHM"),
+        Some(P::UnhandledCriticalExtension(_)) => (S::Untrusted, "CERT_CRITICAL_EXTENSION"),
+        Some(P::Malformed) => (S::Untrusted, "CERT_MALFORMED"),
+    };
+    CertificateStatus {
+        status,
+        code: Some(code),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -719,5 +779,51 @@ mod tests {
         let root = certificate_info(&cert("root-ca"));
         assert!(root.is_ca);
         assert!(root.emails.is_empty());
+    }
+
+    #[test]
+    fn status_of_the_test_pki() {
+        let cert = |stem: &str| crate::x509::tests::pki(stem);
+        // 2030-01-01T00:00:00Z, the fixtures' verification time.
+        let t2030 = UnixTime(1_893_456_000);
+        let pool = [cert("inter-ca"), cert("sub-ca"), cert("other-root-ca")];
+        let anchors = [cert("root-ca")];
+        let status = |stem: &str, time| {
+            let s = certificate_status(&cert(stem), &pool, &anchors, &[], time);
+            (s.status.as_str(), s.code)
+        };
+        assert_eq!(status("alice-rsa", t2030), ("valid", None));
+        assert_eq!(status("root-ca", t2030), ("valid", None));
+        assert_eq!(status("inter-ca", t2030), ("valid", None));
+        assert_eq!(status("expired", t2030), ("expired", Some("CERT_EXPIRED")));
+        let early = ("not-yet-valid", Some("CERT_NOT_YET_VALID"));
+        assert_eq!(status("not-yet-valid", t2030), early);
+        assert_eq!(status("alice-rsa", UnixTime(1_700_000_000)), early);
+        let untrusted = ("untrusted", Some("CERT_UNTRUSTED"));
+        assert_eq!(status("untrusted-leaf", t2030), untrusted);
+        assert_eq!(status("other-root-ca", t2030), untrusted);
+        assert_eq!(
+            status("pathlen-leaf", t2030),
+            ("untrusted", Some("CERT_PATH_LENGTH"))
+        );
+        let weak = ("weak-algorithm", Some("CERT_WEAK_SIGNATURE"));
+        assert_eq!(status("sha1-leaf", t2030), weak);
+        // Without the intermediate, no path: untrusted.
+        let alone = certificate_status(&cert("alice-rsa"), &[], &anchors, &[], t2030);
+        assert_eq!(alone.code, Some("CERT_UNTRUSTED"));
+        // Every (code, status) pair is one of the signer report's.
+        for stem in [
+            "expired",
+            "not-yet-valid",
+            "untrusted-leaf",
+            "pathlen-leaf",
+            "sha1-leaf",
+        ] {
+            let (text, code) = status(stem, t2030);
+            let known = crate::cms::verify::REPORT_CODES
+                .iter()
+                .any(|(c, s, _)| Some(*c) == code && *s == text);
+            assert!(known, "{stem}: {code:?} {text}");
+        }
     }
 }

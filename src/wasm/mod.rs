@@ -327,6 +327,31 @@ pub fn error_codes() -> Array {
         .collect()
 }
 
+/// How each of `certs` stands at `time_ms` (see [`crate::keys::store::certificate_status`]):
+/// `{ status, code }` each, `code` undefined when valid. `pool` helps build paths to
+/// `trust_anchors`; `crls` may revoke. For the key store's `list()`.
+#[wasm_bindgen(js_name = certificateStatuses)]
+pub fn certificate_statuses(
+    certs: Array,
+    pool: Array,
+    trust_anchors: Array,
+    crls: Array,
+    time_ms: f64,
+) -> Result<Array, JsValue> {
+    let inputs = VerifyInputs::parse(&trust_anchors, &pool, &crls, time_ms).map_err(to_js)?;
+    let out = Array::new();
+    for cert in certificates(&certs, "certificates").map_err(to_js)? {
+        let (pool, anchors) = (&inputs.extra, &inputs.anchors);
+        let s =
+            crate::keys::store::certificate_status(&cert, pool, anchors, &inputs.crls, inputs.time);
+        let obj = Object::new();
+        set(&obj, "status", s.status.as_str());
+        set(&obj, "code", s.code);
+        out.push(&obj);
+    }
+    Ok(out)
+}
+
 // ---- encryption (RFC 8551 §3.3) and open ----------------------------------------------------
 
 /// Encrypt a message to the certificates in `recipients` (PEM or DER, each possibly several).

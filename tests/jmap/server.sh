@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real JMAP server for the submission tests, on 127.0.0.1 only: Cyrus IMAP (Debian; the JMAP
 # server is the httpd of cyrus-caldav) relaying over SMTP to a local sink (aiosmtpd in a venv)
-# that stores each message it receives, and nginx in front as a CORS proxy for browsers.
+# that stores each message it receives, and nginx in front as a CORS proxy for browsers. Two
+# accounts, alice@ and bob@example.org: the sink also delivers what is sent to them into their
+# Cyrus INBOX over LMTP (Cyrus's lmtpd), so one can read what the other sent.
 # Recipe and pitfalls: shared/notes/jmap-cyrus.md.
 #
 #   tests/jmap/server.sh start        install what is missing, start everything fresh, print env
@@ -13,10 +15,13 @@
 #
 # State lives under tests/out/jmap/ (git-ignored), recreated on every start:
 #   env          shell assignments (JMAP_SESSION_URL, JMAP_CORS_SESSION_URL, JMAP_USER,
-#                JMAP_CREDENTIALS, JMAP_SINK_DIR, ...); env.json, the same as JSON
-#   credentials  JSON {"username","password"} (the password is random, made on each start)
+#                JMAP_CREDENTIALS, JMAP_USER_BOB, JMAP_CREDENTIALS_BOB, JMAP_SINK_DIR, ...);
+#                env.json, the same as JSON
+#   credentials  alice's JSON {"username","password"} (the password is random, made on each
+#                start); credentials-bob, bob's
 #   sink/        one NNNN.eml per message received (the DATA bytes) and NNNN.json with the SMTP
-#                envelope {"mailFrom","rcptTo":[...]}
+#                envelope {"mailFrom","rcptTo":[...]}; NNNN.delivery once the LMTP delivery to
+#                the local accounts among the recipients is done ({"delivered","failed"})
 # Root is needed to install packages and to run Cyrus (its master drops to the cyrus user).
 #   CACHET_JMAP_NO_NGINX=1   do not start nginx
 #   CACHET_JMAP_OUT=DIR      keep the state in DIR instead of tests/out/jmap
@@ -29,7 +34,8 @@ APT_PACKAGES=(cyrus-imapd cyrus-caldav cyrus-common sasl2-bin libsasl2-modules-d
   python3 python3-venv)
 CYRUS_BIN=/usr/lib/cyrus/bin
 DOMAIN=example.org
-USER_LOCAL=alice
+USER_LOCAL=alice # JMAP_USER, JMAP_CREDENTIALS
+USERS=(alice bob) # every account; each but the first gets JMAP_USER_<NAME>, JMAP_CREDENTIALS_<NAME>
 
 say() { echo "jmap-server: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -140,7 +146,9 @@ start_sink() {
   source "$OUT/env"
   mkdir -p "$JMAP_SINK_DIR"
   setsid "$VENV/bin/python" "$ROOT/tests/jmap/sink.py" --port "$JMAP_SINK_PORT" \
-    --dir "$JMAP_SINK_DIR" --pidfile "$OUT/sink.pid" >"$OUT/sink.log" 2>&1 < /dev/null &
+    --dir "$JMAP_SINK_DIR" --pidfile "$OUT/sink.pid" \
+    --lmtp "127.0.0.1:$JMAP_LMTP_PORT" --deliver "$JMAP_LOCAL_ADDRESSES" \
+    >"$OUT/sink.log" 2>&1 < /dev/null &
   wait_port "$JMAP_SINK_PORT" 15 || die "the SMTP sink did not start (see $OUT/sink.log)"
 }
 
@@ -197,10 +205,8 @@ start_all() {
   mkdir -p "$state"/{conf,partition,sieve,log,run,sync}
   mkdir -p "$state/conf/log/smtpclient.host" # Cyrus logs SMTP sessions here when it exists
 
-  local imap_port http_port smtp_port nginx_port
-  read -r imap_port http_port smtp_port nginx_port < <(free_ports 4)
-  local password
-  password="$(/usr/bin/python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+  local imap_port http_port smtp_port nginx_port lmtp_port
+  read -r imap_port http_port smtp_port nginx_port lmtp_port < <(free_ports 5)
   local user="$USER_LOCAL@$DOMAIN"
 
   cat > "$state/imapd.conf" <<CONF
@@ -246,6 +252,7 @@ START {
 SERVICES {
   imap cmd="$CYRUS_BIN/imapd -C $state/imapd.conf" listen="127.0.0.1:$imap_port" prefork=0
   http cmd="$CYRUS_BIN/httpd -C $state/imapd.conf" listen="127.0.0.1:$http_port" prefork=0
+  lmtp cmd="$CYRUS_BIN/lmtpd -C $state/imapd.conf -a" listen="127.0.0.1:$lmtp_port" prefork=0
 }
 
 EVENTS {
@@ -253,10 +260,22 @@ EVENTS {
 }
 CONF
 
-  printf '%s' "$password" | saslpasswd2 -f "$state/sasldb2" -p -c -u "$DOMAIN" "$USER_LOCAL"
+  # One random password per account, made on each start. (lmtpd -a: LMTP on loopback needs no
+  # authentication, as a local mail server's delivery would.)
+  local name password file more_env="" addresses=""
+  for name in "${USERS[@]}"; do
+    password="$(/usr/bin/python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+    printf '%s' "$password" | saslpasswd2 -f "$state/sasldb2" -p -c -u "$DOMAIN" "$name"
+    file="$OUT/credentials"
+    if [[ $name != "$USER_LOCAL" ]]; then
+      file="$OUT/credentials-$name"
+      more_env+="JMAP_USER_${name^^}=$name@$DOMAIN"$'\n'"JMAP_CREDENTIALS_${name^^}=$file"$'\n'
+    fi
+    printf '{"username":"%s","password":"%s"}\n' "$name@$DOMAIN" "$password" > "$file"
+    chmod 600 "$file"
+    addresses+="${addresses:+,}$name@$DOMAIN"
+  done
   chown -R cyrus:mail "$state"
-  printf '{"username":"%s","password":"%s"}\n' "$user" "$password" > "$OUT/credentials"
-  chmod 600 "$OUT/credentials"
 
   local nginx=1
   [[ "${CACHET_JMAP_NO_NGINX:-0}" == 1 ]] && nginx=0
@@ -267,8 +286,10 @@ JMAP_SESSION_URL=http://127.0.0.1:$http_port/jmap/
 JMAP_CORS_SESSION_URL=$([[ $nginx == 1 ]] && echo "http://127.0.0.1:$nginx_port/jmap/")
 JMAP_USER=$user
 JMAP_CREDENTIALS=$OUT/credentials
-JMAP_SINK_DIR=$OUT/sink
+${more_env}JMAP_SINK_DIR=$OUT/sink
 JMAP_SINK_PORT=$smtp_port
+JMAP_LMTP_PORT=$lmtp_port
+JMAP_LOCAL_ADDRESSES=$addresses
 JMAP_IMAP_PORT=$imap_port
 JMAP_HTTP_PORT=$http_port
 JMAP_NGINX_PORT=$([[ $nginx == 1 ]] && echo "$nginx_port")
@@ -286,19 +307,22 @@ PY
     -p "$state/master.pid" -D >"$OUT/master.log" 2>&1 < /dev/null &
   wait_port "$http_port" 30 || die "Cyrus httpd did not start (see $OUT/master.log)"
   wait_port "$imap_port" 10 || die "Cyrus imapd did not start (see $OUT/master.log)"
+  wait_port "$lmtp_port" 10 || die "Cyrus lmtpd did not start (see $OUT/master.log)"
 
-  # One IMAP login creates the account: INBOX, Drafts, Sent, Trash. JMAP alone does not.
-  /usr/bin/python3 - "$imap_port" "$user" "$OUT/credentials" <<'PY'
+  # One IMAP login creates each account: INBOX, Drafts, Sent, Trash. JMAP alone does not.
+  /usr/bin/python3 - "$imap_port" "$OUT"/credentials* <<'PY'
 import imaplib, json, sys
-port, user, creds = int(sys.argv[1]), sys.argv[2], json.load(open(sys.argv[3]))
-m = imaplib.IMAP4("127.0.0.1", port)
-m.login(user, creds["password"])
-typ, boxes = m.list()
-names = b" ".join(boxes)
-for want in (b"Drafts", b"Sent"):
-    if want not in names:
-        sys.exit(f"IMAP: mailbox {want.decode()} was not created: {boxes}")
-m.logout()
+port = int(sys.argv[1])
+for path in sys.argv[2:]:
+    creds = json.load(open(path))
+    m = imaplib.IMAP4("127.0.0.1", port)
+    m.login(creds["username"], creds["password"])
+    typ, boxes = m.list()
+    names = b" ".join(boxes)
+    for want in (b"Drafts", b"Sent"):
+        if want not in names:
+            sys.exit(f"IMAP: {creds['username']}: mailbox {want.decode()} was not created: {boxes}")
+    m.logout()
 PY
 
   if [[ $nginx == 1 ]]; then
@@ -361,5 +385,5 @@ case "${1:-}" in
   sink-stop) stop_sink ;;
   sink-start) pid_alive "$OUT/sink.pid" || start_sink ;;
   install) install_all ;;
-  *) sed -n '2,22p' "$0"; exit 2 ;;
+  *) sed -n '2,26p' "$0"; exit 2 ;;
 esac

@@ -539,3 +539,75 @@ test('encrypt, decrypt and open take the store: recipients by address, stored ca
   assert.ok(known, 'Bob remembers Alice');
   assert.ok(Array.isArray(known.capabilities) && known.capabilities.length > 0, 'with her capabilities');
 });
+
+/** A CRL from inter-ca (made here with `openssl ca -gencrl`) that revokes `pem` as of 2025-07-01. */
+function crlRevoking(pem) {
+  const dir = scratch('crl');
+  const serial = run('openssl', ['x509', '-noout', '-serial'], readText(pem)).stdout.toString()
+    .trim().split('=')[1];
+  writeFileSync(join(dir, 'index.txt'), `R\t350601000000Z\t250701000000Z\t${serial}\tunknown\t/CN=x\n`);
+  writeFileSync(join(dir, 'crlnumber'), '01\n');
+  writeFileSync(join(dir, 'ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${dir}/index.txt\n` +
+    `crlnumber = ${dir}/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n`);
+  const r = run('openssl', ['ca', '-gencrl', '-batch', '-config', join(dir, 'ca.cnf'),
+    '-keyfile', join(ROOT, 'tests/vectors/pki/inter-ca.key'),
+    '-cert', join(ROOT, 'tests/vectors/pki/inter-ca.pem'), '-out', join(dir, 'crl.pem')]);
+  assert.equal(r.status, 0, r.stderr);
+  return readFileSync(join(dir, 'crl.pem'));
+}
+
+test('list: each certificate has a status at a date (valid, expired, not yet valid, untrusted, revoked)',
+  async () => {
+    const store = await memoryStore();
+    const alice = await store.importPkcs12({ data: read('alice-rsa.p12'), password: 'test', passphrase: 'p' });
+    const [root] = await store.addTrustAnchors({ data: readText('root-ca.pem') });
+    const others = {};
+    for (const name of ['bob-p256', 'expired', 'not-yet-valid', 'untrusted-leaf']) {
+      [others[name]] = await store.addCertificate({ certificate: read(`${name}.pem`) });
+    }
+    const statuses = async (options) => {
+      const { items } = await store.list(options);
+      return Object.fromEntries(items.map((x) => [x.id, `${x.status} ${x.statusCode}`]));
+    };
+    let got = await statuses({ date: AT_DATE });
+    assert.equal(got[alice.id], 'valid null');
+    assert.equal(got[root.id], 'valid null');
+    // Bob's chain is built through the intermediate that Alice's identity carries.
+    assert.equal(got[others['bob-p256'].id], 'valid null');
+    assert.equal(got[others.expired.id], 'expired CERT_EXPIRED');
+    assert.equal(got[others['not-yet-valid'].id], 'not-yet-valid CERT_NOT_YET_VALID');
+    assert.equal(got[others['untrusted-leaf'].id], 'untrusted CERT_UNTRUSTED');
+    // Another time: in 2036 the leaves have expired (not the root); in 2024 nothing was valid yet
+    // (and the 2020 certificate had expired).
+    got = await statuses({ date: new Date('2036-01-02T00:00:00Z') });
+    assert.equal(got[alice.id], 'expired CERT_EXPIRED');
+    assert.equal(got[root.id], 'valid null');
+    assert.equal(got[others['not-yet-valid'].id], 'valid null');
+    got = await statuses({ date: new Date('2024-06-01T00:00:00Z') });
+    for (const id of [alice.id, root.id, others['bob-p256'].id, others['not-yet-valid'].id]) {
+      assert.equal(got[id], 'not-yet-valid CERT_NOT_YET_VALID');
+    }
+    assert.equal(got[others.expired.id], 'expired CERT_EXPIRED');
+    // One store's items, still judged against every stored certificate and anchor.
+    const { items } = await store.list({ store: 'otherPeople', date: AT_DATE });
+    assert.equal(items.find((x) => x.id === others['bob-p256'].id).status, 'valid');
+    // Without the anchor, nothing below it is trusted.
+    await store.remove({ id: root.id });
+    got = await statuses({ date: AT_DATE });
+    assert.equal(got[alice.id], 'untrusted CERT_UNTRUSTED');
+    assert.equal(got[others['bob-p256'].id], 'untrusted CERT_UNTRUSTED');
+    await store.addTrustAnchors({ data: readText('root-ca.pem') });
+    // Bad options.
+    await rejectsWith(store.list({ date: 'now' }), 'API_MISUSE');
+    await rejectsWith(store.list({ date: new Date(NaN) }), 'API_MISUSE');
+    await rejectsWith(store.list({ crls: [42] }), 'API_MISUSE');
+    // A CRL from the intermediate revokes Alice's certificate, and only it.
+    if (!hasOpenssl) return;
+    const crl = crlRevoking('alice-rsa.pem');
+    got = await statuses({ date: AT_DATE, crls: crl });
+    assert.equal(got[alice.id], 'revoked CERT_REVOKED');
+    assert.equal(got[others['bob-p256'].id], 'valid null');
+    // At a time before the CRL was issued, it revokes nothing.
+    got = await statuses({ date: new Date('2025-06-15T00:00:00Z'), crls: [crl] });
+    assert.equal(got[alice.id], 'valid null');
+  });
