@@ -137,10 +137,17 @@ const ops = {
   },
   /** Seal (sign/encrypt with header protection) and submit through the configured transport:
    *  the demo server's local submission endpoint, over the package's `http()` transport. */
-  async send({ compose, sign, encrypt, from }) {
+  async send({ compose, sign, encrypt, from }, report) {
+    // Stages from the library (compose, sign, encrypt), then sending; `done` is not shown.
+    let steps = 0;
     const { message, envelope } = await cachet.seal({
       compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}),
+      onProgress: (p) => {
+        steps = p.steps;
+        if (p.stage !== 'done') report({ stage: STAGES[p.stage] ?? p.stage, step: p.step, steps, bytes: p.bytes });
+      },
     });
+    report({ stage: 'sending', step: steps, steps, bytes: message.length });
     const transport = mode === 'jmap'
       ? cachet.jmap({ sessionUrl: account().sessionUrl, auth: account().auth })
       : cachet.http({ url: new URL('/outbox', self.location.origin).href });
@@ -175,8 +182,13 @@ const ops = {
     if (!r.ok) throw Object.assign(new Error(`download: HTTP ${r.status}`), { code: 'SUBMIT_SERVER' });
     return new Uint8Array(await r.arrayBuffer());
   },
-  async open({ message }) {
-    const r = await cachet.open({ message, store });
+  async open({ message }, report) {
+    const r = await cachet.open({
+      message, store,
+      onProgress: (p) => {
+        if (p.stage !== 'done') report({ stage: STAGES[p.stage] ?? p.stage, step: p.step, steps: p.steps - 1, bytes: p.bytes });
+      },
+    });
     // Collect the certificates of verified senders (RFC 8551 §2.7.1): newest valid one wins.
     for (const l of r.layers) {
       if (l.type === 'signed') await store.collectSigners({ report: { signers: l.signers } });
@@ -190,9 +202,15 @@ const ops = {
   },
 };
 
+/** The library's stage names as the page shows them. */
+const STAGES = {
+  compose: 'composing', sign: 'signing', protect: 'protecting headers', encrypt: 'encrypting',
+  decrypt: 'decrypting', verify: 'verifying', open: 'opening',
+};
+
 self.onmessage = async ({ data: { id, op, args } }) => {
   try {
-    const result = await ops[op](args);
+    const result = await ops[op](args, (progress) => self.postMessage({ id, progress }));
     self.postMessage({ id, ok: true, result });
   } catch (err) {
     self.postMessage({ id, ok: false, error: { code: err?.code ?? 'INTERNAL', message: String(err?.message ?? err) } });

@@ -12,6 +12,13 @@ const pending = new Map();
 let nextId = 1;
 worker.onmessage = ({ data }) => {
   const p = pending.get(data.id);
+  if (!p) return;
+  if (data.progress) {
+    // A stage of a long operation (seal/submit, open): shown as "step n of m: stage".
+    p.progress = data.progress;
+    updateBusy();
+    return;
+  }
   pending.delete(data.id);
   updateBusy();
   if (data.ok) p.resolve(data.result);
@@ -25,9 +32,49 @@ function call(op, args, label) {
     worker.postMessage({ id, op, args });
   });
 }
+/** What the page is waiting for, in words, and a progress bar for the one that reports stages
+ *  (or for reading attachments, by bytes). */
+let reading = null;
 function updateBusy() {
-  const labels = [...pending.values()].map((p) => p.label).filter(Boolean);
+  const waiting = [...pending.values()];
+  const labels = waiting.map((p) => (p.progress
+    ? `${p.label}: step ${p.progress.step} of ${p.progress.steps}, ${p.progress.stage}`
+    : p.label)).filter(Boolean);
+  if (reading) labels.unshift(`reading attachments ${Math.floor((100 * reading.done) / reading.total)}%`);
   $('busy').textContent = labels.length ? `⏳ ${labels.join(', ')}…` : '';
+  const bar = $('progress');
+  const staged = waiting.find((p) => p.progress);
+  if (reading && reading.total > 0) {
+    bar.max = reading.total;
+    bar.value = reading.done;
+  } else if (staged) {
+    bar.max = staged.progress.steps;
+    bar.value = staged.progress.step - 1;
+  }
+  bar.hidden = !(reading || staged);
+}
+/** Read the chosen files, showing how much has been read. */
+async function readFiles(files) {
+  reading = { done: 0, total: files.reduce((n, f) => n + f.size, 0) };
+  try {
+    const out = [];
+    for (const f of files) {
+      const data = new Uint8Array(f.size);
+      let at = 0;
+      const reader = f.stream().getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        data.set(r.value, at);
+        at += r.value.length;
+        reading.done += r.value.length;
+        updateBusy();
+      }
+      out.push({ filename: f.name, contentType: f.type || 'application/octet-stream', data });
+    }
+    return out;
+  } finally {
+    reading = null;
+    updateBusy();
+  }
 }
 const megabytes = (n) => `${(n / 1e6).toFixed(n < 1e5 ? 2 : 1)} MB`;
 
@@ -155,10 +202,7 @@ async function send(event) {
   const bcc = addresses($('bcc').value);
   const sign = $('sign').checked;
   const encrypt = $('encrypt').checked;
-  const attachments = await Promise.all([...$('attach').files].map(async (f) => ({
-    filename: f.name, contentType: f.type || 'application/octet-stream',
-    data: new Uint8Array(await f.arrayBuffer()),
-  })));
+  const attachments = await readFiles([...$('attach').files]);
   const size = attachments.reduce((n, a) => n + a.data.length, 0);
   try {
     if (!me) throw Object.assign(new Error('unlock an identity first'), { code: 'STORE_LOCKED' });

@@ -157,3 +157,40 @@ test('the key manager: identities persist in IndexedDB, a .p12 imports, a backup
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a large attachment shows its progress: reading, composing, signing, encrypting, sending', async () => {
+  const { page, problems } = await openPage(browser.context, `${server.url}mail.html`);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+  await page.waitForFunction(() => /Unlocked alice/.test(document.querySelector('#keys-status').textContent), null, { timeout: 30_000 });
+  // Record every state of the busy line and the progress bar while sending.
+  await page.evaluate(() => {
+    window.seenProgress = [];
+    const note = () => {
+      const bar = document.querySelector('#progress');
+      window.seenProgress.push({ text: document.querySelector('#busy').textContent, hidden: bar.hidden, value: bar.value, max: bar.max });
+    };
+    new MutationObserver(note).observe(document.querySelector('#busy'), { childList: true, characterData: true, subtree: true });
+    new MutationObserver(note).observe(document.querySelector('#progress'), { attributes: true });
+  });
+  await page.fill('#to', 'bob@example.org');
+  await page.fill('#subject', 'The big file');
+  await page.fill('#body', 'Attached.\n');
+  const big = Buffer.alloc(6 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789\n');
+  await page.setInputFiles('#attach', { name: 'big.txt', mimeType: 'text/plain', buffer: big });
+  await page.waitForFunction(() => /🔒 bob@example\.org/.test(document.querySelector('#locks').textContent));
+  await page.click('#send');
+  await page.waitForFunction(() => /Sent|Not sent/.test(document.querySelector('#send-status').textContent), null, { timeout: 120_000 });
+  assert.match(await page.textContent('#send-status'), /^Sent to bob@example\.org/);
+  const seen = await page.evaluate(() => window.seenProgress);
+  const texts = seen.map((s) => s.text).join('\n');
+  assert.match(texts, /reading attachments \d+%/);
+  for (const stage of ['composing', 'signing', 'encrypting', 'sending']) {
+    assert.match(texts, new RegExp(`step \\d of 4, ${stage}`), texts);
+  }
+  // The bar moved forward: visible with values from 0 up to 3 of 4 while sealing and sending.
+  const staged = seen.filter((s) => !s.hidden && s.max === 4).map((s) => s.value);
+  assert.ok(staged.includes(0) && staged.includes(3), JSON.stringify(seen));
+  assert.equal(await page.$eval('#progress', (e) => e.hidden), true, 'hidden when done');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
