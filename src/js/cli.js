@@ -27,7 +27,7 @@ const USAGE = `Usage:
   cachet import  --key FILE --cert FILE [--chain FILE]... [--password PW] --store DIR
                  [--passphrase PW] [--iterations N]
   cachet trust   --add FILE... | --replace FILE... | --list  --store DIR
-  cachet list    --store DIR [--json]
+  cachet list    --store DIR [--at RFC3339-TIME] [--json]
   cachet export  --store DIR --from ADDRESS [--passphrase PW] --password PW [--legacy] --out FILE
   cachet help | --help | --version
 
@@ -58,7 +58,8 @@ Key store (--store DIR: a directory holding one file, created on first use):
 import   imports an identity (a .p12, or a key and its certificate) into the store; its private
          key is kept encrypted with --passphrase (default: the --password; or $CACHET_PASSPHRASE).
 trust    adds trust anchors (PEM, DER or .p7b), replaces all of them, or lists them.
-list     lists the identities, other people's certificates and trust anchors.
+list     lists the identities, other people's certificates and trust anchors, each with its
+         status at --at (default: now): valid, untrusted, expired, not-yet-valid, ...
 export   writes the identity for ADDRESS as a PKCS#12 backup protected by --password (AES-256,
          SHA-256 MAC; --legacy: 3DES and a SHA-1 MAC for old importers).
 sign --store DIR [--from ADDRESS] [--passphrase PW]   signs with the stored identity for
@@ -481,7 +482,7 @@ SPECS.import = {
   store: 'one', iterations: 'one',
 };
 SPECS.trust = { add: 'many', replace: 'many', list: 'flag', store: 'one' };
-SPECS.list = { store: 'one', json: 'flag' };
+SPECS.list = { store: 'one', json: 'flag', at: 'one' };
 SPECS.export = {
   store: 'one', from: 'one', passphrase: 'one', password: 'one', legacy: 'flag', out: 'one',
 };
@@ -583,16 +584,17 @@ async function trustCommand(api, opts) {
 async function listCommand(api, opts) {
   needStore(opts, 'list');
   const store = await openStore(api, opts.store);
-  const { items, corrupted } = await store.list();
+  const date = opts.at === undefined ? new Date() : parseRfc3339(opts.at);
+  const { items, corrupted } = await store.list({ date });
   if (opts.json) {
     const out = items.map((x) => ({
       id: x.id, store: x.store, subject: x.subject, emails: x.emails, notBefore: x.notBefore,
       notAfter: x.notAfter, fingerprint: x.fingerprint, canSign: x.canSign,
-      canEncrypt: x.canEncrypt,
+      canEncrypt: x.canEncrypt, status: x.status, statusCode: x.statusCode,
     }));
     process.stdout.write(`${JSON.stringify({ items: out, corrupted })}\n`);
   } else {
-    for (const item of items) process.stdout.write(`${describeItem(item)}\n`);
+    for (const item of items) process.stdout.write(`${describeItem(item)} ${item.status}\n`);
     for (const c of corrupted) process.stdout.write(`${c.id}  ${c.store.padEnd(12)} CORRUPTED\n`);
   }
   return corrupted.length > 0 ? 1 : 0;

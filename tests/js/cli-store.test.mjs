@@ -94,6 +94,12 @@ test('verify --store remembers valid signers; trust --replace; list --json', () 
   const people = list.items.filter((x) => x.store === 'otherPeople');
   assert.deepEqual(people.map((x) => x.emails), [['bob@example.org']]);
   assert.equal(people[0].canEncrypt, true);
+  assert.equal(people[0].status, 'valid');
+  assert.equal(people[0].statusCode, null);
+  // Statuses at another date; the text form says them too.
+  list = JSON.parse(cachet(['list', '--store', dir, '--json', '--at', '2099-01-01T00:00:00Z']).out);
+  assert.ok(list.items.every((x) => x.status === 'expired'), JSON.stringify(list.items.map((x) => x.status)));
+  assert.match(cachet(['list', '--store', dir, '--at', AT]).out, /bob@example\.org \(until \d{4}-\d\d-\d\d\) valid$/m);
   const replaced = cachet(['trust', '--replace', pki('other-root-ca.pem'), '--store', dir]);
   assert.equal(replaced.status, 0, replaced.stderr);
   const anchors = cachet(['trust', '--list', '--store', dir]).out.trim().split('\n');
