@@ -521,7 +521,7 @@ fn x25519_wrong_key_or_tampering_fails_opaquely() {
 /// standing in for WebCrypto) is wrapped by the core, decrypts like any other message, and the
 /// core hands back exactly the key, nonce and bytes an outside decryption needs.
 #[test]
-fn external_gcm_round_trip_and_failures() {
+fn external_content_round_trip_and_failures() {
     use aes_gcm::aead::{Aead, KeyInit};
     let bob = identity("bob-rsa");
     let bob_cert = certs("pki/bob-rsa.pem").remove(0);
@@ -548,14 +548,14 @@ fn external_gcm_round_trip_and_failures() {
     assert!(d.authenticated);
     assert!(d.message.ends_with(&entity[entity.len() - 20..]));
 
-    let found = envelope::external_gcm(&message, &[&bob], &mut common::rng())
+    let found = envelope::external_content(&message, &[&bob], &mut common::rng())
         .unwrap()
         .expect("AES-GCM AuthEnvelopedData for bob");
     assert_eq!(found.cipher, ContentCipher::Aes256Gcm);
     assert_eq!(found.keys.len(), 1);
     assert_eq!(found.keys[0].as_slice(), &cek);
-    assert_eq!(found.nonce, nonce);
-    assert_eq!(found.ciphertext_and_tag, data);
+    assert_eq!(found.iv, nonce);
+    assert_eq!(found.data, data);
     assert!(found.aad.is_empty());
 
     let plain = envelope::decrypted_message(&message, &entity, found.cipher).unwrap();
@@ -595,27 +595,74 @@ fn external_gcm_round_trip_and_failures() {
     ));
     assert!(!r.authenticated);
 
-    // Not for outside decryption: CBC, ChaCha20, a message for someone else, a signed message.
+    // CBC: the IV and the padded ciphertext, which the content key decrypts to the entity.
     let cbc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Cbc, false);
-    assert!(envelope::external_gcm(&cbc, &[&bob], &mut common::rng())
+    let found = envelope::external_content(&cbc, &[&bob], &mut common::rng())
         .unwrap()
-        .is_none());
+        .expect("AES-CBC EnvelopedData for bob");
+    assert_eq!(found.cipher, ContentCipher::Aes256Cbc);
+    assert_eq!(found.iv.len(), 16);
+    assert_eq!(found.data.len() % 16, 0);
+    {
+        use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
+        let plain = cbc::Decryptor::<aes::Aes256>::new_from_slices(&found.keys[0], &found.iv)
+            .unwrap()
+            .decrypt_padded_vec::<Pkcs7>(&found.data)
+            .unwrap();
+        let (_, entity) = envelope::split_message(MESSAGE).unwrap();
+        assert_eq!(plain, entity);
+    }
+    // And CBC content encrypted outside is EnvelopedData that decrypts (not authenticated).
+    let cbc_options = EncryptOptions {
+        cipher: ContentCipher::Aes128Cbc,
+        ..EncryptOptions::default()
+    };
+    let data = {
+        use cbc::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+        cbc::Encryptor::<aes::Aes128>::new_from_slices(&cek[..16], &[3u8; 16])
+            .unwrap()
+            .encrypt_padded_vec::<Pkcs7>(&entity)
+    };
+    let enc_entity = envelope::encrypt_entity_external(
+        &cek[..16],
+        &[3u8; 16],
+        &data,
+        &[&bob_cert],
+        &cbc_options,
+        &mut common::rng(),
+    )
+    .unwrap();
+    let d = envelope::decrypt_message(
+        &envelope::join(&outer, &enc_entity),
+        &[&bob],
+        &mut common::rng(),
+    )
+    .unwrap();
+    assert_eq!(d.cipher, ContentCipher::Aes128Cbc);
+    assert!(!d.authenticated);
+    // Not for outside decryption: ChaCha20, a message for someone else, a signed message.
     let chacha = encrypt(
         MESSAGE,
         &["bob-rsa"],
         ContentCipher::ChaCha20Poly1305,
         false,
     );
-    assert!(envelope::external_gcm(&chacha, &[&bob], &mut common::rng())
-        .unwrap()
-        .is_none());
+    assert!(
+        envelope::external_content(&chacha, &[&bob], &mut common::rng())
+            .unwrap()
+            .is_none()
+    );
     let other = encrypt(MESSAGE, &["bob-p256"], ContentCipher::Aes256Gcm, false);
-    assert!(envelope::external_gcm(&other, &[&bob], &mut common::rng())
-        .unwrap()
-        .is_none());
-    assert!(envelope::external_gcm(MESSAGE, &[&bob], &mut common::rng())
-        .unwrap()
-        .is_none());
+    assert!(
+        envelope::external_content(&other, &[&bob], &mut common::rng())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        envelope::external_content(MESSAGE, &[&bob], &mut common::rng())
+            .unwrap()
+            .is_none()
+    );
     // Bad inputs from the outside are API_MISUSE, never a panic.
     for (k, n, t) in [
         (&cek[..16], &nonce[..], &data[..]),
@@ -627,8 +674,8 @@ fn external_gcm_round_trip_and_failures() {
                 .unwrap_err();
         assert_eq!(e.code(), "API_MISUSE");
     }
-    let cbc_options = EncryptOptions {
-        cipher: ContentCipher::Aes256Cbc,
+    let chacha_options = EncryptOptions {
+        cipher: ContentCipher::ChaCha20Poly1305,
         ..EncryptOptions::default()
     };
     let e = envelope::encrypt_entity_external(
@@ -636,7 +683,21 @@ fn external_gcm_round_trip_and_failures() {
         &nonce,
         &data,
         &[&bob_cert],
-        &cbc_options,
+        &chacha_options,
+        &mut common::rng(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "API_MISUSE");
+    // CBC data that is not whole blocks.
+    let e = envelope::encrypt_entity_external(
+        &cek,
+        &[3u8; 16],
+        &data[..20],
+        &[&bob_cert],
+        &EncryptOptions {
+            cipher: ContentCipher::Aes256Cbc,
+            ..EncryptOptions::default()
+        },
         &mut common::rng(),
     )
     .unwrap_err();

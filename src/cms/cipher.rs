@@ -282,29 +282,52 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
-/// [`Sealed`] for AES-GCM content encrypted elsewhere (see
-/// [`crate::cms::envelope::encrypt_external_gcm`]).
+/// Can content of this cipher be encrypted and decrypted outside the core (WebCrypto:
+/// AES-128/256 in GCM or CBC mode; WebCrypto in Chromium has no AES-192)?
+#[must_use]
+pub fn is_external(cipher: ContentCipher) -> bool {
+    matches!(
+        cipher,
+        ContentCipher::Aes128Gcm
+            | ContentCipher::Aes256Gcm
+            | ContentCipher::Aes128Cbc
+            | ContentCipher::Aes256Cbc
+    )
+}
+
+/// [`Sealed`] for content encrypted elsewhere (see
+/// [`crate::cms::envelope::encrypt_external`]): `iv` is the GCM nonce (12 bytes) or the CBC IV
+/// (16 bytes); `data` is what WebCrypto returns (GCM: ciphertext and 16-byte tag; CBC: the
+/// PKCS#7-padded ciphertext).
 ///
 /// # Errors
-/// `API_MISUSE` for another cipher, or a key, nonce or tag of the wrong size.
-pub fn external_gcm(
-    cipher: ContentCipher,
-    key: &[u8],
-    nonce: &[u8],
-    ciphertext_and_tag: &[u8],
-) -> Result<Sealed> {
-    if !matches!(cipher, ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm)
-        || key.len() != cipher.key_len()
-        || nonce.len() != 12
-        || ciphertext_and_tag.len() < 16
-    {
+/// `API_MISUSE` for another cipher, or a key, IV or data of the wrong size.
+pub fn external(cipher: ContentCipher, key: &[u8], iv: &[u8], data: &[u8]) -> Result<Sealed> {
+    let gcm = cipher.is_authenticated();
+    let sizes_ok = if gcm {
+        iv.len() == 12 && data.len() >= 16
+    } else {
+        iv.len() == 16 && !data.is_empty() && data.len() % 16 == 0
+    };
+    if !is_external(cipher) || key.len() != cipher.key_len() || !sizes_ok {
         return Err(Error::misuse(
-            "external GCM: AES-128/256-GCM, a key of its size, a 12-byte nonce and a 16-byte tag",
+            "external content: AES-128/256 GCM (12-byte nonce, 16-byte tag) or CBC (16-byte IV, \
+             whole blocks), with a key of its size",
         ));
     }
-    let (ciphertext, tag) = ciphertext_and_tag.split_at(ciphertext_and_tag.len() - 16);
+    if !gcm {
+        return Ok(Sealed {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: cipher.oid(),
+                parameters: Some(Any::encode_from(&OctetString::new(iv.to_vec())?)?),
+            },
+            ciphertext: data.to_vec(),
+            tag: Vec::new(),
+        });
+    }
+    let (ciphertext, tag) = data.split_at(data.len() - 16);
     let params = GcmParameters {
-        nonce: OctetString::new(nonce.to_vec())?,
+        nonce: OctetString::new(iv.to_vec())?,
         icv_len: Some(16),
     };
     Ok(Sealed {
@@ -317,16 +340,24 @@ pub fn external_gcm(
     })
 }
 
-/// The 12-byte nonce of an AES-GCM AlgorithmIdentifier whose tag is 16 bytes; `None` otherwise.
+/// The IV of an AlgorithmIdentifier whose content can be decrypted outside (see
+/// [`is_external`]): a GCM nonce of 12 bytes with a 16-byte tag, or a CBC IV of 16 bytes.
+/// `None` otherwise.
 #[must_use]
-pub fn gcm_nonce(algorithm: &AlgorithmIdentifierOwned) -> Option<Vec<u8>> {
+pub fn external_iv(algorithm: &AlgorithmIdentifierOwned) -> Option<Vec<u8>> {
     let cipher = identify(algorithm).ok()?;
-    if !cipher.is_authenticated() || cipher == ContentCipher::ChaCha20Poly1305 {
+    if !is_external(cipher) {
         return None;
     }
-    let p: GcmParameters = algorithm.parameters.as_ref()?.decode_as().ok()?;
-    let nonce = p.nonce.as_bytes();
-    (nonce.len() == 12 && p.icv_len.unwrap_or(12) == 16).then(|| nonce.to_vec())
+    let params = algorithm.parameters.as_ref()?;
+    if cipher.is_authenticated() {
+        let p: GcmParameters = params.decode_as().ok()?;
+        let nonce = p.nonce.as_bytes();
+        (nonce.len() == 12 && p.icv_len.unwrap_or(12) == 16).then(|| nonce.to_vec())
+    } else {
+        let iv: OctetString = params.decode_as().ok()?;
+        (iv.as_bytes().len() == 16).then(|| iv.as_bytes().to_vec())
+    }
 }
 
 /// Parse a content-encryption AlgorithmIdentifier.

@@ -49,24 +49,25 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     assemble(&cek, sealed, recipients, params, rng)
 }
 
-/// AuthEnvelopedData for AES-GCM content a caller encrypted itself (WebCrypto in the browser,
-/// which has AES instructions): `cek` is the content key it used (fresh and random, never
-/// reused), `nonce` the 12-byte IV, `ciphertext_and_tag` what WebCrypto returns (the 16-byte tag
-/// last). The content key is wrapped for every recipient here, as [`encrypt`] does.
+/// AuthEnvelopedData (AES-GCM) or EnvelopedData (AES-CBC) for content a caller encrypted itself
+/// (WebCrypto in the browser, which has AES instructions): `cek` is the content key it used
+/// (fresh and random, never reused), `iv` the nonce or IV, `data` what WebCrypto returned (see
+/// [`cipher::external`]). The content key is wrapped for every recipient here, as [`encrypt`]
+/// does.
 ///
 /// # Errors
-/// `API_MISUSE` for a cipher other than AES-128/256-GCM, a key, nonce or tag of the wrong size;
+/// `API_MISUSE` for a cipher WebCrypto does not do here, a key, IV or data of the wrong size;
 /// otherwise as [`encrypt`].
-pub fn encrypt_external_gcm<R: rand_core::CryptoRng + ?Sized>(
+pub fn encrypt_external<R: rand_core::CryptoRng + ?Sized>(
     cek: &[u8],
-    nonce: &[u8],
-    ciphertext_and_tag: &[u8],
+    iv: &[u8],
+    data: &[u8],
     recipients: &[&Certificate],
     params: &EncryptParams,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
     check_recipients(recipients, params)?;
-    let sealed = cipher::external_gcm(params.cipher, cek, nonce, ciphertext_and_tag)?;
+    let sealed = cipher::external(params.cipher, cek, iv, data)?;
     assemble(cek, sealed, recipients, params, rng)
 }
 
@@ -377,43 +378,43 @@ pub fn decrypt<R: rand_core::CryptoRng + ?Sized>(
     Err(Error::Decryption)
 }
 
-/// AES-GCM content for a caller to decrypt itself (WebCrypto, which has AES instructions):
-/// the candidate content keys (try each; none opening it is `DECRYPTION_FAILED`), the nonce,
-/// the additional data and the ciphertext with the tag last, as WebCrypto takes them.
-pub struct ExternalGcm {
-    /// `Aes128Gcm` or `Aes256Gcm`.
+/// Content for a caller to decrypt itself (WebCrypto, which has AES instructions): the
+/// candidate content keys (try each; none opening it is `DECRYPTION_FAILED`), the IV, the
+/// additional data (GCM) and the data as WebCrypto takes it (GCM: ciphertext then tag).
+pub struct ExternalContent {
+    /// AES-128/256 in GCM or CBC mode (see [`cipher::is_external`]).
     pub cipher: ContentCipher,
     /// The content keys of the RecipientInfos addressed to the identities, in order.
     pub keys: Vec<Zeroizing<Vec<u8>>>,
-    /// The 12-byte nonce.
-    pub nonce: Vec<u8>,
-    /// The DER of the authenticated attributes (usually empty).
+    /// The GCM nonce (12 bytes) or CBC IV (16 bytes).
+    pub iv: Vec<u8>,
+    /// The DER of the authenticated attributes (GCM; usually empty).
     pub aad: Vec<u8>,
-    /// Ciphertext followed by the 16-byte tag.
-    pub ciphertext_and_tag: Vec<u8>,
+    /// Ciphertext (followed by the 16-byte tag for GCM).
+    pub data: Vec<u8>,
 }
 
-impl core::fmt::Debug for ExternalGcm {
+impl core::fmt::Debug for ExternalContent {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ExternalGcm")
+        f.debug_struct("ExternalContent")
             .field("cipher", &self.cipher)
             .field("keys", &self.keys.len())
             .finish_non_exhaustive()
     }
 }
 
-/// Like [`decrypt`] up to the content key, for AuthEnvelopedData with AES-128/256-GCM (12-byte
-/// nonce, 16-byte tag): `Ok(None)` for anything else, which [`decrypt`] handles.
+/// Like [`decrypt`] up to the content key, for AES-128/256 in GCM (12-byte nonce, 16-byte tag)
+/// or CBC: `Ok(None)` for anything else, which [`decrypt`] handles.
 ///
 /// # Errors
 /// As [`decrypt`] before the content is decrypted.
-pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
+pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
     ber: &[u8],
     identities: &[&Identity],
     rng: &mut R,
-) -> Result<Option<ExternalGcm>> {
+) -> Result<Option<ExternalContent>> {
     let parsed = parse(ber)?;
-    let Some(nonce) = cipher::gcm_nonce(&parsed.eci.content_enc_alg) else {
+    let Some(iv) = cipher::external_iv(&parsed.eci.content_enc_alg) else {
         return Ok(None);
     };
     let tag = parsed
@@ -421,11 +422,12 @@ pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
         .as_ref()
         .map(OctetString::as_bytes)
         .unwrap_or_default();
-    if tag.len() != 16
-        || !matches!(
-            parsed.cipher,
-            ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm
-        )
+    if tag.len()
+        != if parsed.cipher.is_authenticated() {
+            16
+        } else {
+            0
+        }
     {
         return Ok(None);
     }
@@ -436,14 +438,14 @@ pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
         .as_ref()
         .map(OctetString::as_bytes)
         .unwrap_or_default();
-    let mut ciphertext_and_tag = Vec::with_capacity(ciphertext.len() + 16);
-    ciphertext_and_tag.extend_from_slice(ciphertext);
-    ciphertext_and_tag.extend_from_slice(tag);
-    Ok(Some(ExternalGcm {
+    let mut data = Vec::with_capacity(ciphertext.len() + tag.len());
+    data.extend_from_slice(ciphertext);
+    data.extend_from_slice(tag);
+    Ok(Some(ExternalContent {
         cipher: parsed.cipher,
         keys,
-        nonce,
+        iv,
         aad: parsed.aad,
-        ciphertext_and_tag,
+        data,
     }))
 }

@@ -5,7 +5,7 @@
 // hold is reported per signer by `verify`, not thrown.
 
 import initWasm, * as wasm from './cachet_wasm.js';
-import { bulk, decryptionFailed, gcmDecrypt, gcmEncrypt } from './bulk.js';
+import { bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { bytes, checkOptions } from './options.js';
@@ -255,7 +255,7 @@ export async function errorCodes() {
 
 // ---- encrypt, decrypt, open -----------------------------------------------------------------
 
-/** Messages at least this large may have their AES-GCM layer decrypted by WebCrypto. */
+/** Messages at least this large may have their AES layer decrypted by WebCrypto. */
 const BULK_MIN = 256 * 1024;
 /** The Header Confidentiality Policies of RFC 9788 that `seal` applies. */
 const HCPS = ['hcp_baseline', 'hcp_shy', 'hcp_no_confidentiality'];
@@ -330,8 +330,8 @@ export async function encrypt(options) {
   let out;
   if (bulk(message.length, cipher)) {
     const [outer, entity] = await call(() => wasm.splitForEncryption(message));
-    const { cek, nonce, data } = await gcmEncrypt(entity, cipher);
-    out = await call(() => wasm.finishExternalGcm(outer, cek, nonce, data, recipients, cipher,
+    const { cek, iv, data } = await contentEncrypt(entity, cipher);
+    out = await call(() => wasm.finishExternal(outer, cek, iv, data, recipients, cipher,
       rsaOaep, byKeyId));
   } else {
     out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
@@ -355,11 +355,11 @@ export async function decrypt(options) {
     let lastError;
     for (const id of ids) {
       try {
-        // Large AES-GCM content: the core unwraps the key, WebCrypto decrypts.
-        const found = message.length >= BULK_MIN ? await call(() => id.inner.externalGcm(message)) : null;
+        // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts.
+        const found = message.length >= BULK_MIN ? await call(() => id.inner.externalContent(message)) : null;
         let d;
         if (found) {
-          const plaintext = await gcmDecrypt(found);
+          const plaintext = await contentDecrypt(found);
           if (plaintext === undefined) throw decryptionFailed();
           d = await call(() => wasm.decryptedMessage(message, plaintext, found.cipher));
         } else {
@@ -415,16 +415,16 @@ export async function open(options) {
     keys ??= await store.unlockedIdentities();
   }
   const openWith = async (id) => {
-    // Large AES-GCM content: the core unwraps the key, WebCrypto decrypts, the core goes on.
+    // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts, the core goes on.
     const wanted = message.length >= BULK_MIN || options.onProgress !== undefined;
-    const found = wanted ? await call(() => id.inner.externalGcm(message)) : null;
+    const found = wanted ? await call(() => id.inner.externalContent(message)) : null;
     if (!found) {
       await progress('open', message.length);
       return call(() => id.inner.openMessage(message, anchors, extra, crls, when));
     }
     stages.splice(0, stages.length, 'decrypt', 'verify', 'done');
     await progress('decrypt', found.data.length);
-    const plaintext = await gcmDecrypt(found);
+    const plaintext = await contentDecrypt(found);
     await progress('verify', plaintext?.length ?? 0);
     return call(() => id.inner.openDecrypted(message, plaintext, found.cipher, anchors, extra,
       crls, when));
@@ -630,7 +630,7 @@ export async function seal(options) {
       && (signingKeys === undefined || typeof signingKeys === 'string')) {
     signingKeys = await storeIdentity(options.store, signingKeys ?? envelope.mailFrom);
   }
-  // Large AES-GCM content: the core protects and signs, WebCrypto encrypts, the core finishes.
+  // Large AES (GCM, CBC) content: the core protects and signs, WebCrypto encrypts, the core finishes.
   // With onProgress, any size takes that path, so that signing and encrypting are two steps.
   if (options.onProgress !== undefined && doEncrypt && bulk(Infinity, cipher)) {
     stages.splice(stages.length - 1, 0, 'encrypt');
@@ -658,8 +658,8 @@ export async function seal(options) {
   if (external) {
     const [outer, entity] = out;
     await progress('encrypt', entity.length);
-    const { cek, nonce, data } = await gcmEncrypt(entity, cipher);
-    out = await call(() => wasm.finishExternalGcm(outer, cek, nonce, data, recipients, cipher,
+    const { cek, iv, data } = await contentEncrypt(entity, cipher);
+    out = await call(() => wasm.finishExternal(outer, cek, iv, data, recipients, cipher,
       rsaOaep, false));
   }
   await progress('done', out.length);

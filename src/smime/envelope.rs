@@ -106,16 +106,16 @@ pub fn join(outer: &[u8], entity: &[u8]) -> Vec<u8> {
     out
 }
 
-/// [`encrypt_entity`] for AES-GCM content the caller encrypted itself (WebCrypto): `cek` is the
-/// fresh random content key it used, `nonce` the 12-byte IV, `ciphertext_and_tag` its output
-/// over the entity. Returns the `application/pkcs7-mime` entity.
+/// [`encrypt_entity`] for content the caller encrypted itself (WebCrypto, AES-GCM or AES-CBC):
+/// `cek` is the fresh random content key it used, `iv` the nonce or IV, `data` its output over
+/// the entity. Returns the `application/pkcs7-mime` entity.
 ///
 /// # Errors
-/// As [`crate::cms::envelope::encrypt_external_gcm`].
+/// As [`crate::cms::envelope::encrypt_external`].
 pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
     cek: &[u8],
-    nonce: &[u8],
-    ciphertext_and_tag: &[u8],
+    iv: &[u8],
+    data: &[u8],
     recipients: &[&Certificate],
     options: &EncryptOptions,
     rng: &mut R,
@@ -129,9 +129,8 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
         },
         by_key_id: options.by_key_id,
     };
-    let der_bytes =
-        envelope::encrypt_external_gcm(cek, nonce, ciphertext_and_tag, recipients, &params, rng)?;
-    Ok(pkcs7_entity(&der_bytes, true))
+    let der_bytes = envelope::encrypt_external(cek, iv, data, recipients, &params, rng)?;
+    Ok(pkcs7_entity(&der_bytes, options.cipher.is_authenticated()))
 }
 
 /// The `application/pkcs7-mime` entity of an (Auth)EnvelopedData.
@@ -210,19 +209,19 @@ pub fn decrypt_message<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
-/// The outermost layer of `message` when it is AuthEnvelopedData with AES-128/256-GCM addressed
-/// to one of `identities`: what a caller needs to decrypt it itself (WebCrypto) and hand the
+/// The outermost layer of `message` when it is encrypted with AES-128/256 (GCM or CBC) for one
+/// of `identities`: what a caller needs to decrypt it itself (WebCrypto) and hand the
 /// plaintext to [`decrypted_message`] or [`open_after`]. `Ok(None)` for anything else, including
 /// a message not addressed to them or a key that cannot be unwrapped: [`decrypt_message`] and
 /// [`open`] report those.
 ///
 /// # Errors
 /// `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`.
-pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
+pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
     message: &[u8],
     identities: &[&Identity],
     rng: &mut R,
-) -> Result<Option<envelope::ExternalGcm>> {
+) -> Result<Option<envelope::ExternalContent>> {
     smime::check_size(message)?;
     let message = mime::to_crlf(mime::strip_mbox_separator(message));
     let entity = Entity::parse(&message)?;
@@ -233,7 +232,7 @@ pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
     if !envelope::is_enveloped(&body) {
         return Ok(None);
     }
-    match envelope::external_gcm(&body, identities, rng) {
+    match envelope::external_content(&body, identities, rng) {
         Ok(found) => Ok(found),
         Err(Error::NotRecipient | Error::Decryption | Error::UnsupportedAlgorithm { .. }) => {
             Ok(None)
@@ -243,7 +242,7 @@ pub fn external_gcm<R: rand_core::CryptoRng + ?Sized>(
 }
 
 /// [`decrypt_message`]'s result for a message whose content the caller decrypted (see
-/// [`external_gcm`]).
+/// [`external_content`]).
 ///
 /// # Errors
 /// `MIME_MALFORMED`, `INPUT_TOO_LARGE`.
@@ -265,7 +264,7 @@ pub fn decrypted_message(
     })
 }
 
-/// The outermost layer, decrypted by the caller (see [`external_gcm`]).
+/// The outermost layer, decrypted by the caller (see [`external_content`]).
 #[derive(Debug)]
 pub enum FirstLayer<'a> {
     /// The plaintext and its cipher.

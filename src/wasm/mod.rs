@@ -755,7 +755,7 @@ fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
     obj.into()
 }
 
-// ---- bulk AES-GCM through WebCrypto ---------------------------------------------------------
+// ---- bulk AES (GCM, CBC) through WebCrypto -----------------------------------------------------
 //
 // Wasm has no AES instructions; WebCrypto does. For large content the JS shim encrypts and
 // decrypts the content itself with WebCrypto AES-GCM, and everything else (header protection,
@@ -771,15 +771,15 @@ pub fn split_for_encryption(message: &[u8]) -> Result<Array, JsValue> {
     ))
 }
 
-/// The encrypted message: `outer` with AuthEnvelopedData around `data` (ciphertext and tag, as
-/// WebCrypto AES-GCM returned it with `cek` and `nonce`), the content key wrapped for every
-/// recipient. `cek` is wiped (here and in the caller's array).
-#[wasm_bindgen(js_name = finishExternalGcm)]
+/// The encrypted message: `outer` with (Auth)EnvelopedData around `data` (as WebCrypto AES-GCM
+/// or AES-CBC returned it with `cek` and `iv`), the content key wrapped for every recipient.
+/// `cek` is wiped (here and in the caller's array).
+#[wasm_bindgen(js_name = finishExternal)]
 #[allow(clippy::too_many_arguments)]
-pub fn finish_external_gcm(
+pub fn finish_external(
     outer: &[u8],
     cek: &mut [u8],
-    nonce: &[u8],
+    iv: &[u8],
     data: &[u8],
     recipients: Array,
     cipher: &str,
@@ -797,8 +797,7 @@ pub fn finish_external_gcm(
             by_key_id,
         };
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
-        let entity =
-            envelope::encrypt_entity_external(cek, nonce, data, &refs, &options, &mut rng)?;
+        let entity = envelope::encrypt_entity_external(cek, iv, data, &refs, &options, &mut rng)?;
         Ok(envelope::join(outer, &entity))
     })();
     zeroize::Zeroize::zeroize(cek);
@@ -824,14 +823,15 @@ pub fn decrypted_message(
 
 #[wasm_bindgen]
 impl Identity {
-    /// For a message whose outermost layer is AES-128/256-GCM AuthEnvelopedData addressed to
-    /// this identity: `{ cipher, keys, nonce, aad, data }` (candidate content keys, to wipe after
-    /// use; `data` is ciphertext and tag) for WebCrypto. `null` otherwise (use `decryptMessage`
-    /// or `openMessage`, which report why).
-    #[wasm_bindgen(js_name = externalGcm)]
-    pub fn external_gcm(&self, message: &[u8]) -> Result<JsValue, JsValue> {
+    /// For a message whose outermost layer is encrypted with AES-128/256 (GCM or CBC) for this
+    /// identity: `{ cipher, keys, iv, aad, data }` (candidate content keys, to wipe after use;
+    /// for GCM `data` is ciphertext and tag) for WebCrypto. `null` otherwise (use
+    /// `decryptMessage` or `openMessage`, which report why).
+    #[wasm_bindgen(js_name = externalContent)]
+    pub fn external_content(&self, message: &[u8]) -> Result<JsValue, JsValue> {
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
-        let Some(found) = envelope::external_gcm(message, &[&self.0], &mut rng).map_err(to_js)?
+        let Some(found) =
+            envelope::external_content(message, &[&self.0], &mut rng).map_err(to_js)?
         else {
             return Ok(JsValue::NULL);
         };
@@ -842,13 +842,9 @@ impl Identity {
             keys.push(&Uint8Array::from(k.as_slice()));
         }
         set(&obj, "keys", keys);
-        set(&obj, "nonce", Uint8Array::from(found.nonce.as_slice()));
+        set(&obj, "iv", Uint8Array::from(found.iv.as_slice()));
         set(&obj, "aad", Uint8Array::from(found.aad.as_slice()));
-        set(
-            &obj,
-            "data",
-            Uint8Array::from(found.ciphertext_and_tag.as_slice()),
-        );
+        set(&obj, "data", Uint8Array::from(found.data.as_slice()));
         Ok(obj.into())
     }
 
