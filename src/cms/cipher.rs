@@ -307,7 +307,7 @@ pub fn external(cipher: ContentCipher, key: &[u8], iv: &[u8], data: &[u8]) -> Re
     let sizes_ok = if gcm {
         iv.len() == 12 && data.len() >= 16
     } else {
-        iv.len() == 16 && !data.is_empty() && data.len() % 16 == 0
+        iv.len() == 16 && !data.is_empty() && data.len().is_multiple_of(16)
     };
     if !is_external(cipher) || key.len() != cipher.key_len() || !sizes_ok {
         return Err(Error::misuse(
