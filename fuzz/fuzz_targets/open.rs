@@ -1,5 +1,7 @@
-//! A whole message through `open` (every signed/encrypted layer), `verify_message` and
-//! `decrypt_message`, with fixed identities, anchors and time.
+//! A whole message through `open` (every signed/encrypted layer), `verify_message`,
+//! `decrypt_message`, and the WebCrypto split (`external_content`, then `open_after` and
+//! `decrypted_message` with the bytes themselves as the "plaintext" and as a failed layer), with
+//! fixed identities, anchors and time.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,4 +12,19 @@ fuzz_target!(|data: &[u8]| {
     let _ = cachet::smime::envelope::open(data, &ids, &options, &mut cachet_fuzz::rng());
     let _ = cachet::smime::verify_message(data, &options);
     let _ = cachet::smime::envelope::decrypt_message(data, &ids, &mut cachet_fuzz::rng());
+    use cachet::smime::envelope::{self, FirstLayer};
+    if let Ok(Some(found)) = envelope::external_content(data, &ids, &mut cachet_fuzz::rng()) {
+        let first = FirstLayer::Decrypted {
+            content: &found.data,
+            cipher: found.cipher,
+        };
+        let _ = envelope::open_after(data, Some(first), &ids, &options, &mut cachet_fuzz::rng());
+        let _ = envelope::decrypted_message(data, &found.data, found.cipher);
+    }
+    let first = FirstLayer::Decrypted {
+        content: data,
+        cipher: cachet::cms::cipher::ContentCipher::Aes256Gcm,
+    };
+    let _ = envelope::open_after(data, Some(first), &ids, &options, &mut cachet_fuzz::rng());
+    let _ = envelope::open_after(data, Some(FirstLayer::Failed), &ids, &options, &mut cachet_fuzz::rng());
 });
