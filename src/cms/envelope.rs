@@ -226,12 +226,25 @@ fn join_encrypted_content(info: &[u8]) -> Result<Vec<u8>> {
 /// Is this DER/BER `ContentInfo` enveloped (EnvelopedData or AuthEnvelopedData)?
 #[must_use]
 pub fn is_enveloped(ber: &[u8]) -> bool {
-    crate::ber::to_der(ber)
-        .ok()
-        .and_then(|d| ContentInfo::from_der(&d).ok())
-        .is_some_and(|ci| {
-            ci.content_type == ID_ENVELOPED_DATA || ci.content_type == ID_AUTH_ENVELOPED_DATA
-        })
+    // DER: the content type is read in place; BER: after normalising (as before).
+    let in_place = || -> Option<bool> {
+        let (info, rest) = read_tlv(ber).ok()?;
+        let parts = elements(info.contents).ok()?;
+        let [oid, explicit] = parts.as_slice() else {
+            return None;
+        };
+        let ct = const_oid::ObjectIdentifier::from_der(oid.whole).ok()?;
+        (info.tag == 0x30 && explicit.tag == 0xa0 && rest.is_empty())
+            .then_some(ct == ID_ENVELOPED_DATA || ct == ID_AUTH_ENVELOPED_DATA)
+    };
+    in_place().unwrap_or_else(|| {
+        crate::ber::to_der(ber)
+            .ok()
+            .and_then(|d| ContentInfo::from_der(&d).ok())
+            .is_some_and(|ci| {
+                ci.content_type == ID_ENVELOPED_DATA || ci.content_type == ID_AUTH_ENVELOPED_DATA
+            })
+    })
 }
 
 /// A parsed EnvelopedData or AuthEnvelopedData.
@@ -250,20 +263,46 @@ fn parse(ber: &[u8]) -> Result<Parsed> {
             limit: crate::cms::MAX_CMS_SIZE,
         });
     }
-    let der_bytes = join_encrypted_content(&crate::ber::to_der(ber)?)?;
-    crate::cms::check_recipient_count(&der_bytes, MAX_RECIPIENTS)?;
-    let info = ContentInfo::from_der(&der_bytes)?;
-    let inner = info.content.to_der()?;
-    let (infos, eci, mac, aad) = if info.content_type == ID_ENVELOPED_DATA {
-        let d = EnvelopedData::from_der(&inner)?;
+    // DER (what Cachet, OpenSSL and most clients write) is decoded where it lies; BER (NSS,
+    // Java, Outlook: indefinite lengths, segmented content) is normalised first. The strict DER
+    // decoder is the test: anything it rejects takes the normalising path, whose errors count.
+    match parse_der(ber) {
+        Ok(parsed) => Ok(parsed),
+        Err(Error::InputTooLarge { what, limit }) => Err(Error::InputTooLarge { what, limit }),
+        Err(_) => parse_der(&join_encrypted_content(&crate::ber::to_der(ber)?)?),
+    }
+}
+
+/// [`parse`] for DER input: the `ContentInfo` is taken apart in place (no copy of the content),
+/// then the (Auth)EnvelopedData decoded.
+fn parse_der(der_bytes: &[u8]) -> Result<Parsed> {
+    crate::cms::check_recipient_count(der_bytes, MAX_RECIPIENTS)?;
+    let malformed = Error::CmsMalformed {
+        detail: "ContentInfo structure",
+    };
+    let (info, rest) = read_tlv(der_bytes)?;
+    if info.tag != 0x30 || !rest.is_empty() {
+        return Err(malformed);
+    }
+    let [oid, explicit] = elements(info.contents)?[..] else {
+        return Err(malformed);
+    };
+    let content_type = const_oid::ObjectIdentifier::from_der(oid.whole)?;
+    let (inner, after) = read_tlv(explicit.contents)?;
+    if explicit.tag != 0xa0 || !after.is_empty() {
+        return Err(malformed);
+    }
+    let inner = inner.whole;
+    let (infos, eci, mac, aad) = if content_type == ID_ENVELOPED_DATA {
+        let d = EnvelopedData::from_der(inner)?;
         (
             d.recip_infos.0.into_vec(),
             d.encrypted_content,
             None,
             Vec::new(),
         )
-    } else if info.content_type == ID_AUTH_ENVELOPED_DATA {
-        let d = AuthEnvelopedData::from_der(&inner)?;
+    } else if content_type == ID_AUTH_ENVELOPED_DATA {
+        let d = AuthEnvelopedData::from_der(inner)?;
         let aad = match &d.auth_attrs {
             Some(attrs) => attrs.to_der()?,
             None => Vec::new(),

@@ -252,8 +252,18 @@ pub fn decrypted_message(
     cipher: ContentCipher,
 ) -> Result<DecryptedMessage> {
     smime::check_size(message)?;
-    let message = mime::to_crlf(mime::strip_mbox_separator(message));
-    let entity = Entity::parse(&message)?;
+    // Only the outer header fields are needed: normalise the header section, not the body.
+    let message = mime::strip_mbox_separator(message);
+    let end = [
+        mime::find(message, b"\r\n\r\n").map(|i| i + 4),
+        mime::find(message, b"\n\n").map(|i| i + 2),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(message.len());
+    let header = mime::to_crlf(message.get(..end).unwrap_or(message));
+    let entity = Entity::parse(&header)?;
     let mut out = outer_fields(&entity);
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     out.extend_from_slice(&mime::to_crlf(plaintext));
