@@ -488,3 +488,61 @@ pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
         data,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-place DER path and the normalising BER path read the same structure, and BER
+    /// (indefinite lengths, segmented content, as NSS writes) still takes the second.
+    #[test]
+    fn der_in_place_and_ber_normalised_agree() {
+        let certs =
+            crate::x509::parse_certificates(include_bytes!("../../tests/vectors/pki/bob-rsa.pem"))
+                .unwrap_or_default();
+        let Some(cert) = certs.into_iter().next() else {
+            panic!("test certificate");
+        };
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        for cipher in [ContentCipher::Aes256Gcm, ContentCipher::Aes128Cbc] {
+            let params = EncryptParams {
+                cipher,
+                rsa: RsaTransport::Pkcs1v15,
+                by_key_id: false,
+            };
+            let der_bytes = encrypt(b"hello", &[&cert], &params, &mut rng).unwrap_or_default();
+            let fast = parse_der(&der_bytes).ok();
+            let slow = join_encrypted_content(&crate::ber::to_der(&der_bytes).unwrap_or_default())
+                .ok()
+                .and_then(|d| parse_der(&d).ok());
+            let (Some(fast), Some(slow)) = (fast, slow) else {
+                panic!("both paths parse DER");
+            };
+            assert_eq!(fast.eci, slow.eci);
+            assert_eq!(fast.mac, slow.mac);
+            assert_eq!(fast.infos.len(), 1);
+            assert!(is_enveloped(&der_bytes));
+        }
+        // A BER encoding of the same kind of structure: indefinite outer lengths are not DER,
+        // so `parse_der` refuses it and `parse` normalises.
+        let der_bytes = encrypt(
+            b"hello",
+            &[&cert],
+            &EncryptParams {
+                cipher: ContentCipher::Aes256Cbc,
+                rsa: RsaTransport::Pkcs1v15,
+                by_key_id: false,
+            },
+            &mut rng,
+        )
+        .unwrap_or_default();
+        let (info, _) = read_tlv(&der_bytes).unwrap_or_else(|_| panic!("DER"));
+        let mut ber = alloc::vec![0x30, 0x80];
+        ber.extend_from_slice(info.contents);
+        ber.extend_from_slice(&[0, 0]);
+        assert!(parse_der(&ber).is_err());
+        assert!(parse(&ber).is_ok());
+        assert!(is_enveloped(&ber));
+        assert!(!is_enveloped(b"\x30\x03\x06\x01\x00"));
+    }
+}
