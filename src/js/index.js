@@ -5,7 +5,7 @@
 // hold is reported per signer by `verify`, not thrown.
 
 import initWasm, * as wasm from './cachet_wasm.js';
-import { bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
+import { BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { bytes, checkOptions } from './options.js';
@@ -255,8 +255,6 @@ export async function errorCodes() {
 
 // ---- encrypt, decrypt, open -----------------------------------------------------------------
 
-/** Messages at least this large may have their AES layer decrypted by WebCrypto. */
-const BULK_MIN = 256 * 1024;
 /** The Header Confidentiality Policies of RFC 9788 that `seal` applies. */
 const HCPS = ['hcp_baseline', 'hcp_shy', 'hcp_no_confidentiality'];
 const CIPHERS = ['aes256-gcm', 'aes128-gcm', 'chacha20-poly1305', 'aes256-cbc', 'aes128-cbc'];
@@ -356,7 +354,7 @@ export async function decrypt(options) {
     for (const id of ids) {
       try {
         // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts.
-        const found = message.length >= BULK_MIN ? await call(() => id.inner.externalContent(message)) : null;
+        const found = message.length >= BULK_THRESHOLD ? await call(() => id.inner.externalContent(message)) : null;
         let d;
         if (found) {
           const plaintext = await contentDecrypt(found);
@@ -416,7 +414,7 @@ export async function open(options) {
   }
   const openWith = async (id) => {
     // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts, the core goes on.
-    const wanted = message.length >= BULK_MIN || options.onProgress !== undefined;
+    const wanted = message.length >= BULK_THRESHOLD || options.onProgress !== undefined;
     const found = wanted ? await call(() => id.inner.externalContent(message)) : null;
     if (!found) {
       await progress('open', message.length);

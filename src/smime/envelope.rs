@@ -30,6 +30,21 @@ pub struct EncryptOptions {
     pub by_key_id: bool,
 }
 
+impl EncryptOptions {
+    /// The CMS-level parameters these options mean.
+    fn params(&self) -> EncryptParams {
+        EncryptParams {
+            cipher: self.cipher,
+            rsa: if self.rsa_oaep {
+                RsaTransport::OaepSha256
+            } else {
+                RsaTransport::Pkcs1v15
+            },
+            by_key_id: self.by_key_id,
+        }
+    }
+}
+
 impl Default for EncryptOptions {
     fn default() -> Self {
         Self {
@@ -72,16 +87,7 @@ pub fn encrypt_entity<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let rsa = if options.rsa_oaep {
-        RsaTransport::OaepSha256
-    } else {
-        RsaTransport::Pkcs1v15
-    };
-    let params = EncryptParams {
-        cipher: options.cipher,
-        rsa,
-        by_key_id: options.by_key_id,
-    };
+    let params = options.params();
     let der_bytes = envelope::encrypt(content, recipients, &params, rng)?;
     Ok(pkcs7_entity(&der_bytes, options.cipher.is_authenticated()))
 }
@@ -120,15 +126,7 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let params = EncryptParams {
-        cipher: options.cipher,
-        rsa: if options.rsa_oaep {
-            RsaTransport::OaepSha256
-        } else {
-            RsaTransport::Pkcs1v15
-        },
-        by_key_id: options.by_key_id,
-    };
+    let params = options.params();
     let der_bytes = envelope::encrypt_external(cek, iv, data, recipients, &params, rng)?;
     Ok(pkcs7_entity(&der_bytes, options.cipher.is_authenticated()))
 }
