@@ -83,6 +83,19 @@ impl DigestAlgorithm {
         matches!(self, Self::Md5 | Self::Sha1)
     }
 
+    /// The length of the digest in bytes.
+    #[must_use]
+    pub fn output_len(self) -> usize {
+        match self {
+            Self::Md5 => 16,
+            Self::Sha1 => 20,
+            Self::Sha224 => 28,
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
     /// Digest `data`. `None` for MD5, which Cachet does not compute.
     #[must_use]
     pub fn digest(self, data: &[u8]) -> Option<Vec<u8>> {
@@ -104,7 +117,7 @@ const ECDSA_WITH_SHA_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840
 /// Smallest RSA modulus accepted for verification (bits). Signing needs 2048.
 const RSA_MIN_VERIFY_BITS: usize = 1024;
 /// Smallest RSA modulus accepted for signing (bits).
-const RSA_MIN_SIGN_BITS: usize = 2048;
+pub(crate) const RSA_MIN_SIGN_BITS: usize = 2048;
 /// Largest RSA modulus accepted (bits): bigger keys cost too much to verify.
 const RSA_MAX_BITS: usize = 8192;
 
@@ -363,6 +376,64 @@ macro_rules! ecdsa_verify {
 }
 use ecdsa_verify;
 
+/// The `signatureAlgorithm` of an RSA signature with `digest`: `sha*WithRSAEncryption` (PKCS#1
+/// v1.5), or with `pss` `id-RSASSA-PSS` with MGF1 of the same hash and a salt as long as the hash
+/// (RFC 4056). MD5 and SHA-1 are refused.
+///
+/// # Errors
+/// `CMS_UNSUPPORTED_ALGORITHM` for MD5 and SHA-1.
+pub fn rsa_signature_algorithm(
+    digest: DigestAlgorithm,
+    pss: bool,
+) -> crate::Result<spki::AlgorithmIdentifierOwned> {
+    use crate::error::Error;
+    use spki::AlgorithmIdentifierOwned as AlgId;
+    if pss {
+        fn params<D>() -> crate::Result<der::Any>
+        where
+            D: digest::Digest + const_oid::AssociatedOid,
+        {
+            // The salt is as long as the hash: at most 64 bytes.
+            let salt_len = u8::try_from(<D as digest::Digest>::output_size()).map_err(|_| {
+                Error::Internal {
+                    detail: "hash length",
+                }
+            })?;
+            der::Any::encode_from(&pkcs1::RsaPssParamsRef::new::<D>(salt_len)).map_err(|_| {
+                Error::Internal {
+                    detail: "PSS parameters",
+                }
+            })
+        }
+        let parameters = match digest {
+            DigestAlgorithm::Sha224 => params::<sha2::Sha224>()?,
+            DigestAlgorithm::Sha256 => params::<sha2::Sha256>()?,
+            DigestAlgorithm::Sha384 => params::<sha2::Sha384>()?,
+            DigestAlgorithm::Sha512 => params::<sha2::Sha512>()?,
+            DigestAlgorithm::Md5 | DigestAlgorithm::Sha1 => {
+                return Err(Error::unsupported(digest.oid()))
+            }
+        };
+        return Ok(AlgId {
+            oid: rfc5912::ID_RSASSA_PSS,
+            parameters: Some(parameters),
+        });
+    }
+    let oid = match digest {
+        DigestAlgorithm::Sha224 => rfc5912::SHA_224_WITH_RSA_ENCRYPTION,
+        DigestAlgorithm::Sha256 => rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+        DigestAlgorithm::Sha384 => rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+        DigestAlgorithm::Sha512 => rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
+        DigestAlgorithm::Md5 | DigestAlgorithm::Sha1 => {
+            return Err(Error::unsupported(digest.oid()))
+        }
+    };
+    Ok(AlgId {
+        oid,
+        parameters: Some(der::Any::null()),
+    })
+}
+
 /// Sign `message` (the data itself, hashed here) with `key`.
 ///
 /// Returns the signature algorithm identifier to put beside the signature and the signature:
@@ -422,73 +493,40 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
                     algorithm: alloc::format!("RSA-{bits}"),
                 });
             }
-            if rsa_pss {
-                macro_rules! pss {
-                    ($d:ty) => {{
-                        // The salt is as long as the hash: at most 64 bytes.
-                        let salt_len = u8::try_from(hashed.len()).map_err(|_| Error::Internal {
-                            detail: "hash length",
-                        })?;
-                        let params = pkcs1::RsaPssParamsRef::new::<$d>(salt_len);
-                        let any = der::Any::encode_from(&params).map_err(|_| Error::Internal {
-                            detail: "PSS parameters",
-                        })?;
-                        let sig = key
-                            .sign_with_rng(
-                                rng,
-                                rsa::Pss::<$d>::new_with_salt(usize::from(salt_len)),
-                                &hashed,
-                            )
-                            .map_err(failed)?;
-                        (
-                            AlgId {
-                                oid: rfc5912::ID_RSASSA_PSS,
-                                parameters: Some(any),
-                            },
-                            sig,
-                        )
-                    }};
+            let algorithm = rsa_signature_algorithm(digest, rsa_pss)?;
+            // The PSS salt is as long as the hash (what rsa_signature_algorithm says).
+            let salt = hashed.len();
+            let sig = match (digest, rsa_pss) {
+                (DigestAlgorithm::Sha224, true) => {
+                    key.sign_with_rng(rng, rsa::Pss::<sha2::Sha224>::new_with_salt(salt), &hashed)
                 }
-                Ok(match digest {
-                    DigestAlgorithm::Sha224 => pss!(sha2::Sha224),
-                    DigestAlgorithm::Sha256 => pss!(sha2::Sha256),
-                    DigestAlgorithm::Sha384 => pss!(sha2::Sha384),
-                    DigestAlgorithm::Sha512 => pss!(sha2::Sha512),
-                    DigestAlgorithm::Md5 | DigestAlgorithm::Sha1 => {
-                        return Err(Error::unsupported(digest.oid()))
-                    }
-                })
-            } else {
-                let (oid, scheme) = match digest {
-                    DigestAlgorithm::Sha224 => (
-                        rfc5912::SHA_224_WITH_RSA_ENCRYPTION,
-                        rsa::Pkcs1v15Sign::new::<sha2::Sha224>(),
-                    ),
-                    DigestAlgorithm::Sha256 => (
-                        rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
-                        rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                    ),
-                    DigestAlgorithm::Sha384 => (
-                        rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
-                        rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-                    ),
-                    DigestAlgorithm::Sha512 => (
-                        rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
-                        rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
-                    ),
-                    DigestAlgorithm::Md5 | DigestAlgorithm::Sha1 => {
-                        return Err(Error::unsupported(digest.oid()))
-                    }
-                };
-                let sig = key.sign_with_rng(rng, scheme, &hashed).map_err(failed)?;
-                Ok((
-                    AlgId {
-                        oid,
-                        parameters: Some(der::Any::null()),
-                    },
-                    sig,
-                ))
+                (DigestAlgorithm::Sha256, true) => {
+                    key.sign_with_rng(rng, rsa::Pss::<sha2::Sha256>::new_with_salt(salt), &hashed)
+                }
+                (DigestAlgorithm::Sha384, true) => {
+                    key.sign_with_rng(rng, rsa::Pss::<sha2::Sha384>::new_with_salt(salt), &hashed)
+                }
+                (DigestAlgorithm::Sha512, true) => {
+                    key.sign_with_rng(rng, rsa::Pss::<sha2::Sha512>::new_with_salt(salt), &hashed)
+                }
+                (DigestAlgorithm::Sha224, false) => {
+                    key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<sha2::Sha224>(), &hashed)
+                }
+                (DigestAlgorithm::Sha256, false) => {
+                    key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed)
+                }
+                (DigestAlgorithm::Sha384, false) => {
+                    key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), &hashed)
+                }
+                (DigestAlgorithm::Sha512, false) => {
+                    key.sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), &hashed)
+                }
+                (DigestAlgorithm::Md5 | DigestAlgorithm::Sha1, _) => {
+                    return Err(Error::unsupported(digest.oid()))
+                }
             }
+            .map_err(failed)?;
+            Ok((algorithm, sig))
         }
         PrivateKey::P256(_) | PrivateKey::P384(_) => {
             use signature::hazmat::RandomizedPrehashSigner as _;

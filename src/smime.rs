@@ -308,13 +308,22 @@ pub fn sign_message<R: rand_core::CryptoRng + ?Sized>(
     options: &SignOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    let (outer, content) = prepare_signing(message)?;
+    Ok(envelope::join(
+        &outer,
+        &sign_entity(&content, signers, options, rng)?,
+    ))
+}
+
+/// The first half of [`sign_message`]: the outer header fields and the canonical entity to sign
+/// (whose digest may then be made elsewhere, see [`sign_entity_with`]).
+///
+/// # Errors
+/// `MIME_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn prepare_signing(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
     check_size(message)?;
     let message = mime::to_crlf(message);
-    let (outer, content) = split_for_signing(&message)?;
-    let mut out = outer;
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    out.extend_from_slice(&sign_entity(&content, signers, options, rng)?);
-    Ok(out)
+    split_for_signing(&message)
 }
 
 /// Sign a canonical MIME entity; returns the signed entity (`multipart/signed` or opaque
@@ -328,6 +337,23 @@ pub fn sign_entity<R: rand_core::CryptoRng + ?Sized>(
     options: &SignOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    sign_entity_with(content, signers, options, None, rng)
+}
+
+/// [`sign_entity`] with the digest and signature made elsewhere (see
+/// [`cms::sign::sign_with`]): the content comes from [`split_for_signing`] or
+/// [`seal::protect_payload`](crate::smime::seal::protect_payload), the signature is over
+/// [`cms::sign::to_be_signed`] with the same digest and `options.time`.
+///
+/// # Errors
+/// As [`sign_entity`] and [`cms::sign::sign_with`].
+pub fn sign_entity_with<R: rand_core::CryptoRng + ?Sized>(
+    content: &[u8],
+    signers: &[&Identity],
+    options: &SignOptions,
+    precomputed: Option<cms::sign::Precomputed<'_>>,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     if options.digest.is_weak() {
         return Err(Error::misuse("signing with MD5 or SHA-1 is not allowed"));
     }
@@ -337,7 +363,7 @@ pub fn sign_entity<R: rand_core::CryptoRng + ?Sized>(
         time: options.time,
         detached: !options.opaque,
     };
-    let der_bytes = cms::sign::sign(content, signers, &params, rng)?;
+    let der_bytes = cms::sign::sign_with(content, signers, &params, precomputed, rng)?;
     let mut out = Vec::with_capacity(content.len() + der_bytes.len() * 2 + 512);
     if options.opaque {
         out.extend_from_slice(

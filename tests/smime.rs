@@ -12,7 +12,9 @@ mod common;
 use cachet::algorithms::DigestAlgorithm;
 use cachet::smime::{self, SignOptions, VerifyOptions};
 use cachet::UnixTime;
-use common::{anchors, certs, identity, sign, sign_with, verdict, verify, verify_at, AT, MESSAGE};
+use common::{
+    anchors, certs, identity, rng, sign, sign_with, verdict, verify, verify_at, AT, MESSAGE,
+};
 
 const SIGNERS: &[&str] = &[
     "alice-rsa",
@@ -75,6 +77,89 @@ fn digests_and_pss() {
     // Ed25519 always signs with SHA-512 (RFC 8419).
     let signed = sign(MESSAGE, &identity("alice-ed25519"));
     assert!(String::from_utf8_lossy(&signed).contains("micalg=sha-512"));
+}
+
+/// The WebCrypto path's core half: a digest and an RSA signature made outside the core
+/// (here by the core's own primitives, standing in for WebCrypto; OpenSSL checks the real path in
+/// tests/js/websign.test.mjs) give a message that verifies, and nothing else is accepted.
+#[test]
+fn precomputed_digest_and_signature() {
+    use cachet::cms::sign::{can_precompute, to_be_signed, Precomputed};
+    use cachet::smime::{prepare_signing, sign_entity_with};
+    let id = identity("alice-rsa");
+    for digest in [
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ] {
+        for pss in [false, true] {
+            let options = SignOptions {
+                opaque: false,
+                digest,
+                rsa_pss: pss,
+                time: AT,
+            };
+            let (outer, content) = prepare_signing(MESSAGE).unwrap();
+            let value = digest.digest(&content).unwrap();
+            let tbs = to_be_signed(&id, &value, AT).unwrap();
+            let (_, signature) =
+                cachet::algorithms::sign(&id.key, digest, pss, &tbs, &mut rng()).unwrap();
+            let given = Precomputed {
+                digest: &value,
+                signature: &signature,
+            };
+            let entity =
+                sign_entity_with(&content, &[&id], &options, Some(given), &mut rng()).unwrap();
+            let report = verify(&cachet::smime::envelope::join(&outer, &entity));
+            assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
+            assert_eq!(
+                report.signers[0].signature_algorithm,
+                if pss { "rsa-pss" } else { "rsa-pkcs1v15" }
+            );
+
+            // A signature over other bytes, a digest of the wrong length, a wrong digest.
+            let (_, other) =
+                cachet::algorithms::sign(&id.key, digest, pss, b"other", &mut rng()).unwrap();
+            let short = &value[..value.len() - 1];
+            let mut wrong = value.clone();
+            wrong[0] ^= 1;
+            for (d, sig) in [
+                (value.as_slice(), other.as_slice()),
+                (short, signature.as_slice()),
+                (wrong.as_slice(), signature.as_slice()),
+            ] {
+                let given = Precomputed {
+                    digest: d,
+                    signature: sig,
+                };
+                let err = sign_entity_with(&content, &[&id], &options, Some(given), &mut rng())
+                    .unwrap_err();
+                assert_eq!(err.code(), "API_MISUSE", "{err}");
+            }
+        }
+    }
+    // Only one RSA signer, with SHA-2, can be precomputed.
+    let options = SignOptions {
+        opaque: true,
+        digest: DigestAlgorithm::Sha256,
+        rsa_pss: false,
+        time: AT,
+    };
+    let value = [0u8; 32];
+    let given = Precomputed {
+        digest: &value,
+        signature: &[1u8; 256],
+    };
+    for name in ["alice-p256", "alice-ed25519"] {
+        let other = identity(name);
+        assert!(!can_precompute(&other.key, DigestAlgorithm::Sha256));
+        let err = sign_entity_with(b"x", &[&other], &options, Some(given), &mut rng()).unwrap_err();
+        assert_eq!(err.code(), "API_MISUSE");
+    }
+    assert!(can_precompute(&id.key, DigestAlgorithm::Sha256));
+    assert!(!can_precompute(&id.key, DigestAlgorithm::Sha1));
+    let err = sign_entity_with(b"x", &[&id, &id], &options, Some(given), &mut rng()).unwrap_err();
+    assert_eq!(err.code(), "API_MISUSE");
 }
 
 #[test]

@@ -141,6 +141,69 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
     params: &SignParams,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    sign_with(content, signers, params, None, rng)
+}
+
+/// What was computed outside the core for a single signer (by WebCrypto, whose SHA-2 and RSA
+/// run natively): the content's digest and the signature over [`to_be_signed`]'s bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Precomputed<'a> {
+    /// The digest of the content, with the signer's [`effective_digest`].
+    pub digest: &'a [u8],
+    /// The signature over [`to_be_signed`] for that digest (RSA only; see [`can_precompute`]).
+    pub signature: &'a [u8],
+}
+
+/// Can a signature with this key be made outside the core (RSA PKCS#1 v1.5 or PSS, SHA-2)?
+/// Other keys are fast enough here (ECDSA, Ed25519) and are always signed by the core.
+#[must_use]
+pub fn can_precompute(key: &PrivateKey, digest: DigestAlgorithm) -> bool {
+    matches!(key, PrivateKey::Rsa(_))
+        && key
+            .rsa_bits()
+            .is_some_and(|bits| bits >= algorithms::RSA_MIN_SIGN_BITS)
+        && !digest.is_weak()
+}
+
+/// The bytes a signer signs (the DER `SET OF` signed attributes, RFC 5652 §5.4) for content
+/// whose digest is `message_digest`, at `time`.
+///
+/// # Errors
+/// `DER_MALFORMED` for unencodable input.
+pub fn to_be_signed(identity: &Identity, message_digest: &[u8], time: UnixTime) -> Result<Vec<u8>> {
+    Ok(signed_attributes(identity, message_digest, time)?.to_der()?)
+}
+
+/// [`sign`], with the digest and signature of the one signer made elsewhere when `precomputed`
+/// is given. The signature is checked against the signer's certificate before it is used, so
+/// a wrong key or a broken signer never leaves here as a signed message.
+///
+/// # Errors
+/// Those of [`sign`]; `API_MISUSE` when `precomputed` comes with other than one RSA signer, a
+/// digest of the wrong length, or a signature the certificate does not verify.
+pub fn sign_with<R: rand_core::CryptoRng + ?Sized>(
+    content: &[u8],
+    signers: &[&Identity],
+    params: &SignParams,
+    precomputed: Option<Precomputed<'_>>,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    if let Some(given) = precomputed {
+        let [identity] = signers else {
+            return Err(Error::misuse(
+                "a precomputed signature is for exactly one signer",
+            ));
+        };
+        let digest = effective_digest(&identity.key, params.digest);
+        if !can_precompute(&identity.key, digest) {
+            return Err(Error::misuse(
+                "a precomputed signature needs an RSA key and SHA-2",
+            ));
+        }
+        if given.digest.len() != digest.output_len() {
+            return Err(Error::misuse("the precomputed digest has the wrong length"));
+        }
+    }
     if signers.is_empty() {
         return Err(Error::misuse("at least one signer is needed"));
     }
@@ -159,13 +222,35 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
         {
             digest_algorithms.insert(digest_alg.clone())?;
         }
-        let message_digest = digest.digest(content).ok_or(Error::Internal {
-            detail: "signing digests are computable",
-        })?;
+        let message_digest = match precomputed {
+            Some(given) => given.digest.to_vec(),
+            None => digest.digest(content).ok_or(Error::Internal {
+                detail: "signing digests are computable",
+            })?,
+        };
         let attrs = signed_attributes(identity, &message_digest, params.time)?;
         let to_be_signed = attrs.to_der()?;
-        let (signature_algorithm, signature) =
-            algorithms::sign(&identity.key, digest, params.rsa_pss, &to_be_signed, rng)?;
+        let (signature_algorithm, signature) = match precomputed {
+            Some(given) => {
+                let algorithm = algorithms::rsa_signature_algorithm(digest, params.rsa_pss)?;
+                let spki = identity
+                    .certificate
+                    .tbs_certificate()
+                    .subject_public_key_info();
+                algorithms::verify_signature(
+                    spki,
+                    &algorithm,
+                    Some(digest),
+                    &to_be_signed,
+                    given.signature,
+                )
+                .map_err(|_| {
+                    Error::misuse("the precomputed signature does not verify with the certificate")
+                })?;
+                (algorithm, given.signature.to_vec())
+            }
+            None => algorithms::sign(&identity.key, digest, params.rsa_pss, &to_be_signed, rng)?,
+        };
         let tbs = identity.certificate.tbs_certificate();
         signer_infos.insert(SignerInfo {
             version: CmsVersion::V1,

@@ -8,6 +8,7 @@ import initWasm, * as wasm from './cachet_wasm.js';
 import { BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
+import { forget, signEntity, webSigner } from './websign.js';
 import { bytes, checkOptions } from './options.js';
 
 export { CachetError, ERROR_CODES };
@@ -143,6 +144,7 @@ export class Identity {
 
   /** Wipe the private key now (otherwise it is wiped when garbage collected). */
   dispose() {
+    if (this.#inner) forget(this.#inner);
     this.#inner?.free();
     this.#inner = null;
   }
@@ -202,14 +204,24 @@ export async function sign(options) {
   if (!(keys instanceof Identity) && (keys === null || typeof keys !== 'object')) {
     throw misuse('sign: signingKeys: expected an Identity or { privateKey, certificate, ... }');
   }
-  const signed = await call(() => {
-    const owned = keys instanceof Identity ? null : loadIdentity(keys, 'sign: signingKeys');
-    try {
-      return wasm.signMessage(message, owned ?? keys.inner, !detached, digest, rsaPss, when);
-    } finally {
-      owned?.free();
+  const owned = keys instanceof Identity ? null
+    : await call(() => loadIdentity(keys, 'sign: signingKeys'));
+  let signed;
+  try {
+    const inner = owned ?? keys.inner;
+    // RSA: WebCrypto hashes and signs, the core does the rest (see websign.js).
+    const signer = await webSigner(inner, digest, rsaPss, owned === null);
+    if (signer) {
+      const [outer, content] = await call(() => wasm.prepareSigning(message));
+      const entity = await signEntity(call, inner, signer, content,
+        { opaque: !detached, digest, rsaPss, when });
+      signed = await call(() => wasm.joinMessage(outer, entity));
+    } else {
+      signed = await call(() => wasm.signMessage(message, inner, !detached, digest, rsaPss, when));
     }
-  });
+  } finally {
+    owned?.free();
+  }
   return typeof options.message === 'string' ? new TextDecoder().decode(signed) : signed;
 }
 
@@ -640,19 +652,34 @@ export async function seal(options) {
   const external = doEncrypt
     && bulk(options.onProgress === undefined ? message.length : Infinity, cipher);
   await progress(doSign ? 'sign' : 'protect', message.length);
-  let out = await call(() => {
-    if (!doSign) {
-      return wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp, legacy, hcp, external);
-    }
-    const ids = identities(signingKeys, 'seal: signingKeys');
-    if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
+  const step = external ? 'prepare' : 'whole';
+  let out;
+  if (!doSign) {
+    out = await call(() => wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp,
+      legacy, hcp, step));
+  } else {
+    const ids = await call(() => identities(signingKeys, 'seal: signingKeys'));
     try {
-      return ids[0].inner.sealMessage(message, recipients, cipher, rsaOaep, !detached, digest,
-        rsaPss, hp, legacy, when, hcp, external);
+      if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
+      const { inner, owned } = ids[0];
+      const seal = (s) => call(() => inner.sealMessage(message, recipients, cipher, rsaOaep,
+        !detached, digest, rsaPss, hp, legacy, when, hcp, s));
+      // RSA: the core protects the header fields, WebCrypto hashes and signs (websign.js).
+      const signer = await webSigner(inner, digest, rsaPss, !owned);
+      if (signer) {
+        const [outer, payload] = await seal('protect');
+        const entity = await signEntity(call, inner, signer, payload,
+          { opaque: !detached, digest, rsaPss, when });
+        if (external) out = [outer, entity];
+        else if (!doEncrypt) out = await call(() => wasm.joinMessage(outer, entity));
+        else out = await call(() => wasm.encryptAndJoin(outer, entity, recipients, cipher, rsaOaep));
+      } else {
+        out = await seal(step);
+      }
     } finally {
       freeAll(ids);
     }
-  });
+  }
   if (external) {
     const [outer, entity] = out;
     await progress('encrypt', entity.length);

@@ -59,6 +59,20 @@ pub fn prepare<R: rand_core::CryptoRng + ?Sized>(
     options: &SealOptions<'_>,
     rng: &mut R,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
+    let (outer, mut entity) = protect_payload(message, options)?;
+    if !options.signers.is_empty() {
+        entity = smime::sign_entity(&entity, options.signers, &options.sign, rng)?;
+    }
+    Ok((outer, entity))
+}
+
+/// The first step of [`seal`]: header protection only. Returns the outer header fields and the
+/// payload to sign (by [`smime::sign_entity`], or with a digest and signature made elsewhere by
+/// [`smime::sign_entity_with`]) and then to encrypt.
+///
+/// # Errors
+/// As [`seal`].
+pub fn protect_payload(message: &[u8], options: &SealOptions<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
     let sign = !options.signers.is_empty();
     let encrypt = !options.recipients.is_empty();
     if !sign && !encrypt {
@@ -67,14 +81,9 @@ pub fn prepare<R: rand_core::CryptoRng + ?Sized>(
     smime::check_size(message)?;
     let message = mime::to_crlf(message);
     let mode = if encrypt { Mode::Cipher } else { Mode::Clear };
-    let (outer, payload) = if options.header_protection {
-        protect::protect(&message, mode, options.policy, options.legacy_display)?
+    if options.header_protection {
+        protect::protect(&message, mode, options.policy, options.legacy_display)
     } else {
-        smime::split_for_signing(&message)?
-    };
-    let mut entity = payload;
-    if sign {
-        entity = smime::sign_entity(&entity, options.signers, &options.sign, rng)?;
+        smime::split_for_signing(&message)
     }
-    Ok((outer, entity))
 }

@@ -254,6 +254,108 @@ pub fn sign_message(
     smime::sign_message(message, &[&identity.0], &options, &mut rng).map_err(to_js)
 }
 
+/// The first half of signing (see [`smime::prepare_signing`]): `[outer, content]`, the outer
+/// header fields and the canonical entity whose digest WebCrypto may make.
+#[wasm_bindgen(js_name = prepareSigning)]
+pub fn prepare_signing(message: &[u8]) -> Result<JsValue, JsValue> {
+    let (outer, content) = smime::prepare_signing(message).map_err(to_js)?;
+    Ok(pair(&outer, &content))
+}
+
+/// A message from its outer header fields and its (signed or encrypted) entity.
+#[wasm_bindgen(js_name = joinMessage)]
+#[must_use]
+pub fn join_message(outer: &[u8], entity: &[u8]) -> Vec<u8> {
+    envelope::join(outer, entity)
+}
+
+/// `seal`'s last step when the core encrypts: encrypt `entity` to `recipients` and join it to
+/// `outer`.
+#[wasm_bindgen(js_name = encryptAndJoin)]
+pub fn encrypt_and_join(
+    outer: &[u8],
+    entity: &[u8],
+    recipients: Array,
+    cipher: &str,
+    rsa_oaep: bool,
+) -> Result<Vec<u8>, JsValue> {
+    (|| {
+        let certs = certificates(&recipients, "encryptionKeys")?;
+        let refs: Vec<&Certificate> = certs.iter().collect();
+        let cipher = ContentCipher::from_name(cipher)
+            .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
+        let options = EncryptOptions {
+            cipher,
+            rsa_oaep,
+            by_key_id: false,
+        };
+        let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+        let encrypted = envelope::encrypt_entity(entity, &refs, &options, &mut rng)?;
+        Ok(envelope::join(outer, &encrypted))
+    })()
+    .map_err(to_js)
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// The private key as PKCS#8 DER for `crypto.subtle.importKey` when signatures with it may
+    /// be made by WebCrypto (RSA of 2048 bits or more, see
+    /// [`crate::cms::sign::can_precompute`]); `undefined` otherwise. The caller imports it
+    /// non-extractable and wipes these bytes; the copy in wasm memory is wiped here.
+    #[wasm_bindgen(js_name = webCryptoSigningKey)]
+    pub fn web_crypto_signing_key(&self, digest: &str) -> Result<Option<Uint8Array>, JsValue> {
+        let digest = DigestAlgorithm::from_name(digest)
+            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown digest {digest:?}"))))?;
+        if !crate::cms::sign::can_precompute(&self.0.key, digest) {
+            return Ok(None);
+        }
+        let der = self.0.key.to_pkcs8_der().map_err(to_js)?;
+        Ok(Some(Uint8Array::from(der.as_slice())))
+    }
+
+    /// The bytes to sign (DER signed attributes) for content with digest `digest_value`.
+    #[wasm_bindgen(js_name = toBeSigned)]
+    pub fn to_be_signed(
+        &self,
+        digest_value: &[u8],
+        digest: &str,
+        time_ms: f64,
+    ) -> Result<Vec<u8>, JsValue> {
+        let options = sign_options(false, digest, false, time_ms).map_err(to_js)?;
+        let effective = crate::cms::sign::effective_digest(&self.0.key, options.digest);
+        if digest_value.len() != effective.output_len() {
+            return Err(to_js(Error::misuse(
+                "the precomputed digest has the wrong length",
+            )));
+        }
+        crate::cms::sign::to_be_signed(&self.0, digest_value, options.time).map_err(to_js)
+    }
+
+    /// Sign `content` (from `prepareSigning` or `sealMessage(..., "protect")`) with the digest
+    /// and the signature over `toBeSigned` made by WebCrypto; returns the signed entity.
+    #[wasm_bindgen(js_name = signEntityWith)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn sign_entity_with(
+        &self,
+        content: &[u8],
+        digest_value: &[u8],
+        signature: &[u8],
+        opaque: bool,
+        digest: &str,
+        rsa_pss: bool,
+        time_ms: f64,
+    ) -> Result<Vec<u8>, JsValue> {
+        let options = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
+        let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+        let precomputed = crate::cms::sign::Precomputed {
+            digest: digest_value,
+            signature,
+        };
+        smime::sign_entity_with(content, &[&self.0], &options, Some(precomputed), &mut rng)
+            .map_err(to_js)
+    }
+}
+
 /// Verify a signed message (see [`smime::verify_message`]); returns a plain JS report object.
 #[wasm_bindgen(js_name = verifyMessage)]
 pub fn verify_message(
@@ -592,10 +694,27 @@ fn header_pairs(list: &Array) -> Result<Vec<(String, String)>, Error> {
 
 type SysRng = rand_core::UnwrapErr<getrandom::SysRng>;
 
-/// `seal` in one step, or its first half (`prepare`: `[outer, entity]` to encrypt elsewhere).
+/// `seal` in one step, or its first half (`prepare`: `[outer, entity]` to encrypt elsewhere), or
+/// only header protection (`protect`: `[outer, payload]` to sign and encrypt elsewhere).
 enum SealStep {
     Whole,
     Prepare,
+    Protect,
+}
+
+impl SealStep {
+    fn from_name(name: &str) -> Result<Self, Error> {
+        match name {
+            "whole" => Ok(Self::Whole),
+            "prepare" => Ok(Self::Prepare),
+            "protect" => Ok(Self::Protect),
+            _ => Err(Error::misuse(alloc::format!("unknown seal step {name:?}"))),
+        }
+    }
+}
+
+fn pair(a: &[u8], b: &[u8]) -> JsValue {
+    Array::of2(&Uint8Array::from(a), &Uint8Array::from(b)).into()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -641,11 +760,11 @@ fn seal_with(
         }
         SealStep::Prepare => {
             let (outer, entity) = crate::smime::seal::prepare(message, &options, &mut rng)?;
-            Array::of2(
-                &Uint8Array::from(outer.as_slice()),
-                &Uint8Array::from(entity.as_slice()),
-            )
-            .into()
+            pair(&outer, &entity)
+        }
+        SealStep::Protect => {
+            let (outer, payload) = crate::smime::seal::protect_payload(message, &options)?;
+            pair(&outer, &payload)
         }
     })
 }
@@ -668,15 +787,11 @@ impl Identity {
         legacy_display: bool,
         time_ms: f64,
         hcp: &str,
-        prepare_only: bool,
+        step: &str,
     ) -> Result<JsValue, JsValue> {
         let sign = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
         let (hp, legacy) = (header_protection, legacy_display);
-        let step = if prepare_only {
-            SealStep::Prepare
-        } else {
-            SealStep::Whole
-        };
+        let step = SealStep::from_name(step).map_err(to_js)?;
         seal_with(
             message,
             &[&self.0],
@@ -704,13 +819,9 @@ pub fn seal_message_unsigned(
     header_protection: bool,
     legacy_display: bool,
     hcp: &str,
-    prepare_only: bool,
+    step: &str,
 ) -> Result<JsValue, JsValue> {
-    let step = if prepare_only {
-        SealStep::Prepare
-    } else {
-        SealStep::Whole
-    };
+    let step = SealStep::from_name(step).map_err(to_js)?;
     let sign = SignOptions {
         opaque: false,
         digest: DigestAlgorithm::Sha256,

@@ -1,0 +1,86 @@
+// RSA signatures through WebCrypto. Wasm has no 64×64→128-bit multiply, so an RSA-2048 private-key
+// operation costs several times what the browser's native code does, and SHA-2 of a large
+// message likewise. For RSA signers the JS shim therefore hashes the canonical content and signs
+// the core's signed attributes with `crypto.subtle`; the core still canonicalises the MIME,
+// builds the signed attributes, checks the signature against the signer's certificate before
+// using it, and writes the SignedData and the MIME. ECDSA and Ed25519 are signed by the core
+// (fast enough there, and WebCrypto's ECDSA output would need re-encoding).
+//
+// The private key crosses into JS once per Identity, as PKCS#8 bytes handed straight to
+// `importKey` as a NON-extractable CryptoKey and then wiped; the CryptoKey is kept with the
+// Identity (dropped by `dispose()`) so that later signatures do not import it again.
+
+/** WebCrypto's hash name for each digest name Cachet takes. */
+const HASHES = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
+const HASH_LENGTHS = { sha256: 32, sha384: 48, sha512: 64 };
+
+/** wasm Identity → Map(scheme/hash → Promise<{ key, params } | null>). */
+const cache = new WeakMap();
+
+function subtle() {
+  return globalThis.crypto?.subtle;
+}
+
+/** `sha256`, `SHA-256`, ... → `sha256`; `undefined` for a name WebCrypto does not hash. */
+function digestName(digest) {
+  const name = String(digest).toLowerCase().replace('-', '');
+  return name in HASHES ? name : undefined;
+}
+
+async function importSigner(inner, digest, rsaPss) {
+  const pkcs8 = inner.webCryptoSigningKey(digest);
+  if (pkcs8 === undefined || pkcs8 === null) return null;
+  const hash = HASHES[digest];
+  const name = rsaPss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5';
+  try {
+    const key = await subtle().importKey('pkcs8', pkcs8, { name, hash }, false, ['sign']);
+    // RFC 4056 / what the core writes: the salt is as long as the hash.
+    const params = rsaPss ? { name, saltLength: HASH_LENGTHS[digest] } : { name };
+    return { key, params };
+  } catch {
+    return null; // this WebCrypto cannot take the key: the core signs
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+/**
+ * The WebCrypto signer for `inner` (a wasm Identity) with this digest and scheme, or `null` when
+ * the core signs (not RSA, no WebCrypto, a key WebCrypto refuses). With `keep`, the imported key
+ * is kept with the identity for the next call (see `forget`).
+ */
+export async function webSigner(inner, digest, rsaPss, keep) {
+  const name = digestName(digest);
+  if (subtle() === undefined || name === undefined) return null;
+  if (!keep) return importSigner(inner, name, rsaPss);
+  let byScheme = cache.get(inner);
+  if (byScheme === undefined) {
+    byScheme = new Map();
+    cache.set(inner, byScheme);
+  }
+  const id = `${rsaPss ? 'pss' : 'v15'}/${name}`;
+  let signer = byScheme.get(id);
+  if (signer === undefined) {
+    signer = importSigner(inner, name, rsaPss);
+    byScheme.set(id, signer);
+  }
+  return signer;
+}
+
+/** Drop the CryptoKeys kept for `inner` (when its Identity is disposed). */
+export function forget(inner) {
+  cache.delete(inner);
+}
+
+/**
+ * Sign the canonical `content` with `signer` (from `webSigner`): WebCrypto hashes it and signs
+ * the core's signed attributes; `run` calls into the core (mapping its errors). Returns the
+ * signed entity.
+ */
+export async function signEntity(run, inner, signer, content, { opaque, digest, rsaPss, when }) {
+  const name = digestName(digest);
+  const value = new Uint8Array(await subtle().digest(HASHES[name], content));
+  const tbs = await run(() => inner.toBeSigned(value, name, when));
+  const signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
+  return run(() => inner.signEntityWith(content, value, signature, opaque, name, rsaPss, when));
+}

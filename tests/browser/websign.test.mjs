@@ -1,0 +1,72 @@
+// RSA signing through Chromium's WebCrypto (src/js/websign.js): the page signs with an RSA
+// identity, the test counts the WebCrypto calls (so the path is known to be taken in the
+// browser, whose WebCrypto imports the core's PKCS#8) and OpenSSL verifies what came out.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { run, scratch } from '../js/helpers.mjs';
+import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  requireBuild();
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const file = (name) => [...readFileSync(join(pkiDir, name))];
+
+test('RSA signatures are made by WebCrypto in Chromium; OpenSSL verifies them', async () => {
+  const { page, problems } = await openPage(browser.context, server.url);
+  const fixtures = { alice: file('alice-rsa.p12'), p256: file('alice-p256.p12'), root: file('root-ca.pem') };
+  const r = await page.evaluate(async (fx) => {
+    const cachet = await import('/pkg/index.js');
+    const bytes = (a) => new Uint8Array(a);
+    const calls = { importKey: 0, sign: 0, digest: 0 };
+    const subtle = crypto.subtle;
+    for (const op of Object.keys(calls)) {
+      const original = subtle[op];
+      subtle[op] = (...args) => {
+        calls[op] += 1;
+        return original.apply(subtle, args);
+      };
+    }
+    const date = new Date('2030-01-01T00:00:00Z');
+    const message = 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: hi\r\n\r\nHello from Chromium.\r\n';
+    const id = await cachet.readIdentity({ privateKey: bytes(fx.alice), password: 'test' });
+    const out = {};
+    for (const [name, options] of [['v15', {}], ['pss', { rsaPss: true }], ['sha512-opaque', { digest: 'sha512', detached: false }]]) {
+      out[name] = await cachet.sign({ message, signingKeys: id, date, ...options });
+    }
+    const rsaCalls = { ...calls };
+    const p256 = await cachet.sign({ message, signingKeys: { privateKey: bytes(fx.p256), password: 'test' }, date });
+    const valid = [];
+    for (const signed of [...Object.values(out), p256]) {
+      valid.push((await cachet.verify({ message: signed, trustAnchors: bytes(fx.root), date })).valid);
+    }
+    id.dispose();
+    return { out, rsaCalls, after: { ...calls }, valid };
+  }, fixtures);
+  // One import per scheme/hash (v1.5 SHA-256, PSS SHA-256, v1.5 SHA-512), one sign and digest each.
+  assert.deepEqual(r.rsaCalls, { importKey: 3, sign: 3, digest: 3 });
+  assert.equal(r.after.sign, 3, 'P-256 was signed by the core');
+  assert.deepEqual(r.valid, [true, true, true, true]);
+  const dir = scratch('browser-websign');
+  for (const [name, signed] of Object.entries(r.out)) {
+    const f = join(dir, `${name}.eml`);
+    writeFileSync(f, signed);
+    const v = run('openssl', ['cms', '-verify', '-in', f, '-CAfile', join(pkiDir, 'root-ca.pem'),
+      '-purpose', 'smimesign', '-attime', String(Date.parse('2030-01-01T00:00:00Z') / 1000)]);
+    assert.equal(v.status, 0, `${name}: ${v.stderr}`);
+    assert.match(v.stdout.toString(), /Hello from Chromium\./);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});

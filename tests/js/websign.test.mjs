@@ -1,0 +1,155 @@
+// RSA signatures go through WebCrypto (websign.js): the shim hashes the canonical content and
+// signs the core's signed attributes with crypto.subtle, the core checks the signature against
+// the certificate and writes everything else. These tests prove the path is taken, that OpenSSL
+// accepts what it writes (every digest, PKCS#1 v1.5 and PSS, detached and opaque, signed and
+// sealed), that other keys stay with the core, that a key WebCrypto refuses falls back to the
+// core, and that a wrong signature from WebCrypto never leaves as a signed message.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+
+import { AT, AT_DATE, MESSAGE, cachet, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
+
+const root = readText('root-ca.pem');
+const aliceRsa = { privateKey: read('alice-rsa.p12'), password: 'test' };
+const OPENSSL_VERIFY = ['cms', '-verify', '-CAfile', pki('root-ca.pem'), '-purpose', 'smimesign',
+  '-attime', String(Date.parse(AT) / 1000)];
+
+/** Count WebCrypto calls (importKey, digest, sign) while `fn` runs; `patch` may replace one. */
+async function counting(fn, patch = {}) {
+  const subtle = globalThis.crypto.subtle;
+  const calls = { importKey: 0, digest: 0, sign: 0 };
+  for (const op of Object.keys(calls)) {
+    const original = subtle[op];
+    subtle[op] = function counted(...args) {
+      calls[op] += 1;
+      return (patch[op] ?? original).apply(subtle, args);
+    };
+  }
+  try {
+    return { result: await fn(), calls };
+  } finally {
+    for (const op of Object.keys(calls)) delete subtle[op];
+  }
+}
+
+function opensslVerifies(signed, name) {
+  const file = join(scratch('websign'), `${name}.eml`);
+  writeFileSync(file, signed);
+  const v = run('openssl', [...OPENSSL_VERIFY, '-in', file]);
+  assert.equal(v.status, 0, `${name}: ${v.stderr}`);
+  return v.stdout.toString();
+}
+
+test('RSA sign goes through WebCrypto for every digest, v1.5 and PSS; OpenSSL verifies', async () => {
+  const id = await cachet.readIdentity(aliceRsa);
+  try {
+    for (const digest of ['sha256', 'sha384', 'sha512']) {
+      for (const rsaPss of [false, true]) {
+        for (const detached of [true, false]) {
+          const name = `${digest}-${rsaPss ? 'pss' : 'v15'}-${detached ? 'detached' : 'opaque'}`;
+          const { result: signed, calls } = await counting(() => cachet.sign({
+            message: MESSAGE, signingKeys: id, digest, rsaPss, detached, date: AT_DATE,
+          }));
+          assert.equal(calls.sign, 1, `${name}: WebCrypto signed`);
+          assert.equal(calls.digest, 1, `${name}: WebCrypto hashed the content`);
+          assert.match(opensslVerifies(signed, name), /Gr=C3=BC=C3=9Fe!/);
+          if (detached) assert.match(signed, new RegExp(`micalg=sha-${digest.slice(3)}`));
+          const v = await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE });
+          assert.ok(v.valid, name);
+          assert.equal(v.signers[0].digestAlgorithm, `sha-${digest.slice(3)}`, name);
+          assert.match(v.signers[0].signatureAlgorithm, rsaPss ? /pss/i : /rsa/i, name);
+        }
+      }
+    }
+  } finally {
+    id.dispose();
+  }
+});
+
+test('an Identity imports its key into WebCrypto once; dispose() drops it', async () => {
+  const id = await cachet.readIdentity(aliceRsa);
+  const { calls } = await counting(async () => {
+    for (let i = 0; i < 3; i += 1) {
+      await cachet.sign({ message: MESSAGE, signingKeys: id, date: AT_DATE });
+    }
+  });
+  assert.equal(calls.importKey, 1);
+  assert.equal(calls.sign, 3);
+  id.dispose();
+  await rejectsWith(cachet.sign({ message: MESSAGE, signingKeys: id, date: AT_DATE }), 'API_MISUSE');
+  // Raw key material (no Identity) is imported for the call and not kept.
+  const { calls: raw } = await counting(async () => {
+    await cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, date: AT_DATE });
+    await cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, date: AT_DATE });
+  });
+  assert.equal(raw.importKey, 2);
+  assert.equal(raw.sign, 2);
+});
+
+test('ECDSA and Ed25519 keys are signed by the core', async () => {
+  for (const key of ['alice-p256', 'alice-p384', 'alice-ed25519']) {
+    const { result: signed, calls } = await counting(() => cachet.sign({
+      message: MESSAGE, signingKeys: { privateKey: read(`${key}.p12`), password: 'test' }, date: AT_DATE,
+    }));
+    assert.equal(calls.sign + calls.importKey, 0, key);
+    const v = await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE });
+    assert.ok(v.valid, key);
+  }
+});
+
+test('a key WebCrypto will not import is signed by the core', async () => {
+  const refuse = () => Promise.reject(new DOMException('not supported', 'NotSupportedError'));
+  const { result: signed, calls } = await counting(
+    () => cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, date: AT_DATE }), { importKey: refuse });
+  assert.equal(calls.importKey, 1);
+  assert.equal(calls.sign, 0);
+  opensslVerifies(signed, 'fallback');
+});
+
+test('a WebCrypto signature the certificate does not verify is refused, never sent', async () => {
+  const subtle = globalThis.crypto.subtle;
+  const original = subtle.sign;
+  // A "signer" that signs other bytes, and one that returns garbage.
+  const wrongData = (alg, key, data) => original.call(subtle, alg, key, new Uint8Array([...data, 0]));
+  const garbage = async () => new Uint8Array(256).fill(7).buffer;
+  for (const sign of [wrongData, garbage]) {
+    const err = await rejectsWith(counting(
+      () => cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, date: AT_DATE }), { sign }), 'API_MISUSE');
+    assert.match(err.message, /does not verify/);
+    await rejectsWith(counting(() => cachet.seal({
+      message: MESSAGE, signingKeys: aliceRsa, encrypt: true, encryptionKeys: read('bob-rsa.pem'),
+      date: AT_DATE,
+    }), { sign }), 'API_MISUSE');
+  }
+});
+
+test('seal with an RSA signer: WebCrypto signs; OpenSSL decrypts and verifies (small and bulk)', async () => {
+  const big = MESSAGE + `${'All work and no play. '.repeat(3)}\r\n`.repeat(6000); // > 256 KiB
+  for (const [name, message] of [['small', MESSAGE], ['bulk', big]]) {
+    for (const encrypt of [true, false]) {
+      const { result: sealed, calls } = await counting(() => cachet.seal({
+        message, signingKeys: aliceRsa, encrypt, encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
+        date: AT_DATE,
+      }));
+      assert.equal(calls.sign, 1, `${name}: WebCrypto signed`);
+      let inner = sealed.message;
+      if (encrypt) {
+        assert.match(sealed.message.split('\r\n\r\n')[0], /^Subject: \[\.\.\.\]$/m);
+        const file = join(scratch('websign-seal'), `${name}.eml`);
+        writeFileSync(file, sealed.message);
+        const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-inkey', pki('bob-rsa.key'),
+          '-recip', pki('bob-rsa.pem')]);
+        assert.equal(dec.status, 0, dec.stderr);
+        inner = dec.stdout;
+      }
+      opensslVerifies(inner, `seal-${name}-${encrypt}`);
+      const o = await cachet.open({ message: sealed.message,
+        decryptionKeys: { privateKey: read('bob-rsa.p12'), password: 'test' }, trustAnchors: root, date: AT_DATE });
+      assert.ok(o.signedValid, `${name}: signature valid`);
+      assert.equal(o.protectedHeaders.fields.find(([n]) => n === 'Subject')[1], 'Cachet test');
+      assert.deepEqual(o.protectedHeaders.disagreements, []);
+    }
+  }
+});
