@@ -329,8 +329,38 @@ pub fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<&'a [u8
 ///
 /// Copies runs between line ends with `extend_from_slice` (one bounds check per line, not per
 /// byte): the bulk path of sign, encrypt and decrypt passes whole messages through here.
+/// Input whose line ends are all CRLF already is borrowed, not copied.
 #[must_use]
-pub fn to_crlf(data: &[u8]) -> Vec<u8> {
+pub fn to_crlf(data: &[u8]) -> alloc::borrow::Cow<'_, [u8]> {
+    if is_crlf(data) {
+        return alloc::borrow::Cow::Borrowed(data);
+    }
+    alloc::borrow::Cow::Owned(to_crlf_owned(data))
+}
+
+/// [`to_crlf`] for bytes the caller owns: returned as they are when already CRLF.
+#[must_use]
+pub fn into_crlf(data: Vec<u8>) -> Vec<u8> {
+    if is_crlf(&data) {
+        data
+    } else {
+        to_crlf_owned(&data)
+    }
+}
+
+/// Is every line end in `data` a CRLF (no bare CR, no bare LF)?
+fn is_crlf(data: &[u8]) -> bool {
+    let mut rest = data;
+    while let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        match rest.get(at..at + 2) {
+            Some(b"\r\n") => rest = rest.get(at + 2..).unwrap_or_default(),
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn to_crlf_owned(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 2);
     let mut rest = data;
     while let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
@@ -917,7 +947,7 @@ mod tests {
 
     #[test]
     fn crlf_and_base64() {
-        assert_eq!(to_crlf(b"a\nb\r\nc\rd"), b"a\r\nb\r\nc\r\nd");
+        assert_eq!(&*to_crlf(b"a\nb\r\nc\rd"), b"a\r\nb\r\nc\r\nd");
         let data: Vec<u8> = (0..=255).collect();
         assert_eq!(base64_decode(&base64_encode_lines(&data)).unwrap(), data);
         assert_eq!(base64_decode(b"!!").unwrap_err().code(), "MIME_MALFORMED");
@@ -983,12 +1013,20 @@ mod tests {
 
     #[test]
     fn crlf_edge_cases() {
-        assert_eq!(to_crlf(b""), b"");
-        assert_eq!(to_crlf(b"\r"), b"\r\n");
-        assert_eq!(to_crlf(b"\n\n"), b"\r\n\r\n");
-        assert_eq!(to_crlf(b"\r\r\n\n"), b"\r\n\r\n\r\n");
-        assert_eq!(to_crlf(b"a\r\n"), b"a\r\n");
-        assert_eq!(to_crlf(b"no line end"), b"no line end");
+        assert_eq!(&*to_crlf(b""), b"");
+        assert!(matches!(
+            to_crlf(b"a\r\nb"),
+            alloc::borrow::Cow::Borrowed(_)
+        ));
+        assert!(matches!(to_crlf(b"a\r\nb\n"), alloc::borrow::Cow::Owned(_)));
+        assert!(matches!(to_crlf(b"a\rb"), alloc::borrow::Cow::Owned(_)));
+        assert_eq!(into_crlf(b"a\nb\r".to_vec()), b"a\r\nb\r\n");
+        assert_eq!(into_crlf(b"a\r\n".to_vec()), b"a\r\n");
+        assert_eq!(&*to_crlf(b"\r"), b"\r\n");
+        assert_eq!(&*to_crlf(b"\n\n"), b"\r\n\r\n");
+        assert_eq!(&*to_crlf(b"\r\r\n\n"), b"\r\n\r\n\r\n");
+        assert_eq!(&*to_crlf(b"a\r\n"), b"a\r\n");
+        assert_eq!(&*to_crlf(b"no line end"), b"no line end");
     }
 
     #[test]

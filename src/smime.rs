@@ -408,10 +408,10 @@ pub fn sign_entity_with<R: rand_core::CryptoRng + ?Sized>(
 }
 
 /// The signature and signed content found in a message.
-struct Found {
+struct Found<'a> {
     opaque: bool,
     signature: Vec<u8>,
-    content: Option<Vec<u8>>,
+    content: Option<&'a [u8]>,
 }
 
 /// Is this the Content-Type of a CMS object sent as a MIME body (`application/pkcs7-mime`, the
@@ -425,7 +425,7 @@ pub(crate) fn is_pkcs7_mime(ct: &mime::ContentType) -> bool {
                 .is_some_and(|n| n.to_ascii_lowercase().ends_with(".p7m")))
 }
 
-fn find_signature(entity: &Entity<'_>) -> Result<Found> {
+fn find_signature<'a>(entity: &Entity<'a>) -> Result<Found<'a>> {
     let ct = entity.content_type();
     if ct.is("multipart/signed") {
         let boundary = ct.param("boundary").ok_or(Error::MimeMalformed {
@@ -446,7 +446,7 @@ fn find_signature(entity: &Entity<'_>) -> Result<Found> {
         return Ok(Found {
             opaque: false,
             signature: sig_entity.decoded_body()?,
-            content: Some(content.to_vec()),
+            content: Some(content),
         });
     }
     if is_pkcs7_mime(&ct) {
@@ -474,27 +474,82 @@ pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<Ver
     let from = entity
         .field("From")
         .and_then(|f| mime::first_address(&f.value()));
-    verify_entity(&entity, from, date, options)
+    verify_entity(&entity, from, date, options, &[])
 }
 
-/// Verify one signed MIME entity; `from` and `date` come from the message's outer header.
+/// [`verify_message`] with digests of the detached content already made (by WebCrypto; see
+/// [`detached_content`] for which bytes): used instead of hashing that content here. They
+/// apply to a `multipart/signed` message's first part only, never to encapsulated content.
+///
+/// # Errors
+/// As [`verify_message`].
+pub fn verify_message_with(
+    message: &[u8],
+    options: &VerifyOptions<'_>,
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+) -> Result<VerifyReport> {
+    check_size(message)?;
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
+    let entity = Entity::parse(&message)?;
+    let date = entity
+        .field("Date")
+        .and_then(|f| mime::parse_date(&f.value()));
+    let from = entity
+        .field("From")
+        .and_then(|f| mime::first_address(&f.value()));
+    verify_entity(&entity, from, date, options, digests)
+}
+
+/// Where the signed content of a detached `multipart/signed` message is in `message` (start
+/// and end), and the digest algorithms its signers use: what a caller hashes for
+/// [`verify_message_with`]. `None` when that does not apply (opaque, not CRLF as given, or
+/// anything [`verify_message`] would refuse: it then says why).
+#[must_use]
+pub fn detached_content(message: &[u8]) -> Option<(usize, usize, Vec<DigestAlgorithm>)> {
+    check_size(message).ok()?;
+    let stripped = mime::strip_mbox_separator(message);
+    if let alloc::borrow::Cow::Owned(_) = mime::to_crlf(stripped) {
+        return None; // line ends were changed: offsets into `message` would be wrong
+    }
+    let entity = Entity::parse(stripped).ok()?;
+    let found = find_signature(&entity).ok()?;
+    let content = found.content?;
+    let parsed = cms::verify::parse(&found.signature).ok()?;
+    let mut digests = Vec::new();
+    for (info, _) in &parsed.signers {
+        if let Some(d) = DigestAlgorithm::from_oid(&info.digest_alg.oid) {
+            if !digests.contains(&d) {
+                digests.push(d);
+            }
+        }
+    }
+    // Both are slices of `message`; the subtraction finds the offset without unsafe code.
+    let start = (content.as_ptr() as usize).checked_sub(message.as_ptr() as usize)?;
+    let end = start.checked_add(content.len())?;
+    (end <= message.len()).then_some((start, end, digests))
+}
+
+/// Verify one signed MIME entity; `from` and `date` come from the message's outer header;
+/// `digests` are of the detached content (see [`verify_message_with`]).
 pub(crate) fn verify_entity(
     entity: &Entity<'_>,
     from: Option<String>,
     date: Option<UnixTime>,
     options: &VerifyOptions<'_>,
+    digests: &[(DigestAlgorithm, Vec<u8>)],
 ) -> Result<VerifyReport> {
     let found = find_signature(entity)?;
+    let detached = found.content.is_some();
     let parsed = cms::verify::parse(&found.signature)?;
     // A detached signature that also carries content which differs from the signed part is a
     // confusion attack (one text shown, another signed): every signer is reported altered.
     let mut econtent_mismatch = false;
     let content = match (found.content, &parsed.content) {
         (Some(detached), Some(encapsulated)) => {
-            econtent_mismatch = &detached != encapsulated;
-            detached
+            econtent_mismatch = detached != encapsulated.as_slice();
+            detached.to_vec()
         }
-        (Some(detached), None) => detached,
+        (Some(detached), None) => detached.to_vec(),
         (None, Some(encapsulated)) => encapsulated.clone(),
         (None, None) => {
             return Err(Error::CmsMalformed {
@@ -502,7 +557,11 @@ pub(crate) fn verify_entity(
             })
         }
     };
-    let mut signers = cms::verify::verify_signers(&parsed, &content, options, from.as_deref());
+    let signed = cms::verify::SignedContent {
+        bytes: &content,
+        digests: if detached { digests } else { &[] },
+    };
+    let mut signers = cms::verify::verify_signers_with(&parsed, &signed, options, from.as_deref());
     for s in &mut signers {
         if econtent_mismatch {
             s.status = SignerStatus::ContentAltered;

@@ -162,6 +162,52 @@ fn precomputed_digest_and_signature() {
     assert_eq!(err.code(), "API_MISUSE");
 }
 
+/// The WebCrypto verify path's core half: `detached_content` names the signed part's bytes and
+/// digests; a digest made elsewhere is used for it (a wrong one is `CONTENT_ALTERED`); opaque
+/// content and input whose line ends would change are left to the core.
+#[test]
+fn detached_content_and_digests_made_elsewhere() {
+    let id = identity("alice-rsa");
+    let signed = sign_with(MESSAGE, &id, false, DigestAlgorithm::Sha384, false);
+    let (start, end, digests) = smime::detached_content(&signed).unwrap();
+    assert_eq!(digests, vec![DigestAlgorithm::Sha384]);
+    let part = &signed[start..end];
+    assert!(part.starts_with(b"Content-Type: text/plain"), "{part:?}");
+    assert!(part.ends_with(b"Hello Bob.\r\n"));
+    let options = VerifyOptions {
+        trust_anchors: &anchors(),
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    let right = vec![(
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha384.digest(part).unwrap(),
+    )];
+    let report = smime::verify_message_with(&signed, &options, &right).unwrap();
+    assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
+    let mut bad = right.clone();
+    bad[0].1[0] ^= 1;
+    let report = smime::verify_message_with(&signed, &options, &bad).unwrap();
+    assert_eq!(verdict(&report), ("content-altered", "CONTENT_ALTERED"));
+    // A digest of another algorithm than the signer's is not used.
+    let other = vec![(DigestAlgorithm::Sha256, vec![0u8; 32])];
+    let report = smime::verify_message_with(&signed, &options, &other).unwrap();
+    assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
+
+    // Opaque: no detached part, and given digests are not used for encapsulated content.
+    let opaque = sign_with(MESSAGE, &id, true, DigestAlgorithm::Sha256, false);
+    assert!(smime::detached_content(&opaque).is_none());
+    let zero = vec![(DigestAlgorithm::Sha256, vec![0u8; 32])];
+    let report = smime::verify_message_with(&opaque, &options, &zero).unwrap();
+    assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
+
+    // LF line ends: the core converts them, so offsets into the input would be wrong.
+    let lf: Vec<u8> = signed.iter().copied().filter(|&b| b != b'\r').collect();
+    assert!(smime::detached_content(&lf).is_none());
+    assert!(smime::detached_content(b"not a message").is_none());
+}
+
 #[test]
 fn weak_digests_are_refused_for_signing() {
     let id = identity("alice-rsa");

@@ -318,12 +318,46 @@ fn signature_name(oid: &const_oid::ObjectIdentifier) -> String {
     String::from(name)
 }
 
+/// Signed content, and digests of it made elsewhere (by WebCrypto, whose SHA-2 is native) that
+/// are used instead of hashing it here.
+#[derive(Clone, Copy, Debug)]
+pub struct SignedContent<'a> {
+    /// The content.
+    pub bytes: &'a [u8],
+    /// Digests of `bytes` already made, by algorithm.
+    pub digests: &'a [(DigestAlgorithm, Vec<u8>)],
+}
+
+impl SignedContent<'_> {
+    fn digest(&self, algorithm: DigestAlgorithm) -> Option<Vec<u8>> {
+        match self.digests.iter().find(|(a, _)| *a == algorithm) {
+            Some((_, value)) => Some(value.clone()),
+            None => algorithm.digest(self.bytes),
+        }
+    }
+}
+
 /// Verify every signer of `parsed` over `content`. `from` is the message's `From:` address,
 /// checked against each signer certificate when given.
 #[must_use]
 pub fn verify_signers(
     parsed: &ParsedSignedData,
     content: &[u8],
+    options: &VerifyOptions<'_>,
+    from: Option<&str>,
+) -> Vec<SignerReport> {
+    let content = SignedContent {
+        bytes: content,
+        digests: &[],
+    };
+    verify_signers_with(parsed, &content, options, from)
+}
+
+/// [`verify_signers`] with digests of the content made elsewhere ([`SignedContent::digests`]).
+#[must_use]
+pub fn verify_signers_with(
+    parsed: &ParsedSignedData,
+    content: &SignedContent<'_>,
     options: &VerifyOptions<'_>,
     from: Option<&str>,
 ) -> Vec<SignerReport> {
@@ -350,7 +384,7 @@ fn verify_one(
     parsed: &ParsedSignedData,
     info: &SignerInfo,
     raw_attrs: Option<&[u8]>,
-    content: &[u8],
+    content: &SignedContent<'_>,
     pool: &[Certificate],
     options: &VerifyOptions<'_>,
     from: Option<&str>,
@@ -417,7 +451,7 @@ fn check(
     info: &SignerInfo,
     raw_attrs: Option<&[u8]>,
     digest: Option<DigestAlgorithm>,
-    content: &[u8],
+    content: &SignedContent<'_>,
     candidates: &[&Certificate],
     pool: &[Certificate],
     options: &VerifyOptions<'_>,
@@ -442,7 +476,7 @@ fn check(
     // What the signature covers: the signed attributes (as sent, tagged SET OF) or the content.
     let signed: &[u8] = match raw_attrs {
         Some(attrs) => attrs,
-        None => content,
+        None => content.bytes,
     };
     let mut chosen = None;
     let mut unsupported = None;
@@ -521,7 +555,7 @@ fn check(
                 )
             }
         };
-        match digest.digest(content) {
+        match content.digest(digest) {
             Some(actual) if actual.as_slice() == expected.as_bytes() => {}
             Some(_) => {
                 return verdict(

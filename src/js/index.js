@@ -8,7 +8,7 @@ import initWasm, * as wasm from './cachet_wasm.js';
 import { BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
-import { forget, signEntity, webSigner } from './websign.js';
+import { contentDigests, forget, signEntity, webSigner } from './websign.js';
 import { bytes, checkOptions } from './options.js';
 
 export { CachetError, ERROR_CODES };
@@ -243,7 +243,11 @@ export async function verify(options) {
   }
   const crls = byteList(options.crls, 'crls');
   const when = time(options.date, 'date');
-  const report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when));
+  // A large detached message's signed part is hashed by WebCrypto (native SHA-2), the rest here.
+  const where = message.length >= BULK_THRESHOLD
+    ? await call(() => wasm.detachedContent(message)) : undefined;
+  const digests = await contentDigests(message, where);
+  const report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when, digests));
   const signers = report.signers.map((s) => ({
     ...s,
     signingTime: s.signingTime === null || s.signingTime === undefined

@@ -1,4 +1,4 @@
-// RSA signatures through WebCrypto. Wasm has no 64×64→128-bit multiply, so an RSA-2048 private-key
+// RSA signatures, and the SHA-2 of large signed content, through WebCrypto. Wasm has no 64×64→128-bit multiply, so an RSA-2048 private-key
 // operation costs several times what the browser's native code does, and SHA-2 of a large
 // message likewise. For RSA signers the JS shim therefore hashes the canonical content and signs
 // the core's signed attributes with `crypto.subtle`; the core still canonicalises the MIME,
@@ -83,4 +83,21 @@ export async function signEntity(run, inner, signer, content, { opaque, digest, 
   const tbs = await run(() => inner.toBeSigned(value, name, when));
   const signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
   return run(() => inner.signEntityWith(content, value, signature, opaque, name, rsaPss, when));
+}
+
+/**
+ * Digests of a large detached message's signed part made by WebCrypto, for the core's verify:
+ * `[[name, digest], ...]`; `[]` (the core hashes) for small or opaque messages or without
+ * WebCrypto. `where` is what the core's `detachedContent` said: `[start, end, names]`.
+ */
+export async function contentDigests(message, where) {
+  if (where === undefined || subtle() === undefined) return [];
+  const [start, end, names] = where;
+  const part = message.subarray(start, end);
+  const out = [];
+  for (const micalg of names) {
+    const name = digestName(micalg);
+    if (name !== undefined) out.push([micalg, new Uint8Array(await subtle().digest(HASHES[name], part))]);
+  }
+  return out;
 }

@@ -368,7 +368,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
         .field("Date")
         .and_then(|f| mime::parse_date(&f.value()));
     let mut layers = Vec::new();
-    let mut current: Vec<u8> = message.clone();
+    let mut current: Vec<u8> = message.to_vec();
     loop {
         if layers.len() >= MAX_LAYERS {
             return Err(Error::InputTooLarge {
@@ -393,7 +393,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                         cipher,
                         authenticated: cipher.is_authenticated(),
                     });
-                    mime::to_crlf(content)
+                    mime::to_crlf(content).into_owned()
                 }
                 FirstLayer::Failed => {
                     layers.push(Layer::Undecryptable {
@@ -403,7 +403,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                 }
             }
         } else if ct.is("multipart/signed") {
-            let report = smime::verify_entity(&entity, from.clone(), date, verify)?;
+            let report = smime::verify_entity(&entity, from.clone(), date, verify, &[])?;
             layers.push(Layer::Signed {
                 opaque: false,
                 signers: report.signers,
@@ -418,7 +418,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                             cipher: d.cipher,
                             authenticated: d.authenticated,
                         });
-                        mime::to_crlf(&d.content)
+                        mime::to_crlf(&d.content).into_owned()
                     }
                     Err(e @ (Error::Decryption | Error::NotRecipient)) => {
                         layers.push(Layer::Undecryptable { code: e.code() });
@@ -427,7 +427,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                     Err(e) => return Err(e),
                 }
             } else {
-                match smime::verify_entity(&entity, from.clone(), date, verify) {
+                match smime::verify_entity(&entity, from.clone(), date, verify, &[]) {
                     Ok(report) if !report.signers.is_empty() => {
                         layers.push(Layer::Signed {
                             opaque: true,
@@ -443,7 +443,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
         } else {
             break;
         };
-        current = mime::to_crlf(&next);
+        current = mime::into_crlf(next);
     }
     let intact = |s: &SignerReport| {
         !matches!(

@@ -356,6 +356,46 @@ impl Identity {
     }
 }
 
+/// `[name, digest]` pairs from JS (WebCrypto's digests of the detached content).
+fn content_digests(list: &Array) -> Result<Vec<(DigestAlgorithm, Vec<u8>)>, Error> {
+    let mut out = Vec::new();
+    for item in list.iter() {
+        let pair: Array = item
+            .dyn_into()
+            .map_err(|_| Error::misuse("digests: expected [name, bytes] pairs"))?;
+        let name = pair.get(0).as_string().unwrap_or_default();
+        let algorithm = DigestAlgorithm::from_name(&name)
+            .ok_or_else(|| Error::misuse(alloc::format!("digests: unknown digest {name:?}")))?;
+        let value: Uint8Array = pair
+            .get(1)
+            .dyn_into()
+            .map_err(|_| Error::misuse("digests: expected [name, bytes] pairs"))?;
+        let value = value.to_vec();
+        if value.len() != algorithm.output_len() {
+            return Err(Error::misuse("digests: a digest has the wrong length"));
+        }
+        out.push((algorithm, value));
+    }
+    Ok(out)
+}
+
+/// Where the detached signed content is in `message` and which digests its signers use (see
+/// [`smime::detached_content`]): `[start, end, ["sha-256", ...]]`, or `undefined`.
+#[wasm_bindgen(js_name = detachedContent)]
+#[must_use]
+pub fn detached_content(message: &[u8]) -> JsValue {
+    let Some((start, end, digests)) = smime::detached_content(message) else {
+        return JsValue::UNDEFINED;
+    };
+    let names: Array = digests
+        .iter()
+        .map(|d| JsValue::from_str(d.micalg()))
+        .collect();
+    #[allow(clippy::cast_precision_loss)] // message sizes are far below 2^53
+    let (start, end) = (start as f64, end as f64);
+    Array::of3(&JsValue::from_f64(start), &JsValue::from_f64(end), &names).into()
+}
+
 /// Verify a signed message (see [`smime::verify_message`]); returns a plain JS report object.
 #[wasm_bindgen(js_name = verifyMessage)]
 pub fn verify_message(
@@ -364,10 +404,12 @@ pub fn verify_message(
     certificates: Array,
     crls: Array,
     time_ms: f64,
+    digests: Array,
 ) -> Result<JsValue, JsValue> {
     let inputs =
         VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
-    let report = smime::verify_message(message, &inputs.options()).map_err(to_js)?;
+    let digests = content_digests(&digests).map_err(to_js)?;
+    let report = smime::verify_message_with(message, &inputs.options(), &digests).map_err(to_js)?;
     let signers = Array::new();
     for signer in &report.signers {
         let item = signer_object(signer).map_err(to_js)?;

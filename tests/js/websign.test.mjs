@@ -153,3 +153,31 @@ test('seal with an RSA signer: WebCrypto signs; OpenSSL decrypts and verifies (s
     }
   }
 });
+
+test('a large detached message is hashed by WebCrypto when verified; tampering is still caught', async () => {
+  const big = MESSAGE + `${'All work and no play. '.repeat(3)}\r\n`.repeat(15000); // ~1 MiB
+  for (const [key, digest] of [['alice-p256', 'sha256'], ['alice-rsa', 'sha384'], ['alice-ed25519', 'sha512']]) {
+    const signed = await cachet.sign({ message: big, digest, date: AT_DATE,
+      signingKeys: { privateKey: read(`${key}.p12`), password: 'test' } });
+    const { result: v, calls } = await counting(() => cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE }));
+    assert.ok(v.valid, key);
+    assert.equal(calls.digest, 1, `${key}: WebCrypto hashed the signed part`);
+    const tampered = signed.replace('All work and no play. All', 'All work and no pray. All');
+    assert.notEqual(tampered, signed);
+    const { result: t } = await counting(() => cachet.verify({ message: tampered, trustAnchors: root, date: AT_DATE }));
+    assert.equal(t.signers[0].code, 'CONTENT_ALTERED', key);
+    // LF line ends: the core converts and hashes them itself, with the same verdict.
+    const { result: lf, calls: lfCalls } = await counting(() => cachet.verify({
+      message: signed.replaceAll('\r\n', '\n'), trustAnchors: root, date: AT_DATE }));
+    assert.ok(lf.valid, `${key} (LF)`);
+    assert.equal(lfCalls.digest, 0);
+  }
+  // Small and opaque messages stay with the core.
+  const small = await cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, date: AT_DATE });
+  const opaque = await cachet.sign({ message: big, signingKeys: aliceRsa, detached: false, date: AT_DATE });
+  for (const message of [small, opaque]) {
+    const { result: v, calls } = await counting(() => cachet.verify({ message, trustAnchors: root, date: AT_DATE }));
+    assert.ok(v.valid);
+    assert.equal(calls.digest, 0);
+  }
+});
