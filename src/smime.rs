@@ -354,6 +354,29 @@ pub fn sign_entity_with<R: rand_core::CryptoRng + ?Sized>(
     precomputed: Option<cms::sign::Precomputed<'_>>,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    let (mut out, tail) = sign_entity_parts(content, signers, options, precomputed, rng)?;
+    if !options.opaque {
+        out.reserve(content.len() + tail.len());
+        out.extend_from_slice(content);
+    }
+    out.extend_from_slice(&tail);
+    Ok(out)
+}
+
+/// [`sign_entity_with`] in two parts, `(head, tail)`, so that a caller who holds the content
+/// need not pass it through here twice: detached, the signed entity is `head`, the content,
+/// `tail`; opaque, it is `head` alone (`tail` is empty). Detached with `precomputed`, the content
+/// is not read (it may be empty).
+///
+/// # Errors
+/// As [`sign_entity_with`].
+pub fn sign_entity_parts<R: rand_core::CryptoRng + ?Sized>(
+    content: &[u8],
+    signers: &[&Identity],
+    options: &SignOptions,
+    precomputed: Option<cms::sign::Precomputed<'_>>,
+    rng: &mut R,
+) -> Result<(Vec<u8>, Vec<u8>)> {
     if options.digest.is_weak() {
         return Err(Error::misuse("signing with MD5 or SHA-1 is not allowed"));
     }
@@ -364,15 +387,15 @@ pub fn sign_entity_with<R: rand_core::CryptoRng + ?Sized>(
         detached: !options.opaque,
     };
     let der_bytes = cms::sign::sign_with(content, signers, &params, precomputed, rng)?;
-    let mut out = Vec::with_capacity(content.len() + der_bytes.len() * 2 + 512);
     if options.opaque {
+        let mut out = Vec::with_capacity(der_bytes.len() * 2 + 256);
         out.extend_from_slice(
             b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\n\
               Content-Transfer-Encoding: base64\r\n\
               Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n",
         );
         out.extend_from_slice(&mime::base64_encode_lines(&der_bytes));
-        return Ok(out);
+        return Ok((out, Vec::new()));
     }
     let mut micalgs: Vec<&str> = Vec::new();
     for s in signers {
@@ -382,29 +405,24 @@ pub fn sign_entity_with<R: rand_core::CryptoRng + ?Sized>(
         }
     }
     let boundary = random_boundary(rng);
-    out.extend_from_slice(
-        alloc::format!(
-            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\
-             \tmicalg={}; boundary=\"{boundary}\"\r\n\r\n\
-             This is a cryptographically signed message in MIME format.\r\n\r\n--{boundary}\r\n",
-            micalgs.join(",")
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(content);
-    out.extend_from_slice(
-        alloc::format!(
-            "\r\n--{boundary}\r\n\
-             Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n\
-             Content-Transfer-Encoding: base64\r\n\
-             Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\
-             Content-Description: S/MIME Cryptographic Signature\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&mime::base64_encode_lines(&der_bytes));
-    out.extend_from_slice(alloc::format!("\r\n--{boundary}--\r\n").as_bytes());
-    Ok(out)
+    let head = alloc::format!(
+        "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\
+         \tmicalg={}; boundary=\"{boundary}\"\r\n\r\n\
+         This is a cryptographically signed message in MIME format.\r\n\r\n--{boundary}\r\n",
+        micalgs.join(",")
+    )
+    .into_bytes();
+    let mut tail = alloc::format!(
+        "\r\n--{boundary}\r\n\
+         Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\
+         Content-Description: S/MIME Cryptographic Signature\r\n\r\n"
+    )
+    .into_bytes();
+    tail.extend_from_slice(&mime::base64_encode_lines(&der_bytes));
+    tail.extend_from_slice(alloc::format!("\r\n--{boundary}--\r\n").as_bytes());
+    Ok((head, tail))
 }
 
 /// The signature and signed content found in a message.

@@ -8,7 +8,7 @@ import initWasm, * as wasm from './cachet_wasm.js';
 import { BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
-import { contentDigests, forget, signEntity, webSigner } from './websign.js';
+import { contentDigests, forget, joined, signEntity, webSigner } from './websign.js';
 import { bytes, checkOptions } from './options.js';
 
 export { CachetError, ERROR_CODES };
@@ -213,9 +213,10 @@ export async function sign(options) {
     const signer = await webSigner(inner, digest, rsaPss, owned === null);
     if (signer) {
       const [outer, content] = await call(() => wasm.prepareSigning(message));
-      const entity = await signEntity(call, inner, signer, content,
+      const parts = await signEntity(call, inner, signer, content,
         { opaque: !detached, digest, rsaPss, when });
-      signed = await call(() => wasm.joinMessage(outer, entity));
+      const start = await call(() => wasm.joinMessage(outer, parts.head));
+      signed = joined(start, parts.content, parts.tail);
     } else {
       signed = await call(() => wasm.signMessage(message, inner, !detached, digest, rsaPss, when));
     }
@@ -672,8 +673,9 @@ export async function seal(options) {
       const signer = await webSigner(inner, digest, rsaPss, !owned);
       if (signer) {
         const [outer, payload] = await seal('protect');
-        const entity = await signEntity(call, inner, signer, payload,
+        const parts = await signEntity(call, inner, signer, payload,
           { opaque: !detached, digest, rsaPss, when });
+        const entity = joined(parts.head, parts.content, parts.tail);
         if (external) out = [outer, entity];
         else if (!doEncrypt) out = await call(() => wasm.joinMessage(outer, entity));
         else out = await call(() => wasm.encryptAndJoin(outer, entity, recipients, cipher, rsaOaep));

@@ -75,14 +75,28 @@ export function forget(inner) {
 /**
  * Sign the canonical `content` with `signer` (from `webSigner`): WebCrypto hashes it and signs
  * the core's signed attributes; `run` calls into the core (mapping its errors). Returns the
- * signed entity.
+ * signed entity's parts `{ head, content, tail }` (opaque: `content` is empty), which `joined`
+ * puts together: a detached signature's content is not copied into the core and back.
  */
 export async function signEntity(run, inner, signer, content, { opaque, digest, rsaPss, when }) {
   const name = digestName(digest);
   const value = new Uint8Array(await subtle().digest(HASHES[name], content));
   const tbs = await run(() => inner.toBeSigned(value, name, when));
   const signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
-  return run(() => inner.signEntityWith(content, value, signature, opaque, name, rsaPss, when));
+  const [head, tail] = await run(() => inner.signEntityParts(opaque ? content : new Uint8Array(0),
+    value, signature, opaque, name, rsaPss, when));
+  return { head, content: opaque ? new Uint8Array(0) : content, tail };
+}
+
+/** The bytes of `parts` one after the other. */
+export function joined(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**

@@ -332,10 +332,12 @@ impl Identity {
     }
 
     /// Sign `content` (from `prepareSigning` or `sealMessage(..., "protect")`) with the digest
-    /// and the signature over `toBeSigned` made by WebCrypto; returns the signed entity.
-    #[wasm_bindgen(js_name = signEntityWith)]
+    /// and the signature over `toBeSigned` made by WebCrypto: `[head, tail]` (see
+    /// [`smime::sign_entity_parts`]; detached, the content goes between them and need not be
+    /// passed in).
+    #[wasm_bindgen(js_name = signEntityParts)]
     #[allow(clippy::too_many_arguments)]
-    pub fn sign_entity_with(
+    pub fn sign_entity_parts(
         &self,
         content: &[u8],
         digest_value: &[u8],
@@ -344,15 +346,17 @@ impl Identity {
         digest: &str,
         rsa_pss: bool,
         time_ms: f64,
-    ) -> Result<Vec<u8>, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let options = sign_options(opaque, digest, rsa_pss, time_ms).map_err(to_js)?;
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
         let precomputed = crate::cms::sign::Precomputed {
             digest: digest_value,
             signature,
         };
-        smime::sign_entity_with(content, &[&self.0], &options, Some(precomputed), &mut rng)
-            .map_err(to_js)
+        let (head, tail) =
+            smime::sign_entity_parts(content, &[&self.0], &options, Some(precomputed), &mut rng)
+                .map_err(to_js)?;
+        Ok(pair(&head, &tail))
     }
 }
 
