@@ -491,6 +491,9 @@ pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
         if n == 0 && !padded {
             let mut groups = rest.chunks_exact(4);
             let mut taken = 0;
+            // Decoded into a small buffer, appended 64 groups at a time (not 3 bytes at a time).
+            let mut buf = [0u8; 192];
+            let mut filled = 0;
             for g in &mut groups {
                 let [c0, c1, c2, c3] = *g else { break };
                 let (v0, v1, v2, v3) = (value(c0), value(c1), value(c2), value(c3));
@@ -500,9 +503,17 @@ pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
                 let v =
                     u32::from(v0) << 18 | u32::from(v1) << 12 | u32::from(v2) << 6 | u32::from(v3);
                 let [_, x, y, z] = v.to_be_bytes();
-                out.extend_from_slice(&[x, y, z]);
+                if let Some([bx, by, bz]) = buf.get_mut(filled..filled + 3) {
+                    (*bx, *by, *bz) = (x, y, z);
+                }
+                filled += 3;
                 taken += 4;
+                if filled == buf.len() {
+                    out.extend_from_slice(&buf);
+                    filled = 0;
+                }
             }
+            out.extend_from_slice(buf.get(..filled).unwrap_or_default());
             if taken > 0 {
                 rest = rest.get(taken..).unwrap_or_default();
                 continue;
@@ -557,27 +568,38 @@ pub fn base64_encode_lines(data: &[u8]) -> Vec<u8> {
             .copied()
             .unwrap_or(b'=')
     };
-    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4 + data.len().div_ceil(57) * 2);
-    for line in data.chunks(57) {
+    // The exact size, filled in place: 78 bytes for each full line of 57 input bytes.
+    let last = data.len() % 57;
+    let total = data.len() / 57 * 78
+        + if last > 0 {
+            last.div_ceil(3) * 4 + 2
+        } else {
+            0
+        };
+    let mut out = alloc::vec![0u8; total];
+    for (line, dst) in data.chunks(57).zip(out.chunks_mut(78)) {
+        let (body, end) = dst.split_at_mut((line.len() / 3 * 4).min(dst.len()));
         let mut groups = line.chunks_exact(3);
-        for g in &mut groups {
-            if let [a, b, c] = *g {
-                let v = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
-                out.extend_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)]);
+        for (g, cell) in (&mut groups).zip(body.chunks_exact_mut(4)) {
+            if let ([a, b, c], [w, x, y, z]) = (g, cell) {
+                let v = u32::from(*a) << 16 | u32::from(*b) << 8 | u32::from(*c);
+                (*w, *x, *y, *z) = (sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v));
             }
         }
-        match *groups.remainder() {
-            [a] => {
-                let v = u32::from(a) << 16;
-                out.extend_from_slice(&[sym(v >> 18), sym(v >> 12), b'=', b'=']);
+        match (groups.remainder(), end) {
+            ([a], [w, x, y, z, cr, lf]) => {
+                let v = u32::from(*a) << 16;
+                (*w, *x, *y, *z) = (sym(v >> 18), sym(v >> 12), b'=', b'=');
+                (*cr, *lf) = (b'\r', b'\n');
             }
-            [a, b] => {
-                let v = u32::from(a) << 16 | u32::from(b) << 8;
-                out.extend_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), b'=']);
+            ([a, b], [w, x, y, z, cr, lf]) => {
+                let v = u32::from(*a) << 16 | u32::from(*b) << 8;
+                (*w, *x, *y, *z) = (sym(v >> 18), sym(v >> 12), sym(v >> 6), b'=');
+                (*cr, *lf) = (b'\r', b'\n');
             }
+            ([], [cr, lf]) => (*cr, *lf) = (b'\r', b'\n'),
             _ => {}
         }
-        out.extend_from_slice(b"\r\n");
     }
     out
 }
