@@ -562,22 +562,68 @@ pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
 /// constant-time: see [`base64_decode`].
 #[must_use]
 pub fn base64_encode_lines(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    base64_lines_into(data, &mut out);
+    out
+}
+
+/// [`base64_encode_lines`] of the bytes of `parts` one after the other, appended to `out`,
+/// without joining the parts first (a large ciphertext is encoded where it is).
+pub fn base64_encode_parts(parts: &[&[u8]], out: &mut Vec<u8>) {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    out.reserve(base64_lines_len(total));
+    let mut line = [0u8; 57];
+    let mut held = 0;
+    for part in parts {
+        let mut rest = *part;
+        if held > 0 {
+            let take = (57 - held).min(rest.len());
+            let (head, tail) = rest.split_at(take);
+            if let Some(dst) = line.get_mut(held..held + take) {
+                dst.copy_from_slice(head);
+            }
+            held += take;
+            rest = tail;
+            if held == 57 {
+                base64_lines_into(&line, out);
+                held = 0;
+            }
+        }
+        if held == 0 {
+            let (whole, tail) = rest.split_at(rest.len() / 57 * 57);
+            base64_lines_into(whole, out);
+            if let Some(dst) = line.get_mut(..tail.len()) {
+                dst.copy_from_slice(tail);
+            }
+            held = tail.len();
+        }
+    }
+    base64_lines_into(line.get(..held).unwrap_or_default(), out);
+}
+
+/// The length of [`base64_encode_lines`] for `n` input bytes: 78 per full line of 57.
+fn base64_lines_len(n: usize) -> usize {
+    let last = n % 57;
+    n / 57 * 78
+        + if last > 0 {
+            last.div_ceil(3) * 4 + 2
+        } else {
+            0
+        }
+}
+
+/// Append the base64 lines of `data` to `out`, written in place at their exact size.
+fn base64_lines_into(data: &[u8], out: &mut Vec<u8>) {
     let sym = |v: u32| {
         BASE64_ALPHABET
             .get((v & 63) as usize)
             .copied()
             .unwrap_or(b'=')
     };
-    // The exact size, filled in place: 78 bytes for each full line of 57 input bytes.
-    let last = data.len() % 57;
-    let total = data.len() / 57 * 78
-        + if last > 0 {
-            last.div_ceil(3) * 4 + 2
-        } else {
-            0
-        };
-    let mut out = alloc::vec![0u8; total];
-    for (line, dst) in data.chunks(57).zip(out.chunks_mut(78)) {
+    let start = out.len();
+    out.resize(start + base64_lines_len(data.len()), 0);
+    let dst_all = out.get_mut(start..).unwrap_or_default();
+    for (line, dst) in data.chunks(57).zip(dst_all.chunks_mut(78)) {
         let (body, end) = dst.split_at_mut((line.len() / 3 * 4).min(dst.len()));
         let mut groups = line.chunks_exact(3);
         for (g, cell) in (&mut groups).zip(body.chunks_exact_mut(4)) {
@@ -601,7 +647,6 @@ pub fn base64_encode_lines(data: &[u8]) -> Vec<u8> {
             _ => {}
         }
     }
-    out
 }
 
 /// Decode quoted-printable (RFC 2045 §6.7); invalid escapes are kept as they are.
@@ -1023,6 +1068,24 @@ mod tests {
         let data: Vec<u8> = (0..=255).collect();
         assert_eq!(base64_decode(&base64_encode_lines(&data)).unwrap(), data);
         assert_eq!(base64_decode(b"!!").unwrap_err().code(), "MIME_MALFORMED");
+    }
+
+    /// Encoding the parts of a message one after the other gives the lines of the whole.
+    #[test]
+    fn base64_parts_match_the_whole() {
+        let data: Vec<u8> = (0..700u32).map(|i| (i * 7 + 3) as u8).collect();
+        for cut1 in [0, 1, 2, 3, 56, 57, 58, 114, 200] {
+            for cut2 in [cut1, cut1 + 1, cut1 + 57, cut1 + 300, 700] {
+                let cut2 = cut2.min(700);
+                let parts: [&[u8]; 3] = [&data[..cut1], &data[cut1..cut2], &data[cut2..]];
+                let mut out = b"head".to_vec();
+                base64_encode_parts(&parts, &mut out);
+                assert_eq!(&out[4..], base64_encode_lines(&data), "{cut1} {cut2}");
+            }
+        }
+        let mut out = Vec::new();
+        base64_encode_parts(&[], &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -517,6 +517,71 @@ fn x25519_wrong_key_or_tampering_fails_opaquely() {
     }
 }
 
+/// The one-step external encryption (`finishExternal`): DER framed around the caller's
+/// ciphertext and base64 over the pieces gives the same message as building the DER whole, for
+/// GCM and CBC and lengths on both sides of the DER length-encoding steps.
+#[test]
+fn framed_external_encryption_is_the_whole_der() {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use der::{Decode, Encode};
+    let bob = identity("bob-rsa");
+    let bob_cert = certs("pki/bob-rsa.pem").remove(0);
+    let carol_cert = certs("pki/bob-p256.pem").remove(0);
+    for size in [10usize, 100, 200, 70_000] {
+        let body = "x".repeat(size);
+        let plain = format!("From: a@example.org\r\nSubject: s\r\n\r\n{body}\r\n");
+        let (outer, entity) = envelope::split_message(plain.as_bytes()).unwrap();
+        for gcm in [true, false] {
+            let cek = [3u8; 32];
+            let (iv, data, options) = if gcm {
+                let nonce = [5u8; 12];
+                let data = aes_gcm::Aes256Gcm::new_from_slice(&cek)
+                    .unwrap()
+                    .encrypt(&nonce.into(), entity.as_slice())
+                    .unwrap();
+                (nonce.to_vec(), data, EncryptOptions::default())
+            } else {
+                use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
+                let iv = [6u8; 16];
+                let data = cbc::Encryptor::<aes::Aes256>::new_from_slices(&cek, &iv)
+                    .unwrap()
+                    .encrypt_padded_vec::<cbc::cipher::block_padding::Pkcs7>(&entity);
+                let options = EncryptOptions {
+                    cipher: ContentCipher::Aes256Cbc,
+                    ..EncryptOptions::default()
+                };
+                (iv.to_vec(), data, options)
+            };
+            let message = envelope::encrypt_message_external(
+                &outer,
+                &cek,
+                &iv,
+                &data,
+                &[&bob_cert, &carol_cert],
+                &options,
+                &mut common::rng(),
+            )
+            .unwrap();
+            // The DER decodes as a ContentInfo and re-encodes to the same bytes (it is DER).
+            let text = std::str::from_utf8(&message).unwrap();
+            let b64: String = text
+                .split("\r\n\r\n")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            let der = cachet::mime::base64_decode(b64.as_bytes()).unwrap();
+            let info = cms::content_info::ContentInfo::from_der(&der).unwrap();
+            assert_eq!(info.to_der().unwrap(), der, "size {size} gcm {gcm}");
+            let d = envelope::decrypt_message(&message, &[&bob], &mut common::rng()).unwrap();
+            assert_eq!(d.authenticated, gcm);
+            assert!(d
+                .message
+                .ends_with(&entity[entity.len().saturating_sub(40)..]));
+        }
+    }
+}
+
 /// The split used for WebCrypto: content encrypted outside the core (here with the aes-gcm crate
 /// standing in for WebCrypto) is wrapped by the core, decrypts like any other message, and the
 /// core hands back exactly the key, nonce and bytes an outside decryption needs.

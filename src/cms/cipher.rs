@@ -303,6 +303,25 @@ pub fn is_external(cipher: ContentCipher) -> bool {
 /// # Errors
 /// `API_MISUSE` for another cipher, or a key, IV or data of the wrong size.
 pub fn external(cipher: ContentCipher, key: &[u8], iv: &[u8], data: &[u8]) -> Result<Sealed> {
+    let (algorithm, ciphertext, tag) = external_parts(cipher, key, iv, data)?;
+    Ok(Sealed {
+        algorithm,
+        ciphertext: ciphertext.to_vec(),
+        tag: tag.to_vec(),
+    })
+}
+
+/// [`external`] without copying: the AlgorithmIdentifier, and `data` split into ciphertext and
+/// GCM tag (empty for CBC).
+///
+/// # Errors
+/// As [`external`].
+pub fn external_parts<'a>(
+    cipher: ContentCipher,
+    key: &[u8],
+    iv: &[u8],
+    data: &'a [u8],
+) -> Result<(AlgorithmIdentifierOwned, &'a [u8], &'a [u8])> {
     let gcm = cipher.is_authenticated();
     let sizes_ok = if gcm {
         iv.len() == 12 && data.len() >= 16
@@ -316,28 +335,22 @@ pub fn external(cipher: ContentCipher, key: &[u8], iv: &[u8], data: &[u8]) -> Re
         ));
     }
     if !gcm {
-        return Ok(Sealed {
-            algorithm: AlgorithmIdentifierOwned {
-                oid: cipher.oid(),
-                parameters: Some(Any::encode_from(&OctetString::new(iv.to_vec())?)?),
-            },
-            ciphertext: data.to_vec(),
-            tag: Vec::new(),
-        });
+        let algorithm = AlgorithmIdentifierOwned {
+            oid: cipher.oid(),
+            parameters: Some(Any::encode_from(&OctetString::new(iv.to_vec())?)?),
+        };
+        return Ok((algorithm, data, &[]));
     }
     let (ciphertext, tag) = data.split_at(data.len() - 16);
     let params = GcmParameters {
         nonce: OctetString::new(iv.to_vec())?,
         icv_len: Some(16),
     };
-    Ok(Sealed {
-        algorithm: AlgorithmIdentifierOwned {
-            oid: cipher.oid(),
-            parameters: Some(Any::encode_from(&params)?),
-        },
-        ciphertext: ciphertext.to_vec(),
-        tag: tag.to_vec(),
-    })
+    let algorithm = AlgorithmIdentifierOwned {
+        oid: cipher.oid(),
+        parameters: Some(Any::encode_from(&params)?),
+    };
+    Ok((algorithm, ciphertext, tag))
 }
 
 /// The IV of an AlgorithmIdentifier whose content can be decrypted outside (see

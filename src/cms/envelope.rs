@@ -6,7 +6,7 @@ use cms::authenveloped_data::AuthEnvelopedData;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{EncryptedContentInfo, EnvelopedData, RecipientInfo, RecipientInfos};
 use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode};
+use der::{Decode, Encode};
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
@@ -66,9 +66,64 @@ pub fn encrypt_external<R: rand_core::CryptoRng + ?Sized>(
     params: &EncryptParams,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    let framed = encrypt_external_framed(cek, iv, data, recipients, params, rng)?;
+    Ok(framed.join(data))
+}
+
+/// A DER `ContentInfo` whose ciphertext stays where it is: the encoding is `prefix`, then
+/// `data[ciphertext]` (the caller's bytes), then `suffix`.
+#[derive(Debug)]
+pub struct Framed {
+    /// Everything before the ciphertext.
+    pub prefix: Vec<u8>,
+    /// Where the ciphertext is in the caller's data.
+    pub ciphertext: core::ops::Range<usize>,
+    /// Everything after it (the GCM tag as `mac`; empty for CBC).
+    pub suffix: Vec<u8>,
+}
+
+impl Framed {
+    /// The whole encoding, for `data` the framing was made for.
+    #[must_use]
+    pub fn join(&self, data: &[u8]) -> Vec<u8> {
+        let ciphertext = data.get(self.ciphertext.clone()).unwrap_or_default();
+        let mut out = Vec::with_capacity(self.prefix.len() + ciphertext.len() + self.suffix.len());
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(ciphertext);
+        out.extend_from_slice(&self.suffix);
+        out
+    }
+}
+
+/// [`encrypt_external`] without copying the content: its DER around `data` (see [`Framed`]), so
+/// that a caller can encode it (base64) straight from the pieces.
+///
+/// # Errors
+/// As [`encrypt_external`].
+pub fn encrypt_external_framed<R: rand_core::CryptoRng + ?Sized>(
+    cek: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    recipients: &[&Certificate],
+    params: &EncryptParams,
+    rng: &mut R,
+) -> Result<Framed> {
     check_recipients(recipients, params)?;
-    let sealed = cipher::external(params.cipher, cek, iv, data)?;
-    assemble(cek, sealed, recipients, params, rng)
+    let (algorithm, ciphertext, tag) = cipher::external_parts(params.cipher, cek, iv, data)?;
+    let (prefix, suffix) = frame(
+        cek,
+        algorithm,
+        ciphertext.len(),
+        tag,
+        recipients,
+        params,
+        rng,
+    )?;
+    Ok(Framed {
+        prefix,
+        ciphertext: 0..ciphertext.len(),
+        suffix,
+    })
 }
 
 fn check_recipients(recipients: &[&Certificate], params: &EncryptParams) -> Result<()> {
@@ -95,6 +150,55 @@ fn assemble<R: rand_core::CryptoRng + ?Sized>(
     params: &EncryptParams,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    let n = sealed.ciphertext.len();
+    let (prefix, suffix) = frame(
+        cek,
+        sealed.algorithm,
+        n,
+        &sealed.tag,
+        recipients,
+        params,
+        rng,
+    )?;
+    let framed = Framed {
+        prefix,
+        ciphertext: 0..n,
+        suffix,
+    };
+    Ok(framed.join(&sealed.ciphertext))
+}
+
+/// A DER header: `tag` and the definite length `len`.
+fn der_header(tag: u8, len: usize, out: &mut Vec<u8>) {
+    out.push(tag);
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap_or(0));
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap_or(0));
+        out.extend_from_slice(bytes.get(skip..).unwrap_or_default());
+    }
+}
+
+fn der_header_len(len: usize) -> usize {
+    let mut v = Vec::new();
+    der_header(0, len, &mut v);
+    v.len()
+}
+
+/// The DER of the (Auth)EnvelopedData `ContentInfo` for `ciphertext_len` bytes of ciphertext,
+/// in two parts, before and after the ciphertext (RFC 5652 §6.1, RFC 5083 §2.1): written by
+/// hand around the ciphertext, every other field encoded by the `cms`/`der` crates.
+fn frame<R: rand_core::CryptoRng + ?Sized>(
+    cek: &[u8],
+    algorithm: spki::AlgorithmIdentifierOwned,
+    ciphertext_len: usize,
+    tag: &[u8],
+    recipients: &[&Certificate],
+    params: &EncryptParams,
+    rng: &mut R,
+) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut infos = SetOfVec::new();
     let mut all_v0 = true;
     for cert in recipients {
@@ -102,43 +206,46 @@ fn assemble<R: rand_core::CryptoRng + ?Sized>(
         all_v0 &= matches!(&ri, RecipientInfo::Ktri(k) if k.version == CmsVersion::V0);
         infos.insert(ri)?;
     }
-    let eci = EncryptedContentInfo {
-        content_type: ID_DATA,
-        content_enc_alg: sealed.algorithm,
-        encrypted_content: Some(OctetString::new(sealed.ciphertext)?),
-    };
-    let info = if params.cipher.is_authenticated() {
-        let data = AuthEnvelopedData {
-            version: CmsVersion::V0,
-            originator_info: None,
-            recip_infos: RecipientInfos(infos),
-            auth_encrypted_content_info: eci,
-            auth_attrs: None,
-            mac: OctetString::new(sealed.tag)?,
-            unauth_attrs: None,
-        };
-        ContentInfo {
-            content_type: ID_AUTH_ENVELOPED_DATA,
-            content: Any::encode_from(&data)?,
-        }
+    let authenticated = params.cipher.is_authenticated();
+    let version = if authenticated || all_v0 {
+        CmsVersion::V0
     } else {
-        let data = EnvelopedData {
-            version: if all_v0 {
-                CmsVersion::V0
-            } else {
-                CmsVersion::V2
-            },
-            originator_info: None,
-            recip_infos: RecipientInfos(infos),
-            encrypted_content: eci,
-            unprotected_attrs: None,
-        };
-        ContentInfo {
-            content_type: ID_ENVELOPED_DATA,
-            content: Any::encode_from(&data)?,
-        }
+        CmsVersion::V2
     };
-    Ok(info.to_der()?)
+    // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm,
+    //   encryptedContent [0] IMPLICIT OCTET STRING }
+    let mut eci_fields = ID_DATA.to_der()?;
+    eci_fields.extend_from_slice(&algorithm.to_der()?);
+    der_header(0x80, ciphertext_len, &mut eci_fields);
+    let eci_len = eci_fields.len() + ciphertext_len;
+    // (Auth)EnvelopedData ::= SEQUENCE { version, recipientInfos, (auth)EncryptedContentInfo,
+    //   mac (AuthEnvelopedData) }
+    let mut data_fields = version.to_der()?;
+    data_fields.extend_from_slice(&RecipientInfos(infos).to_der()?);
+    der_header(0x30, eci_len, &mut data_fields);
+    let suffix = if authenticated {
+        OctetString::new(tag)?.to_der()?
+    } else {
+        Vec::new()
+    };
+    let data_len = data_fields.len() + eci_len + suffix.len();
+    let content_type = if authenticated {
+        ID_AUTH_ENVELOPED_DATA
+    } else {
+        ID_ENVELOPED_DATA
+    }
+    .to_der()?;
+    // ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT (Auth)EnvelopedData }
+    let explicit_len = der_header_len(data_len) + data_len;
+    let info_len = content_type.len() + der_header_len(explicit_len) + explicit_len;
+    let mut prefix = Vec::with_capacity(info_len - ciphertext_len - suffix.len() + 16);
+    der_header(0x30, info_len, &mut prefix);
+    prefix.extend_from_slice(&content_type);
+    der_header(0xA0, explicit_len, &mut prefix);
+    der_header(0x30, data_len, &mut prefix);
+    prefix.extend_from_slice(&data_fields);
+    prefix.extend_from_slice(&eci_fields);
+    Ok((prefix, suffix))
 }
 
 /// What decryption produced.
@@ -153,17 +260,7 @@ pub struct Decrypted {
 }
 
 fn encode_tlv(tag: u8, contents: &[u8], out: &mut Vec<u8>) {
-    out.push(tag);
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(u8::try_from(len).unwrap_or(0));
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        let n = bytes.len() - skip;
-        out.push(0x80 | u8::try_from(n).unwrap_or(0));
-        out.extend_from_slice(bytes.get(skip..).unwrap_or_default());
-    }
+    der_header(tag, contents.len(), out);
     out.extend_from_slice(contents);
 }
 

@@ -76,3 +76,13 @@ export async function contentDecrypt(found) {
 export function decryptionFailed() {
   return new CachetError('DECRYPTION_FAILED', `DECRYPTION_FAILED: ${ERROR_CODES.DECRYPTION_FAILED}`);
 }
+
+/** The header section of `message` (through its first empty line): all `decryptedMessage` needs
+ *  of the encrypted message, so the large body is not copied into the core again. */
+export function headerSection(message) {
+  for (let i = message.indexOf(10); i >= 0 && i + 1 < message.length; i = message.indexOf(10, i + 1)) {
+    if (message[i + 1] === 10) return message.subarray(0, i + 2);
+    if (message[i + 1] === 13 && message[i + 2] === 10) return message.subarray(0, i + 3);
+  }
+  return message;
+}

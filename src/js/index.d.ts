@@ -89,7 +89,8 @@ export interface KeyOptions {
   chain?: Data | Certificate | Array<Data | Certificate>;
 }
 
-/** A loaded signing identity. The private key stays inside the WebAssembly module. */
+/** A loaded signing identity. The private key stays inside the WebAssembly module (an RSA key is
+ *  also imported, non-extractable, into WebCrypto the first time it signs; `dispose()` drops it). */
 export class Identity {
   private constructor();
   readonly certificate: Certificate;

@@ -5,7 +5,9 @@
 // hold is reported per signer by `verify`, not thrown.
 
 import initWasm, * as wasm from './cachet_wasm.js';
-import { BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed } from './bulk.js';
+import {
+  BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed, headerSection,
+} from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { contentDigests, forget, joined, signEntity, webSigner } from './websign.js';
@@ -120,7 +122,8 @@ export class Certificate {
 
 /**
  * A loaded signing identity (private key, certificate, chain), from `readIdentity`. The key stays
- * inside the WebAssembly module; call `dispose()` to wipe it as soon as you are done.
+ * inside the WebAssembly module (an RSA key is also imported, non-extractable, into WebCrypto the
+ * first time it signs); call `dispose()` to wipe it and drop that CryptoKey as soon as you are done.
  */
 export class Identity {
   #inner;
@@ -345,9 +348,10 @@ export async function encrypt(options) {
   let out;
   if (bulk(message.length, cipher)) {
     const [outer, entity] = await call(() => wasm.splitForEncryption(message));
-    const { cek, iv, data } = await contentEncrypt(entity, cipher);
-    out = await call(() => wasm.finishExternal(outer, cek, iv, data, recipients, cipher,
-      rsaOaep, byKeyId));
+    const encrypted = await contentEncrypt(entity, cipher);
+    message = null; // neither is needed any more: let a large message be collected
+    out = await call(() => wasm.finishExternal(outer, encrypted.cek, encrypted.iv, encrypted.data,
+      recipients, cipher, rsaOaep, byKeyId));
   } else {
     out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
   }
@@ -375,8 +379,9 @@ export async function decrypt(options) {
         let d;
         if (found) {
           const plaintext = await contentDecrypt(found);
+          found.data = null; // the ciphertext is not needed any more
           if (plaintext === undefined) throw decryptionFailed();
-          d = await call(() => wasm.decryptedMessage(message, plaintext, found.cipher));
+          d = await call(() => wasm.decryptedMessage(headerSection(message), plaintext, found.cipher));
         } else {
           d = await call(() => id.inner.decryptMessage(message));
         }

@@ -105,11 +105,43 @@ pub fn split_message(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
 /// The outer header fields and an (encrypted) entity as one message.
 #[must_use]
 pub fn join(outer: &[u8], entity: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(outer.len() + entity.len() + 32);
-    out.extend_from_slice(outer);
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    let mut out = start_message(outer, entity.len());
     out.extend_from_slice(entity);
     out
+}
+
+/// The outer header fields and `MIME-Version`, with room for an entity of `entity_len` bytes.
+fn start_message(outer: &[u8], entity_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(outer.len() + entity_len + 32);
+    out.extend_from_slice(outer);
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out
+}
+
+/// [`encrypt_entity_external`] and [`join`] in one step, encoding the content where it is: the
+/// DER around it is made apart ([`envelope::encrypt_external_framed`]) and base64 runs over the
+/// pieces, so the message is the only large buffer made here.
+///
+/// # Errors
+/// As [`encrypt_entity_external`].
+pub fn encrypt_message_external<R: rand_core::CryptoRng + ?Sized>(
+    outer: &[u8],
+    cek: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    recipients: &[&Certificate],
+    options: &EncryptOptions,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let params = options.params();
+    let framed = envelope::encrypt_external_framed(cek, iv, data, recipients, &params, rng)?;
+    let ciphertext = data.get(framed.ciphertext.clone()).unwrap_or_default();
+    let header = pkcs7_header(options.cipher.is_authenticated());
+    let der_len = framed.prefix.len() + ciphertext.len() + framed.suffix.len();
+    let mut out = start_message(outer, header.len() + der_len / 57 * 78 + 80);
+    out.extend_from_slice(header.as_bytes());
+    mime::base64_encode_parts(&[&framed.prefix, ciphertext, &framed.suffix], &mut out);
+    Ok(out)
 }
 
 /// [`encrypt_entity`] for content the caller encrypted itself (WebCrypto, AES-GCM or AES-CBC):
@@ -133,22 +165,26 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
 
 /// The `application/pkcs7-mime` entity of an (Auth)EnvelopedData.
 fn pkcs7_entity(der_bytes: &[u8], authenticated: bool) -> Vec<u8> {
+    let header = pkcs7_header(authenticated);
+    let mut out = Vec::with_capacity(header.len() + der_bytes.len() / 57 * 78 + 80);
+    out.extend_from_slice(header.as_bytes());
+    mime::base64_encode_parts(&[der_bytes], &mut out);
+    out
+}
+
+/// The header fields of an `application/pkcs7-mime` (Auth)EnvelopedData entity, blank line
+/// included.
+fn pkcs7_header(authenticated: bool) -> alloc::string::String {
     let smime_type = if authenticated {
         "authEnveloped-data"
     } else {
         "enveloped-data"
     };
-    let mut out = Vec::with_capacity(der_bytes.len() * 4 / 3 + 256);
-    out.extend_from_slice(
-        alloc::format!(
-            "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\n\
-             Content-Transfer-Encoding: base64\r\n\
-             Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&mime::base64_encode_lines(der_bytes));
-    out
+    alloc::format!(
+        "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n"
+    )
 }
 
 /// A decrypted message: the outer header fields with the decrypted entity.

@@ -954,8 +954,7 @@ pub fn finish_external(
             by_key_id,
         };
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
-        let entity = envelope::encrypt_entity_external(cek, iv, data, &refs, &options, &mut rng)?;
-        Ok(envelope::join(outer, &entity))
+        envelope::encrypt_message_external(outer, cek, iv, data, &refs, &options, &mut rng)
     })();
     zeroize::Zeroize::zeroize(cek);
     result.map_err(to_js)

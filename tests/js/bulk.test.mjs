@@ -68,6 +68,14 @@ test('large AES-GCM and AES-CBC encrypt go through WebCrypto; OpenSSL decrypts; 
       assert.match(d.message, /^Subject: Big\r$/m);
     }
   }
+  // LF line ends (as a mail store may keep them): the outer header fields still come through.
+  const lfEnc = (await cachet.encrypt({ message: bigMessage('lf'), encryptionKeys: read('bob-rsa.pem') }))
+    .replaceAll('\r\n', '\n');
+  const { result: lf, calls: lfCalls } = await countingGcm(() => cachet.decrypt({ message: lfEnc, decryptionKeys: bob }));
+  assert.equal(lfCalls.decrypt, 1);
+  assert.match(lf.message, /^Subject: Big\r$/m);
+  assert.match(lf.message, /^From: Alice <alice@example.org>\r$/m);
+  assert.ok(lf.message.endsWith('lf\r\n'));
   // Small messages stay in one wasm call.
   const { calls } = await countingGcm(() => cachet.encrypt({
     message: 'Subject: small\r\n\r\nhi\r\n', encryptionKeys: read('bob-rsa.pem'),
