@@ -498,6 +498,7 @@ pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<Ver
 /// [`verify_message`] with digests of the detached content already made (by WebCrypto; see
 /// [`detached_content`] for which bytes): used instead of hashing that content here. They
 /// apply to a `multipart/signed` message's first part only, never to encapsulated content.
+/// When they are used, the report's `content` is left empty: the caller has those bytes.
 ///
 /// # Errors
 /// As [`verify_message`].
@@ -562,21 +563,24 @@ pub(crate) fn verify_entity(
     // A detached signature that also carries content which differs from the signed part is a
     // confusion attack (one text shown, another signed): every signer is reported altered.
     let mut econtent_mismatch = false;
-    let content = match (found.content, &parsed.content) {
+    let content: &[u8] = match (found.content, &parsed.content) {
         (Some(detached), Some(encapsulated)) => {
             econtent_mismatch = detached != encapsulated.as_slice();
-            detached.to_vec()
+            detached
         }
-        (Some(detached), None) => detached.to_vec(),
-        (None, Some(encapsulated)) => encapsulated.clone(),
+        (Some(detached), None) => detached,
+        (None, Some(encapsulated)) => encapsulated,
         (None, None) => {
             return Err(Error::CmsMalformed {
                 detail: "opaque signed-data without content",
             })
         }
     };
+    // With digests made elsewhere the caller has the detached content (it hashed it): the
+    // report does not copy it again.
+    let caller_has_content = detached && !digests.is_empty();
     let signed = cms::verify::SignedContent {
-        bytes: &content,
+        bytes: content,
         digests: if detached { digests } else { &[] },
     };
     let mut signers = cms::verify::verify_signers_with(&parsed, &signed, options, from.as_deref());
@@ -604,7 +608,11 @@ pub(crate) fn verify_entity(
     }
     Ok(VerifyReport {
         opaque: found.opaque,
-        content,
+        content: if caller_has_content {
+            Vec::new()
+        } else {
+            content.to_vec()
+        },
         from,
         signers,
     })

@@ -186,6 +186,11 @@ fn detached_content_and_digests_made_elsewhere() {
     )];
     let report = smime::verify_message_with(&signed, &options, &right).unwrap();
     assert_eq!(verdict(&report), ("valid", "SIG_VALID"));
+    assert!(report.content.is_empty(), "the caller has the content");
+    assert_eq!(
+        smime::verify_message(&signed, &options).unwrap().content,
+        part
+    );
     let mut bad = right.clone();
     bad[0].1[0] ^= 1;
     let report = smime::verify_message_with(&signed, &options, &bad).unwrap();

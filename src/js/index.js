@@ -263,7 +263,11 @@ export async function verify(options) {
     valid: signers.length > 0 && signers.every((s) => s.status === 'valid'),
     opaque: report.opaque,
     from: report.from ?? null,
-    content: report.content,
+    // Digests made here: the core left the content to us (a copy, so that it does not share the
+    // caller's buffer; our own encoding of a string input can be shared).
+    content: digests.length === 0 ? report.content
+      : typeof options.message === 'string' ? message.subarray(where[0], where[1])
+        : message.slice(where[0], where[1]),
     signers,
   };
 }

@@ -171,6 +171,16 @@ test('a large detached message is hashed by WebCrypto when verified; tampering i
       message: signed.replaceAll('\r\n', '\n'), trustAnchors: root, date: AT_DATE }));
     assert.ok(lf.valid, `${key} (LF)`);
     assert.equal(lfCalls.digest, 0);
+    // The signed content is reported the same either way (here cut from the message, there
+    // copied by the core).
+    assert.ok(v.content.length > 1_000_000);
+    assert.deepEqual(Buffer.from(v.content), Buffer.from(lf.content));
+    assert.match(new TextDecoder().decode(v.content.subarray(0, 40)), /^Content-Type: text\/plain/);
+    const bytesIn = new TextEncoder().encode(signed);
+    const fromBytes = await cachet.verify({ message: bytesIn, trustAnchors: root, date: AT_DATE });
+    assert.deepEqual(Buffer.from(fromBytes.content), Buffer.from(lf.content));
+    bytesIn.fill(0); // the caller's buffer: the report does not share it
+    assert.match(new TextDecoder().decode(fromBytes.content.subarray(0, 40)), /^Content-Type: text\/plain/);
   }
   // Small and opaque messages stay with the core.
   const small = await cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, date: AT_DATE });
