@@ -106,7 +106,7 @@ fn precomputed_digest_and_signature() {
                 cachet::algorithms::sign(&id.key, digest, pss, &tbs, &mut rng()).unwrap();
             let given = Precomputed {
                 digest: &value,
-                signature: &signature,
+                signature: Some(&signature),
             };
             let entity =
                 sign_entity_with(&content, &[&id], &options, Some(given), &mut rng()).unwrap();
@@ -130,7 +130,7 @@ fn precomputed_digest_and_signature() {
             ] {
                 let given = Precomputed {
                     digest: d,
-                    signature: sig,
+                    signature: Some(sig),
                 };
                 let err = sign_entity_with(&content, &[&id], &options, Some(given), &mut rng())
                     .unwrap_err();
@@ -148,13 +148,51 @@ fn precomputed_digest_and_signature() {
     let value = [0u8; 32];
     let given = Precomputed {
         digest: &value,
-        signature: &[1u8; 256],
+        signature: Some(&[1u8; 256]),
     };
     for name in ["alice-p256", "alice-ed25519"] {
         let other = identity(name);
         assert!(!can_precompute(&other.key, DigestAlgorithm::Sha256));
         let err = sign_entity_with(b"x", &[&other], &options, Some(given), &mut rng()).unwrap_err();
         assert_eq!(err.code(), "API_MISUSE");
+    }
+    // ECDSA and Ed25519: the digest alone may be precomputed; the core signs.
+    for (name, digest) in [
+        ("alice-p256", DigestAlgorithm::Sha256),
+        ("alice-p384", DigestAlgorithm::Sha384),
+        ("alice-ed25519", DigestAlgorithm::Sha512),
+    ] {
+        let other = identity(name);
+        let options = SignOptions {
+            opaque: false,
+            digest,
+            rsa_pss: false,
+            time: AT,
+        };
+        let (outer, content) = prepare_signing(MESSAGE).unwrap();
+        let value = digest.digest(&content).unwrap();
+        let given = Precomputed {
+            digest: &value,
+            signature: None,
+        };
+        let entity =
+            sign_entity_with(&content, &[&other], &options, Some(given), &mut rng()).unwrap();
+        let report = verify(&cachet::smime::envelope::join(&outer, &entity));
+        assert_eq!(verdict(&report), ("valid", "SIG_VALID"), "{name}");
+        // A digest of other bytes is signed as given, and verification catches it.
+        let wrong = digest.digest(b"other").unwrap();
+        let given = Precomputed {
+            digest: &wrong,
+            signature: None,
+        };
+        let entity =
+            sign_entity_with(&content, &[&other], &options, Some(given), &mut rng()).unwrap();
+        let report = verify(&cachet::smime::envelope::join(&outer, &entity));
+        assert_eq!(
+            verdict(&report),
+            ("content-altered", "CONTENT_ALTERED"),
+            "{name}"
+        );
     }
     assert!(can_precompute(&id.key, DigestAlgorithm::Sha256));
     assert!(!can_precompute(&id.key, DigestAlgorithm::Sha1));

@@ -145,13 +145,15 @@ pub fn sign<R: rand_core::CryptoRng + ?Sized>(
 }
 
 /// What was computed outside the core for a single signer (by WebCrypto, whose SHA-2 and RSA
-/// run natively): the content's digest and the signature over [`to_be_signed`]'s bytes.
+/// run natively): the content's digest and, for RSA, the signature over [`to_be_signed`]'s
+/// bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Precomputed<'a> {
-    /// The digest of the content, with the signer's [`effective_digest`].
+    /// The digest of the content, with the signer's [`effective_digest`] (SHA-2).
     pub digest: &'a [u8],
-    /// The signature over [`to_be_signed`] for that digest (RSA only; see [`can_precompute`]).
-    pub signature: &'a [u8],
+    /// The signature over [`to_be_signed`] for that digest (RSA only; see
+    /// [`can_precompute`]); `None`: the core signs.
+    pub signature: Option<&'a [u8]>,
 }
 
 /// Can a signature with this key be made outside the core (RSA PKCS#1 v1.5 or PSS, SHA-2)?
@@ -195,7 +197,7 @@ pub fn sign_with<R: rand_core::CryptoRng + ?Sized>(
             ));
         };
         let digest = effective_digest(&identity.key, params.digest);
-        if !can_precompute(&identity.key, digest) {
+        if given.signature.is_some() && !can_precompute(&identity.key, digest) {
             return Err(Error::misuse(
                 "a precomputed signature needs an RSA key and SHA-2",
             ));
@@ -230,24 +232,20 @@ pub fn sign_with<R: rand_core::CryptoRng + ?Sized>(
         };
         let attrs = signed_attributes(identity, &message_digest, params.time)?;
         let to_be_signed = attrs.to_der()?;
-        let (signature_algorithm, signature) = match precomputed {
+        let (signature_algorithm, signature) = match precomputed.and_then(|p| p.signature) {
             Some(given) => {
                 let algorithm = algorithms::rsa_signature_algorithm(digest, params.rsa_pss)?;
                 let spki = identity
                     .certificate
                     .tbs_certificate()
                     .subject_public_key_info();
-                algorithms::verify_signature(
-                    spki,
-                    &algorithm,
-                    Some(digest),
-                    &to_be_signed,
-                    given.signature,
-                )
-                .map_err(|_| {
-                    Error::misuse("the precomputed signature does not verify with the certificate")
-                })?;
-                (algorithm, given.signature.to_vec())
+                algorithms::verify_signature(spki, &algorithm, Some(digest), &to_be_signed, given)
+                    .map_err(|_| {
+                        Error::misuse(
+                            "the precomputed signature does not verify with the certificate",
+                        )
+                    })?;
+                (algorithm, given.to_vec())
             }
             None => algorithms::sign(&identity.key, digest, params.rsa_pss, &to_be_signed, rng)?,
         };

@@ -10,7 +10,9 @@ import {
 } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
-import { contentDigests, forget, joined, signEntity, webSigner } from './websign.js';
+import {
+  contentDigests, external as signsOutside, forget, joined, signEntity, webSigner,
+} from './websign.js';
 import { bytes, checkOptions } from './options.js';
 
 export { CachetError, ERROR_CODES };
@@ -212,9 +214,10 @@ export async function sign(options) {
   let signed;
   try {
     const inner = owned ?? keys.inner;
-    // RSA: WebCrypto hashes and signs, the core does the rest (see websign.js).
+    // RSA, and large content for any key: WebCrypto hashes (and RSA: signs), the core does the
+    // rest (see websign.js).
     const signer = await webSigner(inner, digest, rsaPss, owned === null);
-    if (signer) {
+    if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
       const [outer, content] = await call(() => wasm.prepareSigning(message));
       const parts = await signEntity(call, inner, signer, content,
         { opaque: !detached, digest, rsaPss, when });
@@ -680,7 +683,7 @@ export async function seal(options) {
         !detached, digest, rsaPss, hp, legacy, when, hcp, s));
       // RSA: the core protects the header fields, WebCrypto hashes and signs (websign.js).
       const signer = await webSigner(inner, digest, rsaPss, !owned);
-      if (signer) {
+      if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
         const [outer, payload] = await seal('protect');
         const parts = await signEntity(call, inner, signer, payload,
           { opaque: !detached, digest, rsaPss, when });

@@ -28,7 +28,12 @@ function digestName(digest) {
 }
 
 async function importSigner(inner, digest, rsaPss) {
-  const pkcs8 = inner.webCryptoSigningKey(digest);
+  let pkcs8;
+  try {
+    pkcs8 = inner.webCryptoSigningKey(digest);
+  } catch {
+    return null; // the core signs, and reports whatever is wrong with the key as usual
+  }
   if (pkcs8 === undefined || pkcs8 === null) return null;
   const hash = HASHES[digest];
   const name = rsaPss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5';
@@ -72,17 +77,28 @@ export function forget(inner) {
   cache.delete(inner);
 }
 
+/** Does signing `size` bytes with `signer` (from `webSigner`, or null) go through `signEntity`?
+ *  RSA always; other keys for large content, whose SHA-2 WebCrypto does natively. */
+export function external(signer, size, threshold) {
+  return signer !== null || (size >= threshold && subtle() !== undefined);
+}
+
 /**
- * Sign the canonical `content` with `signer` (from `webSigner`): WebCrypto hashes it and signs
- * the core's signed attributes; `run` calls into the core (mapping its errors). Returns the
+ * Sign the canonical `content` with `signer` (from `webSigner`; null: the core signs, ECDSA and
+ * Ed25519): WebCrypto hashes it and (RSA) signs the core's signed attributes; `run` calls into
+ * the core (mapping its errors). Returns the
  * signed entity's parts `{ head, content, tail }` (opaque: `content` is empty), which `joined`
  * puts together: a detached signature's content is not copied into the core and back.
  */
 export async function signEntity(run, inner, signer, content, { opaque, digest, rsaPss, when }) {
-  const name = digestName(digest);
+  // Ed25519 always hashes with SHA-512 (RFC 8419); the core says which digest the key uses.
+  const name = signer ? digestName(digest) : await run(() => inner.signingDigest(digest));
   const value = new Uint8Array(await subtle().digest(HASHES[name], content));
-  const tbs = await run(() => inner.toBeSigned(value, name, when));
-  const signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
+  let signature = new Uint8Array(0); // ECDSA, Ed25519: the core signs
+  if (signer) {
+    const tbs = await run(() => inner.toBeSigned(value, name, when));
+    signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
+  }
   const [head, tail] = await run(() => inner.signEntityParts(opaque ? content : new Uint8Array(0),
     value, signature, opaque, name, rsaPss, when));
   return { head, content: opaque ? new Uint8Array(0) : content, tail };

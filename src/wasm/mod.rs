@@ -313,6 +313,15 @@ impl Identity {
         Ok(Some(Uint8Array::from(der.as_slice())))
     }
 
+    /// The digest this key signs with when `digest` is asked for (Ed25519: always SHA-512),
+    /// by name (`sha256`, ...).
+    #[wasm_bindgen(js_name = signingDigest)]
+    pub fn signing_digest(&self, digest: &str) -> Result<String, JsValue> {
+        let options = sign_options(false, digest, false, 0.0).map_err(to_js)?;
+        let effective = crate::cms::sign::effective_digest(&self.0.key, options.digest);
+        Ok(String::from(effective.micalg()).replace('-', ""))
+    }
+
     /// The bytes to sign (DER signed attributes) for content with digest `digest_value`.
     #[wasm_bindgen(js_name = toBeSigned)]
     pub fn to_be_signed(
@@ -332,9 +341,9 @@ impl Identity {
     }
 
     /// Sign `content` (from `prepareSigning` or `sealMessage(..., "protect")`) with the digest
-    /// and the signature over `toBeSigned` made by WebCrypto: `[head, tail]` (see
-    /// [`smime::sign_entity_parts`]; detached, the content goes between them and need not be
-    /// passed in).
+    /// and (RSA) the signature over `toBeSigned` made by WebCrypto; an empty `signature`: the
+    /// core signs. Returns `[head, tail]` (see [`smime::sign_entity_parts`]; detached, the
+    /// content goes between them and need not be passed in).
     #[wasm_bindgen(js_name = signEntityParts)]
     #[allow(clippy::too_many_arguments)]
     pub fn sign_entity_parts(
@@ -351,7 +360,7 @@ impl Identity {
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
         let precomputed = crate::cms::sign::Precomputed {
             digest: digest_value,
-            signature,
+            signature: (!signature.is_empty()).then_some(signature),
         };
         let (head, tail) =
             smime::sign_entity_parts(content, &[&self.0], &options, Some(precomputed), &mut rng)
