@@ -122,6 +122,25 @@ test('large content is hashed by WebCrypto for ECDSA and Ed25519 too; the core s
   opensslVerifies(sealed.message, 'seal-p256');
 });
 
+test('RSA PKCS#1 v1.5 through WebCrypto gives the very SignedData the core gives (which NSS and gpgsm accept)', async () => {
+  // v1.5 signatures are deterministic: same key, content, time and attributes, same bytes. The
+  // core's output is what tests/interop.rs has NSS cmsutil and gpgsm verify.
+  const refuse = () => Promise.reject(new DOMException('not supported', 'NotSupportedError'));
+  const p7s = (signed) => signed.split('S/MIME Cryptographic Signature\r\n\r\n')[1].split('\r\n--')[0];
+  for (const digest of ['sha256', 'sha512']) {
+    const { result: web, calls } = await counting(() => cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, digest, date: AT_DATE }));
+    const { result: core, calls: coreCalls } = await counting(
+      () => cachet.sign({ message: MESSAGE, signingKeys: aliceRsa, digest, date: AT_DATE }), { importKey: refuse });
+    assert.equal(calls.sign, 1);
+    assert.equal(coreCalls.sign, 0);
+    assert.ok(p7s(web).length > 1000);
+    assert.equal(p7s(web), p7s(core), digest);
+    // Everything but the random boundary is the same.
+    const boundary = (m) => m.match(/boundary="([^"]+)"/)[1];
+    assert.equal(web.replaceAll(boundary(web), 'B'), core.replaceAll(boundary(core), 'B'));
+  }
+});
+
 test('a key WebCrypto will not import is signed by the core', async () => {
   const refuse = () => Promise.reject(new DOMException('not supported', 'NotSupportedError'));
   const { result: signed, calls } = await counting(
