@@ -620,7 +620,7 @@ fn external_content_round_trip_and_failures() {
     assert_eq!(found.keys.len(), 1);
     assert_eq!(found.keys[0].as_slice(), &cek);
     assert_eq!(found.iv, nonce);
-    assert_eq!(found.data, data);
+    assert_eq!(found.data(), data);
     assert!(found.aad.is_empty());
 
     let plain = envelope::decrypted_message(&message, &entity, found.cipher).unwrap();
@@ -667,12 +667,12 @@ fn external_content_round_trip_and_failures() {
         .expect("AES-CBC EnvelopedData for bob");
     assert_eq!(found.cipher, ContentCipher::Aes256Cbc);
     assert_eq!(found.iv.len(), 16);
-    assert_eq!(found.data.len() % 16, 0);
+    assert_eq!(found.data().len() % 16, 0);
     {
         use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
         let plain = cbc::Decryptor::<aes::Aes256>::new_from_slices(&found.keys[0], &found.iv)
             .unwrap()
-            .decrypt_padded_vec::<Pkcs7>(&found.data)
+            .decrypt_padded_vec::<Pkcs7>(&found.data())
             .unwrap();
         let (_, entity) = envelope::split_message(MESSAGE).unwrap();
         assert_eq!(plain, entity);

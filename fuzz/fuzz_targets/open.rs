@@ -14,12 +14,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = cachet::smime::envelope::decrypt_message(data, &ids, &mut cachet_fuzz::rng());
     use cachet::smime::envelope::{self, FirstLayer};
     if let Ok(Some(found)) = envelope::external_content(data, &ids, &mut cachet_fuzz::rng()) {
+        let data_of = found.data();
         let first = FirstLayer::Decrypted {
-            content: &found.data,
+            content: &data_of,
             cipher: found.cipher,
         };
         let _ = envelope::open_after(data, Some(first), &ids, &options, &mut cachet_fuzz::rng());
-        let _ = envelope::decrypted_message(data, &found.data, found.cipher);
+        let _ = envelope::decrypted_message(data, &data_of, found.cipher);
     }
     let first = FirstLayer::Decrypted {
         content: data,

@@ -526,8 +526,21 @@ pub struct ExternalContent {
     pub iv: Vec<u8>,
     /// The DER of the authenticated attributes (GCM; usually empty).
     pub aad: Vec<u8>,
-    /// Ciphertext (followed by the 16-byte tag for GCM).
-    pub data: Vec<u8>,
+    /// The ciphertext.
+    pub ciphertext: Vec<u8>,
+    /// The 16-byte GCM tag (empty for CBC): WebCrypto wants it after the ciphertext.
+    pub tag: Vec<u8>,
+}
+
+impl ExternalContent {
+    /// What WebCrypto decrypts: the ciphertext, then (GCM) the tag.
+    #[must_use]
+    pub fn data(&self) -> Vec<u8> {
+        let mut data = Vec::with_capacity(self.ciphertext.len() + self.tag.len());
+        data.extend_from_slice(&self.ciphertext);
+        data.extend_from_slice(&self.tag);
+        data
+    }
 }
 
 impl core::fmt::Debug for ExternalContent {
@@ -549,14 +562,14 @@ pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
     identities: &[&Identity],
     rng: &mut R,
 ) -> Result<Option<ExternalContent>> {
-    let parsed = parse(ber)?;
+    let mut parsed = parse(ber)?;
     let Some(iv) = cipher::external_iv(&parsed.eci.content_enc_alg) else {
         return Ok(None);
     };
     let tag = parsed
         .mac
-        .as_ref()
-        .map(OctetString::as_bytes)
+        .take()
+        .map(|o| o.into_bytes().into_vec())
         .unwrap_or_default();
     if tag.len()
         != if parsed.cipher.is_authenticated() {
@@ -568,21 +581,20 @@ pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
         return Ok(None);
     }
     let keys = content_keys(&parsed, identities, rng)?;
+    // Moved out, not copied: a large message's ciphertext is held once here.
     let ciphertext = parsed
         .eci
         .encrypted_content
-        .as_ref()
-        .map(OctetString::as_bytes)
+        .take()
+        .map(|o| o.into_bytes().into_vec())
         .unwrap_or_default();
-    let mut data = Vec::with_capacity(ciphertext.len() + tag.len());
-    data.extend_from_slice(ciphertext);
-    data.extend_from_slice(tag);
     Ok(Some(ExternalContent {
         cipher: parsed.cipher,
         keys,
         iv,
-        aad: parsed.aad,
-        data,
+        aad: core::mem::take(&mut parsed.aad),
+        ciphertext,
+        tag,
     }))
 }
 

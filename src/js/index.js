@@ -452,6 +452,7 @@ export async function open(options) {
     stages.splice(0, stages.length, 'decrypt', 'verify', 'done');
     await progress('decrypt', found.data.length);
     const plaintext = await contentDecrypt(found);
+    found.data = null; // the ciphertext is not needed any more
     await progress('verify', plaintext?.length ?? 0);
     return call(() => id.inner.openDecrypted(message, plaintext, found.cipher, anchors, extra,
       crls, when));

@@ -266,7 +266,9 @@ pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
     if !envelope::is_enveloped(&body) {
         return Ok(None);
     }
-    match envelope::external_content(&body, identities, rng) {
+    let found = envelope::external_content(&body, identities, rng);
+    drop(body); // before the caller copies the ciphertext out
+    match found {
         Ok(found) => Ok(found),
         Err(Error::NotRecipient | Error::Decryption | Error::UnsupportedAlgorithm { .. }) => {
             Ok(None)

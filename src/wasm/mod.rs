@@ -1009,7 +1009,15 @@ impl Identity {
         set(&obj, "keys", keys);
         set(&obj, "iv", Uint8Array::from(found.iv.as_slice()));
         set(&obj, "aad", Uint8Array::from(found.aad.as_slice()));
-        set(&obj, "data", Uint8Array::from(found.data.as_slice()));
+        // Ciphertext then tag, copied straight into one JS array (not joined in wasm first).
+        let data = Uint8Array::new_with_length(
+            u32::try_from(found.ciphertext.len() + found.tag.len())
+                .map_err(|_| to_js(Error::misuse("content too large")))?,
+        );
+        let split = u32::try_from(found.ciphertext.len()).unwrap_or(u32::MAX);
+        data.subarray(0, split).copy_from(&found.ciphertext);
+        data.subarray(split, data.length()).copy_from(&found.tag);
+        set(&obj, "data", data);
         Ok(obj.into())
     }
 
