@@ -198,7 +198,9 @@ mod boundary {
     #[wasm_bindgen_test]
     fn wrong_types_are_api_misuse_in_js() {
         let anchors = Array::of1(&JsValue::from_str("not bytes"));
-        let err = wasm::verify_message(b"x", anchors, Array::new(), Array::new(), 0.0).unwrap_err();
+        let err =
+            wasm::verify_message(b"x", anchors, Array::new(), Array::new(), 0.0, Array::new())
+                .unwrap_err();
         assert_eq!(code(&err), "API_MISUSE");
         assert!(get(&err, "detail")
             .as_string()
@@ -208,8 +210,15 @@ mod boundary {
     #[wasm_bindgen_test]
     fn unsigned_mail_is_not_signed_in_js() {
         let message = b"From: a@example.org\r\nSubject: plain\r\n\r\nhello\r\n";
-        let err = wasm::verify_message(message, Array::new(), Array::new(), Array::new(), 0.0)
-            .unwrap_err();
+        let err = wasm::verify_message(
+            message,
+            Array::new(),
+            Array::new(),
+            Array::new(),
+            0.0,
+            Array::new(),
+        )
+        .unwrap_err();
         assert_eq!(code(&err), "NOT_SIGNED");
     }
 
@@ -243,6 +252,7 @@ mod boundary {
             Array::new(),
             Array::new(),
             ms(super::TB_AT),
+            Array::new(),
         )
         .expect("processed");
         assert_eq!(get(&report, "opaque").as_bool(), Some(false));
@@ -276,10 +286,16 @@ mod boundary {
         .map_err(|e| code(&e))
         .expect("signing works");
         let anchors = Array::of1(&bytes(super::ROOT));
-        let report =
-            wasm::verify_message(&signed, anchors, Array::new(), Array::new(), ms(super::AT))
-                .map_err(|e| code(&e))
-                .expect("processed");
+        let report = wasm::verify_message(
+            &signed,
+            anchors,
+            Array::new(),
+            Array::new(),
+            ms(super::AT),
+            Array::new(),
+        )
+        .map_err(|e| code(&e))
+        .expect("processed");
         let signer = Array::from(&get(&report, "signers")).get(0);
         assert_eq!(get(&signer, "status").as_string().as_deref(), Some("valid"));
         assert_eq!(
