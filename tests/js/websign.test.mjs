@@ -5,7 +5,7 @@
 // sealed), that other keys stay with the core, that a key WebCrypto refuses falls back to the
 // core, and that a wrong signature from WebCrypto never leaves as a signed message.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 
@@ -138,6 +138,33 @@ test('RSA PKCS#1 v1.5 through WebCrypto gives the very SignedData the core gives
     // Everything but the random boundary is the same.
     const boundary = (m) => m.match(/boundary="([^"]+)"/)[1];
     assert.equal(web.replaceAll(boundary(web), 'B'), core.replaceAll(boundary(core), 'B'));
+  }
+});
+
+test('NSS (cmsutil, the engine of Thunderbird) verifies WebCrypto-made RSA signatures, v1.5 and PSS', async () => {
+  const dir = scratch('websign-nss');
+  const db = join(dir, 'db');
+  const ok = (r, what) => assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+  ok(run('mkdir', ['-p', db]), 'mkdir');
+  ok(run('certutil', ['-N', '-d', db, '--empty-password']), 'certutil -N');
+  ok(run('certutil', ['-A', '-n', 'root', '-t', 'C,C,C', '-d', db, '-i', pki('root-ca.pem')]), 'certutil -A');
+  for (const [name, options] of [['v15-sha256', {}], ['pss-sha256', { rsaPss: true }], ['pss-sha512', { rsaPss: true, digest: 'sha512' }]]) {
+    const { result: signed, calls } = await counting(() => cachet.sign({ message: MESSAGE, signingKeys: aliceRsa,
+      ...options, date: new Date() }));
+    assert.equal(calls.sign, 1, name);
+    // The detached parts as NSS takes them: the signed entity and the DER of the p7s.
+    const boundary = signed.match(/boundary="([^"]+)"/)[1];
+    const parts = signed.split(`--${boundary}`);
+    const entity = parts[1].replace(/^\r\n/, '').replace(/\r\n$/, '');
+    const p7s = Buffer.from(parts[2].split('\r\n\r\n')[1].replace(/\s+/g, ''), 'base64');
+    writeFileSync(join(dir, `${name}.txt`), entity);
+    writeFileSync(join(dir, `${name}.p7s`), p7s);
+    const r = run('cmsutil', ['-D', '-h', '2', '-d', db, '-i', join(dir, `${name}.p7s`),
+      '-c', join(dir, `${name}.txt`), '-o', join(dir, `${name}.out`)]);
+    const report = readFileSync(join(dir, `${name}.out`), 'utf8');
+    assert.equal(r.status, 0, `${name}: ${r.stderr}\n${report}`);
+    assert.match(report, /signer0\.status=GoodSignature;/, name);
+    assert.match(report, /nsigners=1;/, name);
   }
 });
 
