@@ -483,16 +483,7 @@ fn find_signature<'a>(entity: &Entity<'a>) -> Result<Found<'a>> {
 /// `NOT_SIGNED`, `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`. A
 /// signature that does not hold is not an error: see [`SignerReport::status`].
 pub fn verify_message(message: &[u8], options: &VerifyOptions<'_>) -> Result<VerifyReport> {
-    check_size(message)?;
-    let message = mime::to_crlf(mime::strip_mbox_separator(message));
-    let entity = Entity::parse(&message)?;
-    let date = entity
-        .field("Date")
-        .and_then(|f| mime::parse_date(&f.value()));
-    let from = entity
-        .field("From")
-        .and_then(|f| mime::first_address(&f.value()));
-    verify_entity(&entity, from, date, options, &[])
+    verify_message_with(message, options, &[])
 }
 
 /// [`verify_message`] with digests of the detached content already made (by WebCrypto; see

@@ -269,6 +269,17 @@ pub fn join_message(outer: &[u8], entity: &[u8]) -> Vec<u8> {
     envelope::join(outer, entity)
 }
 
+/// Encryption options from the boundary's arguments; an unknown cipher name is `API_MISUSE`.
+fn encrypt_options(cipher: &str, rsa_oaep: bool, by_key_id: bool) -> Result<EncryptOptions, Error> {
+    let cipher = ContentCipher::from_name(cipher)
+        .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
+    Ok(EncryptOptions {
+        cipher,
+        rsa_oaep,
+        by_key_id,
+    })
+}
+
 /// `seal`'s last step when the core encrypts: encrypt `entity` to `recipients` and join it to
 /// `outer`.
 #[wasm_bindgen(js_name = encryptAndJoin)]
@@ -282,13 +293,7 @@ pub fn encrypt_and_join(
     (|| {
         let certs = certificates(&recipients, "encryptionKeys")?;
         let refs: Vec<&Certificate> = certs.iter().collect();
-        let cipher = ContentCipher::from_name(cipher)
-            .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
-        let options = EncryptOptions {
-            cipher,
-            rsa_oaep,
-            by_key_id: false,
-        };
+        let options = encrypt_options(cipher, rsa_oaep, false)?;
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
         let encrypted = envelope::encrypt_entity(entity, &refs, &options, &mut rng)?;
         Ok(envelope::join(outer, &encrypted))
@@ -955,13 +960,7 @@ pub fn finish_external(
     let result = (|| {
         let certs = certificates(&recipients, "encryptionKeys")?;
         let refs: Vec<&Certificate> = certs.iter().collect();
-        let cipher = ContentCipher::from_name(cipher)
-            .ok_or_else(|| Error::misuse(alloc::format!("unknown cipher {cipher:?}")))?;
-        let options = EncryptOptions {
-            cipher,
-            rsa_oaep,
-            by_key_id,
-        };
+        let options = encrypt_options(cipher, rsa_oaep, by_key_id)?;
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
         envelope::encrypt_message_external(outer, cek, iv, data, &refs, &options, &mut rng)
     })();
