@@ -448,11 +448,11 @@ impl Gpgsm {
                 .arg("-out")
                 .arg(&p12),
         );
-        // Under load, gpgsm 2.2 has once (in a clean-clone run with every test in parallel)
-        // taken a wrong passphrase from the loopback file for the PKCS#12 ("decryption failed;
-        // trying charset ..."): its questions (the file's password, the agent's protection
-        // passphrase) do not always come in the same order. The import is retried, at most
-        // three times; every check after it is unchanged.
+        // In two clean-clone runs (every test in parallel) gpgsm 2.2 took a wrong passphrase
+        // from the loopback file for the PKCS#12 ("decryption failed; trying charset ..."; the
+        // key bag, after the certificates imported); alone it always passed. The cause is not
+        // known (the order of its questions, perhaps). The import is retried, at most three
+        // times; every check after it is unchanged.
         let mut last = None;
         for _ in 0..3 {
             let out = run(self
