@@ -133,15 +133,28 @@ pub fn encrypt_message_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    let mut out = start_message(outer, data.len() / 57 * 78 + 1024);
+    external_entity_into(&mut out, cek, iv, data, recipients, options, rng)?;
+    Ok(out)
+}
+
+/// Append the `application/pkcs7-mime` entity for content encrypted outside the core to `out`:
+/// the DER framed around `data` and base64 over the pieces (no whole-DER copy).
+fn external_entity_into<R: rand_core::CryptoRng + ?Sized>(
+    out: &mut Vec<u8>,
+    cek: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    recipients: &[&Certificate],
+    options: &EncryptOptions,
+    rng: &mut R,
+) -> Result<()> {
     let params = options.params();
     let framed = envelope::encrypt_external_framed(cek, iv, data, recipients, &params, rng)?;
     let ciphertext = data.get(framed.ciphertext.clone()).unwrap_or_default();
-    let header = pkcs7_header(options.cipher.is_authenticated());
-    let der_len = framed.prefix.len() + ciphertext.len() + framed.suffix.len();
-    let mut out = start_message(outer, header.len() + der_len / 57 * 78 + 80);
-    out.extend_from_slice(header.as_bytes());
-    mime::base64_encode_parts(&[&framed.prefix, ciphertext, &framed.suffix], &mut out);
-    Ok(out)
+    out.extend_from_slice(pkcs7_header(options.cipher.is_authenticated()).as_bytes());
+    mime::base64_encode_parts(&[&framed.prefix, ciphertext, &framed.suffix], out);
+    Ok(())
 }
 
 /// [`encrypt_entity`] for content the caller encrypted itself (WebCrypto, AES-GCM or AES-CBC):
@@ -158,9 +171,9 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let params = options.params();
-    let der_bytes = envelope::encrypt_external(cek, iv, data, recipients, &params, rng)?;
-    Ok(pkcs7_entity(&der_bytes, options.cipher.is_authenticated()))
+    let mut out = Vec::new();
+    external_entity_into(&mut out, cek, iv, data, recipients, options, rng)?;
+    Ok(out)
 }
 
 /// The `application/pkcs7-mime` entity of an (Auth)EnvelopedData.
