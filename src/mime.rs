@@ -352,7 +352,7 @@ pub fn into_crlf(data: Vec<u8>) -> Vec<u8> {
 }
 
 /// Is every line end in `data` a CRLF (no bare CR, no bare LF)?
-fn is_crlf(data: &[u8]) -> bool {
+pub(crate) fn is_crlf(data: &[u8]) -> bool {
     each_line_byte(data, |at, b| {
         if b == b'\r' {
             data.get(at + 1) == Some(&b'\n')
@@ -602,7 +602,8 @@ pub fn base64_encode_parts(parts: &[&[u8]], out: &mut Vec<u8>) {
 }
 
 /// The length of [`base64_encode_lines`] for `n` input bytes: 78 per full line of 57.
-fn base64_lines_len(n: usize) -> usize {
+#[must_use]
+pub fn base64_lines_len(n: usize) -> usize {
     let last = n % 57;
     n / 57 * 78
         + if last > 0 {

@@ -258,6 +258,36 @@ fn write_canonical(
 
 /// Split a message into its outer header fields (raw) and its canonical MIME entity.
 pub(crate) fn split_for_signing(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let split = split_entity(message)?;
+    let content = match split.body {
+        Some(body) => {
+            let body = message.get(body).unwrap_or_default();
+            let mut content = split.head;
+            content.extend_from_slice(body);
+            content
+        }
+        None => split.head,
+    };
+    Ok((split.outer, content))
+}
+
+/// A message split for signing or encryption, its canonical entity either made here or, when
+/// the message's own body is already canonical, named by where it is in the message.
+#[derive(Debug)]
+pub struct SplitEntity {
+    /// The outer header fields (raw, CRLF).
+    pub outer: Vec<u8>,
+    /// The entity's header fields and the blank line (`body` is `Some`; empty when they are in
+    /// the message just before it, and `body` takes them in), or the whole canonical entity
+    /// (`body` is `None`).
+    pub head: Vec<u8>,
+    /// The entity's body as it is in the message, kept byte for byte.
+    pub body: Option<core::ops::Range<usize>>,
+}
+
+/// [`split_for_signing`] without copying a body that stays as it is: a CRLF message whose
+/// entity needs no re-encoding (see [`write_canonical`]) gives its body as a range of `message`.
+pub(crate) fn split_entity(message: &[u8]) -> Result<SplitEntity> {
     let entity = Entity::parse(message)?;
     let mut outer = Vec::new();
     let mut inner_fields = Vec::new();
@@ -268,23 +298,57 @@ pub(crate) fn split_for_signing(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
             push_field(&mut outer, f.raw);
         }
     }
-    let mut content = Vec::with_capacity(message.len() + 64);
-    if inner_fields.is_empty() {
+    let field: alloc::string::String;
+    let synthetic;
+    let with_body;
+    let (entity, fields) = if inner_fields.is_empty() {
         // RFC 2045 §5.2 default, made explicit so the signed entity says what it is.
         let ascii = !mime::needs_encoding(entity.body) || entity.body.iter().all(u8::is_ascii);
         let charset = if ascii { "us-ascii" } else { "utf-8" };
-        let field = alloc::format!("Content-Type: text/plain; charset={charset}\r\n");
-        let synthetic = Entity::parse(field.as_bytes())?;
-        let with_body = Entity {
-            fields: synthetic.fields.clone(),
+        field = alloc::format!("Content-Type: text/plain; charset={charset}\r\n");
+        synthetic = Entity::parse(field.as_bytes())?.fields;
+        with_body = Entity {
+            fields: synthetic.clone(),
             body: entity.body,
         };
-        let refs: Vec<&mime::Field<'_>> = with_body.fields.iter().collect();
-        write_canonical(&mut content, &with_body, &refs, 0)?;
+        (&with_body, synthetic.iter().collect::<Vec<_>>())
     } else {
-        write_canonical(&mut content, &entity, &inner_fields, 0)?;
+        (&entity, inner_fields)
+    };
+    // Where the body is in `message` (it borrows from it), when it is kept as it is.
+    let start = (entity.body.as_ptr() as usize).wrapping_sub(message.as_ptr() as usize);
+    let body = start..start.wrapping_add(entity.body.len());
+    let in_message = message.get(body.clone()).map(<[u8]>::as_ptr) == Some(entity.body.as_ptr());
+    if in_message && mime::is_crlf(message) && !entity_needs_encoding(entity, 0)? {
+        let mut head = Vec::new();
+        for f in &fields {
+            push_field(&mut head, f.raw);
+        }
+        head.extend_from_slice(b"\r\n");
+        // Often the entity's fields close the header section as they are: then the whole
+        // entity is one range of the message.
+        let fields_start = body.start.saturating_sub(head.len());
+        if message.get(fields_start..body.start) == Some(head.as_slice()) {
+            head.clear();
+            return Ok(SplitEntity {
+                outer,
+                head,
+                body: Some(fields_start..body.end),
+            });
+        }
+        return Ok(SplitEntity {
+            outer,
+            head,
+            body: Some(body),
+        });
     }
-    Ok((outer, content))
+    let mut content = Vec::with_capacity(message.len() + 64);
+    write_canonical(&mut content, entity, &fields, 0)?;
+    Ok(SplitEntity {
+        outer,
+        head: content,
+        body: None,
+    })
 }
 
 fn random_boundary<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> String {

@@ -768,3 +768,81 @@ fn external_content_round_trip_and_failures() {
     .unwrap_err();
     assert_eq!(e.code(), "API_MISUSE");
 }
+
+/// `split_message_in_place` names the body where it is exactly when the message is CRLF and its
+/// entity needs no re-encoding, and its entity is always `split_message`'s, byte for byte.
+#[test]
+fn split_in_place_is_split_message() {
+    let mut messages: Vec<(String, Vec<u8>)> = vec![
+        ("MESSAGE".into(), MESSAGE.to_vec()),
+        (
+            "no content type".into(),
+            b"From: a@example.org\r\nSubject: s\r\n\r\nplain\r\ntext\r\n".to_vec(),
+        ),
+        (
+            "8-bit body".into(),
+            "From: a@example.org\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nh\u{e9}\r\n"
+                .as_bytes()
+                .to_vec(),
+        ),
+        (
+            "LF".into(),
+            b"From: a@example.org\nContent-Type: text/plain\n\nhi\n".to_vec(),
+        ),
+        (
+            "multipart".into(),
+            b"From: a@example.org\r\nSubject: m\r\nContent-Type: multipart/mixed; boundary=b\r\n\
+              \r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: \
+              application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b--\r\n"
+                .to_vec(),
+        ),
+        (
+            "multipart, a long line".into(),
+            format!(
+                "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+                 Content-Type: text/plain\r\n\r\n{}\r\n--b--\r\n",
+                "y".repeat(1200)
+            )
+            .into_bytes(),
+        ),
+    ];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| e == "eml") {
+            messages.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    let mut in_place = 0;
+    for (name, m) in &messages {
+        let Ok((outer, entity)) = envelope::split_message(m) else {
+            assert!(envelope::split_message_in_place(m).is_err(), "{name}");
+            continue;
+        };
+        let split = envelope::split_message_in_place(m).unwrap();
+        assert_eq!(split.outer, outer, "{name}");
+        let mut joined = split.head.clone();
+        if let Some(body) = split.body.clone() {
+            joined.extend_from_slice(&m[body]);
+            in_place += 1;
+        }
+        assert_eq!(joined, entity, "{name}");
+    }
+    let kept = |i: usize| {
+        envelope::split_message_in_place(&messages[i].1)
+            .unwrap()
+            .body
+            .is_some()
+    };
+    assert!(
+        kept(0) && kept(1) && kept(4),
+        "canonical CRLF bodies are kept where they are"
+    );
+    assert!(
+        !kept(2) && !kept(3) && !kept(5),
+        "8-bit, LF and long lines are re-encoded"
+    );
+    assert!(in_place > 10, "{in_place} of {}", messages.len());
+}

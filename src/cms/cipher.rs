@@ -282,6 +282,133 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
+/// The AES-GCM tag (NIST SP 800-38D §7) of content whose keystream is applied elsewhere, in
+/// pieces: WebCrypto's one-shot AES-GCM needs the whole content and its whole output at once,
+/// while its AES-CTR (32-bit counter, from `nonce || 2`: GCM's own) can run chunk by chunk. The
+/// core derives `H` and `E(K, J0)` from the key, hashes the ciphertext as it passes, and gives
+/// the tag (encryption) or checks it in constant time (decryption).
+pub struct GcmTag {
+    ghash: ghash::GHash,
+    ek_j0: Zeroizing<[u8; 16]>,
+    pending: [u8; 16],
+    pending_len: usize,
+    aad_len: u64,
+    ciphertext_len: u64,
+}
+
+impl core::fmt::Debug for GcmTag {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GcmTag")
+            .field("ciphertext_len", &self.ciphertext_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GcmTag {
+    /// Start the tag of AES-128/256-GCM content under `key` and the 12-byte `nonce`, with the
+    /// additional authenticated data `aad` (the DER of AuthEnvelopedData's authAttrs; empty
+    /// when there are none).
+    ///
+    /// # Errors
+    /// `API_MISUSE` for a key of another size or a nonce of another length.
+    pub fn new(key: &[u8], nonce: &[u8], aad: &[u8]) -> Result<Self> {
+        use aes::cipher::{BlockCipherEncrypt, KeyInit as _};
+        let misuse = || Error::misuse("GCM tag: a 16- or 32-byte key and a 12-byte nonce");
+        if nonce.len() != 12 {
+            return Err(misuse());
+        }
+        let mut h = Zeroizing::new(aes::Block::default());
+        let mut ek_j0 = Zeroizing::new(aes::Block::default());
+        if let Some(j0) = ek_j0.get_mut(..12) {
+            j0.copy_from_slice(nonce);
+        }
+        if let Some(last) = ek_j0.last_mut() {
+            *last = 1;
+        }
+        match key.len() {
+            16 => {
+                let aes = aes::Aes128::new_from_slice(key).map_err(|_| misuse())?;
+                aes.encrypt_block(&mut h);
+                aes.encrypt_block(&mut ek_j0);
+            }
+            32 => {
+                let aes = aes::Aes256::new_from_slice(key).map_err(|_| misuse())?;
+                aes.encrypt_block(&mut h);
+                aes.encrypt_block(&mut ek_j0);
+            }
+            _ => return Err(misuse()),
+        }
+        let mut ghash = ghash::GHash::new(&h);
+        ghash::universal_hash::UniversalHash::update_padded(&mut ghash, aad);
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&ek_j0);
+        Ok(Self {
+            ghash,
+            ek_j0: Zeroizing::new(tag),
+            pending: [0; 16],
+            pending_len: 0,
+            aad_len: aad.len() as u64,
+            ciphertext_len: 0,
+        })
+    }
+
+    /// Hash the next piece of ciphertext (pieces of any length, in order).
+    pub fn update(&mut self, ciphertext: &[u8]) {
+        use ghash::universal_hash::UniversalHash;
+        self.ciphertext_len += ciphertext.len() as u64;
+        let mut rest = ciphertext;
+        if self.pending_len > 0 {
+            let take = (16 - self.pending_len).min(rest.len());
+            let (head, tail) = rest.split_at(take);
+            if let Some(dst) = self
+                .pending
+                .get_mut(self.pending_len..self.pending_len + take)
+            {
+                dst.copy_from_slice(head);
+            }
+            self.pending_len += take;
+            rest = tail;
+            if self.pending_len < 16 {
+                return;
+            }
+            self.ghash.update_padded(&self.pending);
+            self.pending_len = 0;
+        }
+        let (whole, tail) = rest.split_at(rest.len() / 16 * 16);
+        self.ghash.update_padded(whole);
+        if let Some(dst) = self.pending.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.pending_len = tail.len();
+    }
+
+    /// The 16-byte tag of everything hashed.
+    #[must_use]
+    pub fn finish(mut self) -> [u8; 16] {
+        use ghash::universal_hash::UniversalHash;
+        if let Some(last) = self.pending.get(..self.pending_len) {
+            self.ghash.update_padded(last);
+        }
+        let mut lengths = [0u8; 16];
+        let (a, c) = lengths.split_at_mut(8);
+        a.copy_from_slice(&(self.aad_len.wrapping_mul(8)).to_be_bytes());
+        c.copy_from_slice(&(self.ciphertext_len.wrapping_mul(8)).to_be_bytes());
+        self.ghash.update_padded(&lengths);
+        let s = self.ghash.finalize();
+        let mut tag = [0u8; 16];
+        for ((t, x), k) in tag.iter_mut().zip(s.iter()).zip(self.ek_j0.iter()) {
+            *t = x ^ k;
+        }
+        tag
+    }
+
+    /// Does `tag` match (constant time)?
+    #[must_use]
+    pub fn verify(self, tag: &[u8]) -> bool {
+        subtle::ConstantTimeEq::ct_eq(self.finish().as_slice(), tag).into()
+    }
+}
+
 /// Can content of this cipher be encrypted and decrypted outside the core (WebCrypto:
 /// AES-128/256 in GCM or CBC mode; WebCrypto in Chromium has no AES-192)?
 #[must_use]
@@ -322,35 +449,56 @@ pub fn external_parts<'a>(
     iv: &[u8],
     data: &'a [u8],
 ) -> Result<(AlgorithmIdentifierOwned, &'a [u8], &'a [u8])> {
+    let tag_len = if cipher.is_authenticated() { 16 } else { 0 };
+    let (ciphertext, tag) = data.split_at(data.len().saturating_sub(tag_len));
+    if tag.len() != tag_len {
+        return Err(external_misuse());
+    }
+    let algorithm = external_algorithm(cipher, key, iv, ciphertext.len(), tag)?;
+    Ok((algorithm, ciphertext, tag))
+}
+
+/// The AlgorithmIdentifier for `ciphertext_len` bytes of content encrypted elsewhere with `key`
+/// and `iv`, after checking their sizes (and, for GCM, that `tag` has 16 bytes): what
+/// [`external_parts`] checks, for a caller that keeps the ciphertext itself.
+///
+/// # Errors
+/// As [`external`].
+pub fn external_algorithm(
+    cipher: ContentCipher,
+    key: &[u8],
+    iv: &[u8],
+    ciphertext_len: usize,
+    tag: &[u8],
+) -> Result<AlgorithmIdentifierOwned> {
     let gcm = cipher.is_authenticated();
     let sizes_ok = if gcm {
-        iv.len() == 12 && data.len() >= 16
+        iv.len() == 12 && tag.len() == 16
     } else {
-        iv.len() == 16 && !data.is_empty() && data.len().is_multiple_of(16)
+        iv.len() == 16 && tag.is_empty() && ciphertext_len > 0 && ciphertext_len.is_multiple_of(16)
     };
     if !is_external(cipher) || key.len() != cipher.key_len() || !sizes_ok {
-        return Err(Error::misuse(
-            "external content: AES-128/256 GCM (12-byte nonce, 16-byte tag) or CBC (16-byte IV, \
-             whole blocks), with a key of its size",
-        ));
+        return Err(external_misuse());
     }
-    if !gcm {
-        let algorithm = AlgorithmIdentifierOwned {
-            oid: cipher.oid(),
-            parameters: Some(Any::encode_from(&OctetString::new(iv.to_vec())?)?),
-        };
-        return Ok((algorithm, data, &[]));
-    }
-    let (ciphertext, tag) = data.split_at(data.len() - 16);
-    let params = GcmParameters {
-        nonce: OctetString::new(iv.to_vec())?,
-        icv_len: Some(16),
+    let parameters = if gcm {
+        Any::encode_from(&GcmParameters {
+            nonce: OctetString::new(iv.to_vec())?,
+            icv_len: Some(16),
+        })?
+    } else {
+        Any::encode_from(&OctetString::new(iv.to_vec())?)?
     };
-    let algorithm = AlgorithmIdentifierOwned {
+    Ok(AlgorithmIdentifierOwned {
         oid: cipher.oid(),
-        parameters: Some(Any::encode_from(&params)?),
-    };
-    Ok((algorithm, ciphertext, tag))
+        parameters: Some(parameters),
+    })
+}
+
+fn external_misuse() -> Error {
+    Error::misuse(
+        "external content: AES-128/256 GCM (12-byte nonce, 16-byte tag) or CBC (16-byte IV, \
+         whole blocks), with a key of its size",
+    )
 }
 
 /// The IV of an AlgorithmIdentifier whose content can be decrypted outside (see
@@ -502,6 +650,60 @@ mod tests {
         assert_eq!(
             choose(&[Some(&[Aes128Gcm][..]), Some(&[Aes256Gcm][..])]),
             Aes128Cbc
+        );
+    }
+
+    #[test]
+    #[allow(clippy::cast_possible_truncation)] // test bytes
+    fn gcm_tag_in_pieces_equals_aes_gcm() {
+        // The GCM specification's test case 2 (K, IV, P all zero; one block).
+        let c = [
+            0x03, 0x88, 0xda, 0xce, 0x60, 0xb6, 0xa3, 0x92, 0xf3, 0x28, 0xc2, 0xb9, 0x71, 0xb2,
+            0xfe, 0x78,
+        ];
+        let t = [
+            0xab, 0x6e, 0x47, 0xd4, 0x2c, 0xec, 0x13, 0xbd, 0xf5, 0x3a, 0x67, 0xb2, 0x12, 0x57,
+            0xbd, 0xdf,
+        ];
+        let mut tag = GcmTag::new(&[0; 16], &[0; 12], b"").unwrap();
+        tag.update(&c);
+        assert_eq!(tag.finish(), t);
+        // Against aes-gcm: every length around the block size, with and without AAD, the
+        // ciphertext given in uneven pieces.
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        for cipher in [ContentCipher::Aes128Gcm, ContentCipher::Aes256Gcm] {
+            let key: Vec<u8> = (0..cipher.key_len()).map(|i| i as u8 * 7 + 1).collect();
+            for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 100, 1000, 4099] {
+                let plain: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+                for aad in [&b""[..], &[0x31; 37][..]] {
+                    let sealed = seal(cipher, &key, &plain, aad, &mut rng).unwrap();
+                    let nonce = external_iv(&sealed.algorithm).unwrap();
+                    for piece in [1usize, 7, 16, 33, 4096] {
+                        let mut tag = GcmTag::new(&key, &nonce, aad).unwrap();
+                        for chunk in sealed.ciphertext.chunks(piece) {
+                            tag.update(chunk);
+                        }
+                        assert_eq!(
+                            tag.finish().as_slice(),
+                            sealed.tag.as_slice(),
+                            "{len} {piece}"
+                        );
+                    }
+                    let mut tag = GcmTag::new(&key, &nonce, aad).unwrap();
+                    tag.update(&sealed.ciphertext);
+                    let mut wrong = sealed.tag.clone();
+                    wrong[15] ^= 1;
+                    assert!(!tag.verify(&wrong));
+                }
+            }
+        }
+        assert_eq!(
+            GcmTag::new(&[0; 24], &[0; 12], b"").unwrap_err().code(),
+            "API_MISUSE"
+        );
+        assert_eq!(
+            GcmTag::new(&[0; 16], &[0; 16], b"").unwrap_err().code(),
+            "API_MISUSE"
         );
     }
 

@@ -126,6 +126,26 @@ pub fn encrypt_external_framed<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
+/// The DER before and after `ciphertext_len` bytes of ciphertext the caller holds and never
+/// passes in (content encrypted elsewhere, e.g. by WebCrypto in chunks): `(prefix, suffix)`,
+/// as [`Framed`] has them. `tag` is the GCM tag (empty for CBC).
+///
+/// # Errors
+/// As [`encrypt_external`].
+pub fn frame_external<R: rand_core::CryptoRng + ?Sized>(
+    cek: &[u8],
+    iv: &[u8],
+    ciphertext_len: usize,
+    tag: &[u8],
+    recipients: &[&Certificate],
+    params: &EncryptParams,
+    rng: &mut R,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    check_recipients(recipients, params)?;
+    let algorithm = cipher::external_algorithm(params.cipher, cek, iv, ciphertext_len, tag)?;
+    frame(cek, algorithm, ciphertext_len, tag, recipients, params, rng)
+}
+
 fn check_recipients(recipients: &[&Certificate], params: &EncryptParams) -> Result<()> {
     if recipients.is_empty() {
         return Err(Error::misuse("at least one recipient is needed"));

@@ -6,7 +6,7 @@
 
 import initWasm, * as wasm from './cachet_wasm.js';
 import {
-  BULK_THRESHOLD, bulk, contentDecrypt, contentEncrypt, decryptionFailed, headerSection,
+  BULK_THRESHOLD, bulk, contentDecrypt, decryptionFailed, encryptExternal, headerSection,
 } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
@@ -354,16 +354,26 @@ export async function encrypt(options) {
   const byKeyId = rid === 'subjectKeyIdentifier';
   let out;
   if (bulk(message.length, cipher)) {
-    const [outer, entity] = await call(() => wasm.splitForEncryption(message));
-    const encrypted = await contentEncrypt(entity, cipher);
-    message = null; // neither is needed any more: let a large message be collected
-    out = await call(() => wasm.finishExternal(outer, encrypted.cek, encrypted.iv, encrypted.data,
-      recipients, cipher, rsaOaep, byKeyId));
+    // The entity is `head` and the body as it is in the message (not copied) when canonical.
+    const [outer, head, start, end] = await call(() => wasm.splitForEncryption(message));
+    out = await encryptExternal([head, message.subarray(start, end)], cipher,
+      framer(outer, recipients, cipher, rsaOaep, byKeyId));
   } else {
     out = await call(() => wasm.encryptMessage(message, recipients, cipher, rsaOaep, byKeyId));
   }
   if (tripleWrap) out = await sign(signOptions(out));
   return sameType(options.message, out);
+}
+
+/** What `encryptExternal` (bulk.js) needs of the core: the outer header fields and
+ *  RecipientInfos around content WebCrypto encrypts, base64 lines, the GCM tag. */
+function framer(outer, recipients, cipher, rsaOaep, byKeyId) {
+  return {
+    frame: (cek, iv, length, tag) => call(() => wasm.frameExternal(outer, cek, iv, length, tag,
+      recipients, cipher, rsaOaep, byKeyId)),
+    lines: wasm.base64Lines,
+    GcmTag: wasm.GcmTag,
+  };
 }
 
 /**
@@ -688,10 +698,12 @@ export async function seal(options) {
         const [outer, payload] = await seal('protect');
         const parts = await signEntity(call, inner, signer, payload,
           { opaque: !detached, digest, rsaPss, when });
-        const entity = joined(parts.head, parts.content, parts.tail);
-        if (external) out = [outer, entity];
-        else if (!doEncrypt) out = await call(() => wasm.joinMessage(outer, entity));
-        else out = await call(() => wasm.encryptAndJoin(outer, entity, recipients, cipher, rsaOaep));
+        if (external) out = [outer, [parts.head, parts.content, parts.tail]];
+        else {
+          const entity = joined(parts.head, parts.content, parts.tail);
+          if (!doEncrypt) out = await call(() => wasm.joinMessage(outer, entity));
+          else out = await call(() => wasm.encryptAndJoin(outer, entity, recipients, cipher, rsaOaep));
+        }
       } else {
         out = await seal(step);
       }
@@ -701,10 +713,9 @@ export async function seal(options) {
   }
   if (external) {
     const [outer, entity] = out;
-    await progress('encrypt', entity.length);
-    const { cek, iv, data } = await contentEncrypt(entity, cipher);
-    out = await call(() => wasm.finishExternal(outer, cek, iv, data, recipients, cipher,
-      rsaOaep, false));
+    const parts = Array.isArray(entity) ? entity : [entity];
+    await progress('encrypt', parts.reduce((n, p) => n + p.length, 0));
+    out = await encryptExternal(parts, cipher, framer(outer, recipients, cipher, rsaOaep, false));
   }
   await progress('done', out.length);
   return { message: new TextDecoder().decode(out), envelope };

@@ -102,6 +102,26 @@ pub fn split_message(message: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
     smime::split_for_signing(&mime::to_crlf(message))
 }
 
+/// [`split_message`] without copying the body when it is canonical as it is (see
+/// [`smime::SplitEntity`]; a message with bare LF line ends is converted, so its entity is made).
+///
+/// # Errors
+/// As [`split_message`].
+pub fn split_message_in_place(message: &[u8]) -> Result<smime::SplitEntity> {
+    smime::check_size(message)?;
+    match mime::to_crlf(message) {
+        alloc::borrow::Cow::Borrowed(message) => smime::split_entity(message),
+        alloc::borrow::Cow::Owned(converted) => {
+            let (outer, head) = smime::split_for_signing(&converted)?;
+            Ok(smime::SplitEntity {
+                outer,
+                head,
+                body: None,
+            })
+        }
+    }
+}
+
 /// The outer header fields and an (encrypted) entity as one message.
 #[must_use]
 pub fn join(outer: &[u8], entity: &[u8]) -> Vec<u8> {
@@ -119,8 +139,8 @@ fn start_message(outer: &[u8], entity_len: usize) -> Vec<u8> {
 }
 
 /// [`encrypt_entity_external`] and [`join`] in one step, encoding the content where it is: the
-/// DER around it is made apart ([`envelope::encrypt_external_framed`]) and base64 runs over the
-/// pieces, so the message is the only large buffer made here.
+/// DER around it is made apart ([`frame_external`]) and base64 runs over the pieces, so the
+/// message is the only large buffer made here.
 ///
 /// # Errors
 /// As [`encrypt_entity_external`].
@@ -133,28 +153,18 @@ pub fn encrypt_message_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let mut out = start_message(outer, data.len() / 57 * 78 + 1024);
-    external_entity_into(&mut out, cek, iv, data, recipients, options, rng)?;
-    Ok(out)
-}
-
-/// Append the `application/pkcs7-mime` entity for content encrypted outside the core to `out`:
-/// the DER framed around `data` and base64 over the pieces (no whole-DER copy).
-fn external_entity_into<R: rand_core::CryptoRng + ?Sized>(
-    out: &mut Vec<u8>,
-    cek: &[u8],
-    iv: &[u8],
-    data: &[u8],
-    recipients: &[&Certificate],
-    options: &EncryptOptions,
-    rng: &mut R,
-) -> Result<()> {
-    let params = options.params();
-    let framed = envelope::encrypt_external_framed(cek, iv, data, recipients, &params, rng)?;
-    let ciphertext = data.get(framed.ciphertext.clone()).unwrap_or_default();
-    out.extend_from_slice(pkcs7_header(options.cipher.is_authenticated()).as_bytes());
-    mime::base64_encode_parts(&[&framed.prefix, ciphertext, &framed.suffix], out);
-    Ok(())
+    let (ciphertext, tag) = split_tag(options.cipher, data);
+    let frame = frame_external(
+        Some(outer),
+        cek,
+        iv,
+        ciphertext.len(),
+        tag,
+        recipients,
+        options,
+        rng,
+    )?;
+    Ok(frame.write(ciphertext))
 }
 
 /// [`encrypt_entity`] for content the caller encrypted itself (WebCrypto, AES-GCM or AES-CBC):
@@ -171,9 +181,86 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    external_entity_into(&mut out, cek, iv, data, recipients, options, rng)?;
-    Ok(out)
+    let (ciphertext, tag) = split_tag(options.cipher, data);
+    let frame = frame_external(
+        None,
+        cek,
+        iv,
+        ciphertext.len(),
+        tag,
+        recipients,
+        options,
+        rng,
+    )?;
+    Ok(frame.write(ciphertext))
+}
+
+/// WebCrypto's output split into ciphertext and GCM tag (the last 16 bytes; none for CBC).
+fn split_tag(cipher: ContentCipher, data: &[u8]) -> (&[u8], &[u8]) {
+    let tag_len = if cipher.is_authenticated() { 16 } else { 0 };
+    data.split_at(data.len().saturating_sub(tag_len))
+}
+
+/// An encrypted message (or entity) without its ciphertext, which the caller keeps: the message
+/// is `head`, then the base64 lines of `prefix`, the ciphertext and `suffix` (the DER, see
+/// [`envelope::frame_external`]) taken as one byte string.
+#[derive(Debug)]
+pub struct ExternalFrame {
+    /// The header fields through the blank line before the base64 body.
+    pub head: Vec<u8>,
+    /// The DER before the ciphertext.
+    pub prefix: Vec<u8>,
+    /// The DER after it (the GCM tag; empty for CBC).
+    pub suffix: Vec<u8>,
+}
+
+impl ExternalFrame {
+    /// The length of the whole message for `ciphertext_len` bytes of ciphertext.
+    #[must_use]
+    pub fn message_len(&self, ciphertext_len: usize) -> usize {
+        self.head.len()
+            + mime::base64_lines_len(self.prefix.len() + ciphertext_len + self.suffix.len())
+    }
+
+    /// The whole message around `ciphertext`.
+    #[must_use]
+    pub fn write(self, ciphertext: &[u8]) -> Vec<u8> {
+        let mut out = self.head;
+        mime::base64_encode_parts(&[&self.prefix, ciphertext, &self.suffix], &mut out);
+        out
+    }
+}
+
+/// The frame of a message (`outer` header fields given) or of an entity (`None`) whose content
+/// was encrypted elsewhere into `ciphertext_len` bytes (and `tag`, for GCM) with `cek` and `iv`;
+/// the content key is wrapped for every recipient.
+///
+/// # Errors
+/// As [`crate::cms::envelope::encrypt_external`].
+#[allow(clippy::too_many_arguments)]
+pub fn frame_external<R: rand_core::CryptoRng + ?Sized>(
+    outer: Option<&[u8]>,
+    cek: &[u8],
+    iv: &[u8],
+    ciphertext_len: usize,
+    tag: &[u8],
+    recipients: &[&Certificate],
+    options: &EncryptOptions,
+    rng: &mut R,
+) -> Result<ExternalFrame> {
+    let params = options.params();
+    let (prefix, suffix) =
+        envelope::frame_external(cek, iv, ciphertext_len, tag, recipients, &params, rng)?;
+    let mut head = match outer {
+        Some(outer) => start_message(outer, 0),
+        None => Vec::new(),
+    };
+    head.extend_from_slice(pkcs7_header(options.cipher.is_authenticated()).as_bytes());
+    Ok(ExternalFrame {
+        head,
+        prefix,
+        suffix,
+    })
 }
 
 /// The `application/pkcs7-mime` entity of an (Auth)EnvelopedData.

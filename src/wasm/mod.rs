@@ -932,40 +932,117 @@ fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
 // decrypts the content itself with WebCrypto AES-GCM, and everything else (header protection,
 // signatures, RecipientInfos, key unwrapping, DER, MIME) stays here.
 
-/// `[outer header fields, entity to encrypt]` of a message.
+/// `[outer, head, start, end]` of a message: its outer header fields, and the entity to encrypt,
+/// which is `head` followed by `message[start..end]` (the body kept as it is; `start == end` when
+/// `head` is the whole entity).
 #[wasm_bindgen(js_name = splitForEncryption)]
 pub fn split_for_encryption(message: &[u8]) -> Result<Array, JsValue> {
-    let (outer, entity) = envelope::split_message(message).map_err(to_js)?;
-    Ok(Array::of2(
-        &Uint8Array::from(outer.as_slice()),
-        &Uint8Array::from(entity.as_slice()),
-    ))
+    let split = envelope::split_message_in_place(message).map_err(to_js)?;
+    let body = split.body.unwrap_or(0..0);
+    let parts = Array::of2(
+        &Uint8Array::from(split.outer.as_slice()),
+        &Uint8Array::from(split.head.as_slice()),
+    );
+    parts.push(&JsValue::from_f64(body.start as f64));
+    parts.push(&JsValue::from_f64(body.end as f64));
+    Ok(parts)
 }
 
-/// The encrypted message: `outer` with (Auth)EnvelopedData around `data` (as WebCrypto AES-GCM
-/// or AES-CBC returned it with `cek` and `iv`), the content key wrapped for every recipient.
-/// `cek` is wiped (here and in the caller's array).
-#[wasm_bindgen(js_name = finishExternal)]
+/// The encrypted message without its ciphertext, which stays in JS (WebCrypto AES-GCM or
+/// AES-CBC made it with `cek` and `iv`): `[head, prefix, suffix, length]`. The message is `head`
+/// then the base64 lines (`base64Lines`) of prefix, ciphertext and suffix as one byte string, in
+/// all `length` bytes. `ciphertextLength` excludes the GCM `tag` (empty for CBC). The content key
+/// is wrapped for every recipient; `cek` is wiped (here and in the caller's array).
+#[wasm_bindgen(js_name = frameExternal)]
 #[allow(clippy::too_many_arguments)]
-pub fn finish_external(
+pub fn frame_external(
     outer: &[u8],
     cek: &mut [u8],
     iv: &[u8],
-    data: &[u8],
+    ciphertext_length: usize,
+    tag: &[u8],
     recipients: Array,
     cipher: &str,
     rsa_oaep: bool,
     by_key_id: bool,
-) -> Result<Vec<u8>, JsValue> {
+) -> Result<Array, JsValue> {
     let result = (|| {
         let certs = certificates(&recipients, "encryptionKeys")?;
         let refs: Vec<&Certificate> = certs.iter().collect();
         let options = encrypt_options(cipher, rsa_oaep, by_key_id)?;
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
-        envelope::encrypt_message_external(outer, cek, iv, data, &refs, &options, &mut rng)
+        envelope::frame_external(
+            Some(outer),
+            cek,
+            iv,
+            ciphertext_length,
+            tag,
+            &refs,
+            &options,
+            &mut rng,
+        )
     })();
     zeroize::Zeroize::zeroize(cek);
-    result.map_err(to_js)
+    let frame = result.map_err(to_js)?;
+    let length = frame.message_len(ciphertext_length);
+    let parts = Array::of3(
+        &Uint8Array::from(frame.head.as_slice()),
+        &Uint8Array::from(frame.prefix.as_slice()),
+        &Uint8Array::from(frame.suffix.as_slice()),
+    );
+    parts.push(&JsValue::from_f64(length as f64));
+    Ok(parts)
+}
+
+/// `data` as base64 in CRLF-ended lines of 76 characters (the last one shorter when `data`'s
+/// length is not a multiple of 57): one piece of a base64 body written in steps.
+#[wasm_bindgen(js_name = base64Lines)]
+#[must_use]
+pub fn base64_lines(data: &[u8]) -> Vec<u8> {
+    crate::mime::base64_encode_lines(data)
+}
+
+/// The AES-GCM tag of content whose keystream WebCrypto's AES-CTR applies in chunks (see
+/// [`crate::cms::cipher::GcmTag`]): `new GcmTag(key, nonce, aad)` (the key is wiped, here and
+/// in the caller's array), `update(ciphertext)` for each chunk in order, then `finish()` for the
+/// tag or `verify(tag)`. Call `free()` when done.
+#[wasm_bindgen(js_name = GcmTag)]
+pub struct WasmGcmTag(Option<crate::cms::cipher::GcmTag>);
+
+#[wasm_bindgen(js_class = GcmTag)]
+impl WasmGcmTag {
+    /// Start a tag.
+    #[wasm_bindgen(constructor)]
+    pub fn new(key: &mut [u8], nonce: &[u8], aad: &[u8]) -> Result<WasmGcmTag, JsValue> {
+        let tag = crate::cms::cipher::GcmTag::new(key, nonce, aad);
+        zeroize::Zeroize::zeroize(key);
+        Ok(Self(Some(tag.map_err(to_js)?)))
+    }
+
+    /// Hash the next chunk of ciphertext.
+    pub fn update(&mut self, ciphertext: &[u8]) {
+        if let Some(tag) = self.0.as_mut() {
+            tag.update(ciphertext);
+        }
+    }
+
+    /// The tag (once).
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsValue> {
+        let tag = self
+            .0
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("GcmTag: finished")))?;
+        Ok(tag.finish().to_vec())
+    }
+
+    /// Does `tag` match (constant time; once)?
+    pub fn verify(&mut self, tag: &[u8]) -> Result<bool, JsValue> {
+        let mine = self
+            .0
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("GcmTag: finished")))?;
+        Ok(mine.verify(tag))
+    }
 }
 
 /// A decrypted message, as `decryptMessage` gives it, from content WebCrypto decrypted.

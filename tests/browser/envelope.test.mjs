@@ -1,11 +1,12 @@
 // encrypt / decrypt / open in headless Chromium through the public package (pkg/index.js as the
 // demo server serves it): every cipher × recipient kind, sign-then-encrypt, and the errors.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
+import { launchBrowser, openPage, outDir, pkiDir, requireBuild, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -125,6 +126,52 @@ test('large AES-GCM content goes through WebCrypto in the browser, both ways, an
   assert.equal(r.signedValid, true);
   assert.equal(r.subject, 'big');
   assert.equal(r.code, 'DECRYPTION_FAILED');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('large AES-CBC and chunked AES-GCM (AES-CTR + the core\'s GHASH) made in Chromium: OpenSSL decrypts them', async () => {
+  const { page, problems } = await openPage(browser.context, server.url);
+  const r = await page.evaluate(async (bobPem) => {
+    const cachet = await import('/pkg/index.js');
+    // The same module instance index.js uses: GCM goes in chunks from 32 MiB, lowered here.
+    const { tuning } = await import('/pkg/bulk.js');
+    const modes = [];
+    const subtle = crypto.subtle;
+    const original = subtle.encrypt;
+    subtle.encrypt = (alg, ...rest) => {
+      modes.push(alg?.name);
+      return original.call(subtle, alg, ...rest);
+    };
+    const line = 'The quick brown fox jumps over the lazy dog.\r\n';
+    const body = `${line.repeat(Math.ceil(2.5 * 1024 * 1024 / line.length))}END\r\n`;
+    const message = `From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\n\r\n${body}`;
+    const out = {};
+    tuning.gcmChunksFrom = 0;
+    for (const cipher of ['aes256-gcm', 'aes128-cbc']) {
+      modes.length = 0;
+      const enc = await cachet.encrypt({ message, encryptionKeys: new Uint8Array(bobPem), cipher });
+      out[cipher] = { enc, modes: [...new Set(modes)], calls: modes.length };
+    }
+    subtle.encrypt = original;
+    return { out, bodyLength: body.length };
+  }, file('bob-rsa.pem'));
+  const dir = join(outDir, 'browser-bulk');
+  mkdirSync(dir, { recursive: true });
+  for (const [cipher, mode] of [['aes256-gcm', 'AES-CTR'], ['aes128-cbc', 'AES-CBC']]) {
+    const { enc, modes, calls } = r.out[cipher];
+    assert.deepEqual(modes, [mode], cipher);
+    assert.equal(calls, 3, `${cipher}: 2.5 MiB in three chunks`);
+    const path = join(dir, `${cipher}.eml`);
+    writeFileSync(path, enc);
+    const dec = spawnSync('openssl', ['cms', '-decrypt', '-binary', '-in', path, '-inkey',
+      join(pkiDir, 'bob-rsa.key'), '-recip', join(pkiDir, 'bob-rsa.pem')], { maxBuffer: 64 << 20 });
+    assert.equal(dec.status, 0, `${cipher}: ${dec.stderr}`);
+    const text = dec.stdout.toString();
+    assert.ok(text.startsWith('Content-Type: text/plain; charset=us-ascii\r\n\r\nThe quick'), cipher);
+    assert.ok(text.endsWith('END\r\n'), cipher);
+    assert.equal(text.length, r.bodyLength + 'Content-Type: text/plain; charset=us-ascii\r\n\r\n'.length);
+  }
   assert.deepEqual(problems, []);
   await page.close();
 });

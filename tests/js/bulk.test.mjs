@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 
+import { tuning } from '../../pkg/bulk.js';
 import { AT_DATE, cachet, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
 
 const alice = { privateKey: read('alice-rsa.p12'), password: 'test' };
@@ -23,14 +24,17 @@ function bigMessage(lastLine = 'THE END') {
     + `Content-Type: text/plain; charset=us-ascii\r\n\r\n${body}`;
 }
 
-/** Count WebCrypto AES-GCM calls made while `fn` runs. */
+/** Count WebCrypto AES calls made while `fn` runs (and which modes: `calls.modes`). */
 async function countingGcm(fn) {
   const subtle = globalThis.crypto.subtle;
-  const calls = { encrypt: 0, decrypt: 0 };
+  const calls = { encrypt: 0, decrypt: 0, modes: new Set() };
   const original = { encrypt: subtle.encrypt, decrypt: subtle.decrypt };
   for (const op of ['encrypt', 'decrypt']) {
     subtle[op] = function counted(alg, ...rest) {
-      if (alg?.name === 'AES-GCM' || alg?.name === 'AES-CBC') calls[op] += 1;
+      if (/^AES-(GCM|CBC|CTR)$/.test(alg?.name)) {
+        calls[op] += 1;
+        calls.modes.add(`${op} ${alg.name}`);
+      }
       return original[op].call(subtle, alg, ...rest);
     };
   }
@@ -50,7 +54,9 @@ test('large AES-GCM and AES-CBC encrypt go through WebCrypto; OpenSSL decrypts; 
     const { result: enc, calls } = await countingGcm(() => cachet.encrypt({
       message, encryptionKeys: [read('bob-rsa.pem'), read('bob-p256.pem')], cipher,
     }));
-    assert.equal(calls.encrypt, 1, 'WebCrypto encrypted the content');
+    // CBC in 1 MiB chunks (the entity is just over 1 MiB: two); GCM in one call at this size.
+    assert.equal(calls.encrypt, gcm ? 1 : 2, 'WebCrypto encrypted the content');
+    assert.deepEqual([...calls.modes], [gcm ? 'encrypt AES-GCM' : 'encrypt AES-CBC']);
     assert.doesNotMatch(enc, /no play makes/);
     assert.match(enc, gcm ? /smime-type=authEnveloped-data/ : /smime-type=enveloped-data/);
     const file = join(dir, `${cipher}.eml`);
@@ -126,29 +132,78 @@ test('tampered large AES-GCM content is DECRYPTION_FAILED, as in the core', asyn
   await rejectsWith(cachet.decrypt({ message: forBob, decryptionKeys: bob }), 'NOT_RECIPIENT');
 });
 
-test('large seal (sign + encrypt, header protection) through WebCrypto: OpenSSL decrypts and verifies', async () => {
-  const big = 'x'.repeat(600 * 1024);
-  const { result: sealed, calls } = await countingGcm(() => cachet.seal({
-    compose: {
-      from: 'Alice <alice@example.org>', to: ['Bob <bob@example.org>'], subject: 'Big attachment',
-      text: 'See attached.\n',
-      attachments: [{ filename: 'big.txt', contentType: 'text/plain', data: new TextEncoder().encode(big) }],
-    },
-    encrypt: true, signingKeys: alice, encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
-  }));
-  assert.equal(calls.encrypt, 1);
-  assert.match(sealed.message.split('\r\n\r\n')[0], /^Subject: \[\.\.\.\]$/m);
-  const dir = scratch('bulk-seal');
-  const file = join(dir, 'sealed.eml');
-  writeFileSync(file, sealed.message);
-  const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')]);
-  assert.equal(dec.status, 0, dec.stderr?.toString());
-  const ver = run('openssl', ['cms', '-verify', '-CAfile', pki('root-ca.pem'), '-purpose', 'smimesign'], dec.stdout);
-  assert.equal(ver.status, 0, ver.stderr?.toString());
-  const o = await cachet.open({ message: sealed.message, decryptionKeys: bob, trustAnchors: root });
-  assert.ok(o.signedValid && o.authenticated);
-  assert.equal(o.protectedHeaders.fields.find(([n]) => n === 'Subject')[1], 'Big attachment');
-  assert.deepEqual(o.protectedHeaders.disagreements, []);
+test('large seal (sign + encrypt, header protection) through WebCrypto: OpenSSL decrypts and verifies', async (t) => {
+  // Over 1 MiB (quoted-printable): the two CBC chunks cross from the signed entity's MIME head
+  // into its content and from the content into the signature part.
+  const big = 'x'.repeat(1100 * 1024);
+  const from = tuning.gcmChunksFrom;
+  t.after(() => { tuning.gcmChunksFrom = from; });
+  for (const [cipher, chunked] of [['aes256-gcm', false], ['aes128-cbc', true], ['aes256-gcm', true]]) {
+    // GCM in chunks (AES-CTR) from 32 MiB (bulk.js `tuning`): lowered here to reach that path.
+    tuning.gcmChunksFrom = chunked ? 0 : from;
+    const { result: sealed, calls } = await countingGcm(() => cachet.seal({
+      compose: {
+        from: 'Alice <alice@example.org>', to: ['Bob <bob@example.org>'], subject: 'Big attachment',
+        text: 'See attached.\n',
+        attachments: [{ filename: 'big.txt', contentType: 'text/plain', data: new TextEncoder().encode(big) }],
+      },
+      encrypt: true, cipher, signingKeys: alice, encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')],
+    }));
+    tuning.gcmChunksFrom = from;
+    assert.equal(calls.encrypt, chunked ? 2 : 1, cipher);
+    assert.match(sealed.message.split('\r\n\r\n')[0], /^Subject: \[\.\.\.\]$/m);
+    const dir = scratch('bulk-seal');
+    const file = join(dir, `sealed-${cipher}.eml`);
+    writeFileSync(file, sealed.message);
+    const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')]);
+    assert.equal(dec.status, 0, dec.stderr?.toString());
+    const ver = run('openssl', ['cms', '-verify', '-CAfile', pki('root-ca.pem'), '-purpose', 'smimesign'], dec.stdout);
+    assert.equal(ver.status, 0, ver.stderr?.toString());
+    assert.ok(ver.stdout.toString().includes(`${'x'.repeat(75)}=\r\n`), cipher);
+    const o = await cachet.open({ message: sealed.message, decryptionKeys: bob, trustAnchors: root });
+    assert.ok(o.signedValid, cipher);
+    assert.equal(o.authenticated, true, cipher); // signed, so authenticated even with CBC
+    assert.equal(o.protectedHeaders.fields.find(([n]) => n === 'Subject')[1], 'Big attachment');
+    assert.deepEqual(o.protectedHeaders.disagreements, []);
+  }
+});
+
+test('AES-CBC and AES-GCM in chunks: entities around the chunk size, OpenSSL decrypts each byte for byte', async (t) => {
+  // GCM goes in chunks from 32 MiB (bulk.js `tuning`); lowered here to reach that path.
+  const from = tuning.gcmChunksFrom;
+  tuning.gcmChunksFrom = 0;
+  t.after(() => { tuning.gcmChunksFrom = from; });
+  const MiB = 1 << 20;
+  const head = 'Content-Type: text/plain; charset=us-ascii\r\n\r\n';
+  const outer = 'From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: sizes\r\n';
+  const dir = scratch('bulk-cbc-sizes');
+  for (const size of [MiB - 1, MiB, MiB + 1, MiB + 15, 2 * MiB, 2 * MiB + 16, 3 * MiB - 5]) {
+    // A 7-bit CRLF body the core keeps as it is: the entity is exactly `size` bytes.
+    const lines = [];
+    let left = size - head.length;
+    for (let i = 0; left > 0; i += 1) {
+      const text = `line ${i} ${'abcdefghijklmnopqrstuvwxyz'.repeat(2)}`.slice(0, Math.max(0, left - 2));
+      const line = left - text.length >= 2 ? `${text}\r\n` : 'x'.repeat(left);
+      lines.push(line);
+      left -= line.length;
+    }
+    const entity = head + lines.join('');
+    assert.equal(entity.length, size);
+    for (const cipher of ['aes128-cbc', 'aes256-gcm']) {
+      const { result: enc, calls } = await countingGcm(() => cachet.encrypt({
+        message: outer + entity, encryptionKeys: read('bob-rsa.pem'), cipher,
+      }));
+      assert.equal(calls.encrypt, Math.ceil(size / MiB), `WebCrypto calls for ${size}`);
+      assert.deepEqual([...calls.modes], [cipher.endsWith('gcm') ? 'encrypt AES-CTR' : 'encrypt AES-CBC']);
+      const file = join(dir, `${size}-${cipher}.eml`);
+      writeFileSync(file, enc);
+      const dec = run('openssl', ['cms', '-decrypt', '-binary', '-in', file, '-inkey', pki('bob-rsa.key'),
+        '-recip', pki('bob-rsa.pem')]);
+      assert.equal(dec.status, 0, `${cipher} ${size}: ${dec.stderr?.toString()}`);
+      assert.equal(dec.stdout.length, size, `${cipher} ${size}: the entity's length`);
+      assert.ok(dec.stdout.equals(Buffer.from(entity)), `${cipher} ${size}: the entity, byte for byte`);
+    }
+  }
 });
 
 test('seal and open report their stages to onProgress', async () => {
