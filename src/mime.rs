@@ -477,83 +477,115 @@ const BASE64_VALUES: [u8; 256] = {
 /// `MIME_MALFORMED` for characters outside the base64 alphabet, data after padding, or a
 /// dangling single character.
 pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>> {
-    let malformed = Error::MimeMalformed {
-        detail: "invalid base64",
-    };
     let mut out = Vec::with_capacity(data.len() / 4 * 3 + 3);
-    let mut acc: u32 = 0;
-    let mut n = 0u32;
-    let mut padded = false;
-    let value = |b: u8| BASE64_VALUES.get(usize::from(b)).copied().unwrap_or(0x80);
-    let mut rest = data;
-    while let Some((&b, tail)) = rest.split_first() {
-        // Fast path: four alphabet characters at a group boundary (almost all of a MIME body).
-        if n == 0 && !padded {
-            let mut groups = rest.chunks_exact(4);
-            let mut taken = 0;
-            // Decoded into a small buffer, appended 64 groups at a time (not 3 bytes at a time).
-            let mut buf = [0u8; 192];
-            let mut filled = 0;
-            for g in &mut groups {
-                let [c0, c1, c2, c3] = *g else { break };
-                let (v0, v1, v2, v3) = (value(c0), value(c1), value(c2), value(c3));
-                if (v0 | v1 | v2 | v3) >= 64 {
-                    break;
+    let mut decoder = Base64Decoder::default();
+    decoder.feed(data, &mut out)?;
+    decoder.finish(&mut out)?;
+    Ok(out)
+}
+
+/// [`base64_decode`] in pieces: `feed` each piece in order (cut anywhere), then `finish`.
+#[derive(Debug, Default)]
+pub struct Base64Decoder {
+    acc: u32,
+    n: u32,
+    padded: bool,
+}
+
+impl Base64Decoder {
+    /// Decode `data`, appending to `out`; up to three characters wait for the next piece.
+    ///
+    /// # Errors
+    /// As [`base64_decode`].
+    pub fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let malformed = Error::MimeMalformed {
+            detail: "invalid base64",
+        };
+        let value = |b: u8| BASE64_VALUES.get(usize::from(b)).copied().unwrap_or(0x80);
+        let mut rest = data;
+        while let Some((&b, tail)) = rest.split_first() {
+            // Fast path: four alphabet characters at a group boundary (almost all of a body).
+            if self.n == 0 && !self.padded {
+                let mut groups = rest.chunks_exact(4);
+                let mut taken = 0;
+                // Decoded into a small buffer, appended 64 groups at a time (not 3 bytes at a time).
+                let mut buf = [0u8; 192];
+                let mut filled = 0;
+                for g in &mut groups {
+                    let [c0, c1, c2, c3] = *g else { break };
+                    let (v0, v1, v2, v3) = (value(c0), value(c1), value(c2), value(c3));
+                    if (v0 | v1 | v2 | v3) >= 64 {
+                        break;
+                    }
+                    let v = u32::from(v0) << 18
+                        | u32::from(v1) << 12
+                        | u32::from(v2) << 6
+                        | u32::from(v3);
+                    let [_, x, y, z] = v.to_be_bytes();
+                    if let Some([bx, by, bz]) = buf.get_mut(filled..filled + 3) {
+                        (*bx, *by, *bz) = (x, y, z);
+                    }
+                    filled += 3;
+                    taken += 4;
+                    if filled == buf.len() {
+                        out.extend_from_slice(&buf);
+                        filled = 0;
+                    }
                 }
-                let v =
-                    u32::from(v0) << 18 | u32::from(v1) << 12 | u32::from(v2) << 6 | u32::from(v3);
-                let [_, x, y, z] = v.to_be_bytes();
-                if let Some([bx, by, bz]) = buf.get_mut(filled..filled + 3) {
-                    (*bx, *by, *bz) = (x, y, z);
-                }
-                filled += 3;
-                taken += 4;
-                if filled == buf.len() {
-                    out.extend_from_slice(&buf);
-                    filled = 0;
+                out.extend_from_slice(buf.get(..filled).unwrap_or_default());
+                if taken > 0 {
+                    rest = rest.get(taken..).unwrap_or_default();
+                    continue;
                 }
             }
-            out.extend_from_slice(buf.get(..filled).unwrap_or_default());
-            if taken > 0 {
-                rest = rest.get(taken..).unwrap_or_default();
+            rest = tail;
+            let v = value(b);
+            if v < 64 {
+                if self.padded {
+                    return Err(malformed);
+                }
+                self.acc = self.acc << 6 | u32::from(v);
+                self.n += 1;
+                if self.n == 4 {
+                    let [_, x, y, z] = self.acc.to_be_bytes();
+                    out.extend_from_slice(&[x, y, z]);
+                    self.acc = 0;
+                    self.n = 0;
+                }
+            } else if v == 0x40 {
                 continue;
-            }
-        }
-        rest = tail;
-        let v = value(b);
-        if v < 64 {
-            if padded {
+            } else if b == b'=' {
+                self.padded = true;
+            } else {
                 return Err(malformed);
             }
-            acc = acc << 6 | u32::from(v);
-            n += 1;
-            if n == 4 {
-                let [_, x, y, z] = acc.to_be_bytes();
-                out.extend_from_slice(&[x, y, z]);
-                acc = 0;
-                n = 0;
+        }
+        Ok(())
+    }
+
+    /// The last bytes (a final group of two or three characters).
+    ///
+    /// # Errors
+    /// `MIME_MALFORMED` for a dangling single character.
+    pub fn finish(self, out: &mut Vec<u8>) -> Result<()> {
+        match self.n {
+            0 => {}
+            2 => {
+                let [_, _, _, x] = (self.acc >> 4).to_be_bytes();
+                out.push(x);
             }
-        } else if v == 0x40 {
-            continue;
-        } else if b == b'=' {
-            padded = true;
-        } else {
-            return Err(malformed);
+            3 => {
+                let [_, _, x, y] = (self.acc >> 2).to_be_bytes();
+                out.extend_from_slice(&[x, y]);
+            }
+            _ => {
+                return Err(Error::MimeMalformed {
+                    detail: "invalid base64",
+                })
+            }
         }
+        Ok(())
     }
-    match n {
-        0 => {}
-        2 => {
-            let [_, _, _, x] = (acc >> 4).to_be_bytes();
-            out.push(x);
-        }
-        3 => {
-            let [_, _, x, y] = (acc >> 2).to_be_bytes();
-            out.extend_from_slice(&[x, y]);
-        }
-        _ => return Err(malformed),
-    }
-    Ok(out)
 }
 
 /// Encode base64 in lines of 76 characters, CRLF after each line.
@@ -1087,6 +1119,46 @@ mod tests {
         let mut out = Vec::new();
         base64_encode_parts(&[], &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn base64_in_pieces_matches_the_whole() {
+        let data: Vec<u8> = (0..500u16).map(|i| (i * 89 % 256) as u8).collect();
+        let mut encoded = base64_encode_lines(&data);
+        encoded.extend_from_slice(b" \t\r\n");
+        let pieces = |input: &[u8], cut: usize| -> Result<Vec<u8>> {
+            let mut out = Vec::new();
+            let mut d = Base64Decoder::default();
+            for piece in input.chunks(cut) {
+                d.feed(piece, &mut out)?;
+            }
+            d.finish(&mut out)?;
+            Ok(out)
+        };
+        for cut in [1usize, 2, 3, 5, 7, 76, 77, 78, 100, 1000] {
+            assert_eq!(pieces(&encoded, cut).unwrap(), data, "cut {cut}");
+            for len in [0usize, 1, 2, 3, 4, 5, 6, 57, 58] {
+                let short = base64_encode_lines(&data[..len]);
+                assert_eq!(
+                    pieces(&short, cut).unwrap(),
+                    &data[..len],
+                    "{len} cut {cut}"
+                );
+            }
+            for bad in [
+                &b"SGVsbG8=x"[..],
+                b"A",
+                b"AAAAA",
+                b"SGV*",
+                b"SGVsbG8=\r\nAAAA",
+            ] {
+                assert_eq!(
+                    pieces(bad, cut).unwrap_err().code(),
+                    "MIME_MALFORMED",
+                    "{cut}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -846,3 +846,70 @@ fn split_in_place_is_split_message() {
     );
     assert!(in_place > 10, "{in_place} of {}", messages.len());
 }
+
+/// A large envelope's ciphertext can stay with the caller: `locate_content` finds it from the
+/// front of the DER, and the hollow encoding (everything but the ciphertext) reads as the whole
+/// does: same keys, IV, AAD and tag. BER (indefinite lengths) and short prefixes are not located.
+#[test]
+fn hollow_envelope_reads_as_the_whole() {
+    use cachet::cms::envelope::{encrypt, external_content, hollow, locate_content, EncryptParams};
+    use cachet::cms::recipient::RsaTransport;
+    let bob = identity("bob-rsa");
+    let carol = identity("bob-p256");
+    let recipients = [
+        certs("pki/bob-rsa.pem").remove(0),
+        certs("pki/bob-p256.pem").remove(0),
+    ];
+    let refs: Vec<_> = recipients.iter().collect();
+    let mut rng = common::rng();
+    for cipher in [ContentCipher::Aes256Gcm, ContentCipher::Aes128Cbc] {
+        // Content lengths whose DER lengths take one to four bytes.
+        for size in [0usize, 100, 200, 70_000, 16_777_300] {
+            let params = EncryptParams {
+                cipher,
+                rsa: RsaTransport::Pkcs1v15,
+                by_key_id: size % 2 == 1,
+            };
+            let plain = vec![0x5a; size];
+            let der = encrypt(&plain, &refs, &params, &mut rng).unwrap();
+            let prefix = &der[..der.len().min(4096)];
+            let at = locate_content(prefix).unwrap_or_else(|| panic!("{cipher:?} {size}"));
+            let hollowed = hollow(&at, &der[..at.content.start], &der[at.content.end..]).unwrap();
+            assert_eq!(der.len() - hollowed.len() > at.content.len(), size > 0);
+            for id in [&bob, &carol] {
+                let whole = external_content(&der, &[id], &mut rng).unwrap().unwrap();
+                let part = external_content(&hollowed, &[id], &mut rng)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(&der[at.content.clone()], whole.ciphertext.as_slice());
+                assert!(part.ciphertext.is_empty());
+                assert_eq!(part.cipher, whole.cipher);
+                assert_eq!(part.iv, whole.iv);
+                assert_eq!(part.aad, whole.aad);
+                assert_eq!(part.tag, whole.tag);
+                let keys = |c: &cachet::cms::envelope::ExternalContent| {
+                    c.keys.iter().map(|k| k.to_vec()).collect::<Vec<_>>()
+                };
+                assert_eq!(keys(&part), keys(&whole));
+            }
+            // Not enough of the front, or the wrong head for the position.
+            assert!(locate_content(&der[..at.content.start - 1]).is_none());
+            assert!(hollow(&at, &der[..at.content.start - 1], &[]).is_err());
+            // BER: the outer ContentInfo with an indefinite length.
+            let rest = if der[1] < 0x80 {
+                &der[2..]
+            } else {
+                &der[2 + usize::from(der[1] & 0x7f)..]
+            };
+            let mut ber = vec![0x30, 0x80];
+            ber.extend_from_slice(rest);
+            ber.extend_from_slice(&[0, 0]);
+            assert!(locate_content(&ber[..ber.len().min(4096)]).is_none());
+        }
+    }
+    // Other structures: SignedData, garbage.
+    let signed = common::sign(MESSAGE, &identity("alice-rsa"));
+    assert!(locate_content(&signed).is_none());
+    assert!(locate_content(b"").is_none());
+    assert!(locate_content(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
+}

@@ -618,6 +618,119 @@ pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
     }))
 }
 
+/// Where the encrypted content of a DER (Auth)EnvelopedData `ContentInfo` is, found from the
+/// front of the encoding only (see [`locate_content`]), and the headers whose lengths count it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentPosition {
+    /// The encrypted content: the contents of one primitive `[0] IMPLICIT OCTET STRING`.
+    pub content: core::ops::Range<usize>,
+    /// Offsets of the headers around it, outermost first, the content's own last.
+    enclosing: Vec<usize>,
+}
+
+/// A DER header at `at`: tag, header length, contents length. `None` for a multi-byte tag, an
+/// indefinite or non-minimal length, or too few bytes.
+fn header_at(data: &[u8], at: usize) -> Option<(u8, usize, usize)> {
+    let tag = *data.get(at)?;
+    if tag & 0x1f == 0x1f {
+        return None;
+    }
+    let first = *data.get(at.checked_add(1)?)?;
+    if first < 0x80 {
+        return Some((tag, 2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    let bytes = data.get(at.checked_add(2)?..at.checked_add(2 + n)?)?;
+    if n == 0 || n > 4 || bytes.first() == Some(&0) || (n == 1 && bytes.first() < Some(&0x80)) {
+        return None;
+    }
+    let len = bytes
+        .iter()
+        .fold(0usize, |len, b| len << 8 | usize::from(*b));
+    Some((tag, 2 + n, len))
+}
+
+/// Find the encrypted content of a DER (Auth)EnvelopedData `ContentInfo` from `prefix`, the front
+/// of its encoding (at least through the content's header; the content itself need not be
+/// there): so that a large message's ciphertext can stay with the caller while the core reads
+/// everything else ([`hollow`]). `None` unless every length up to it is definite and the content
+/// is one primitive OCTET STRING (BER as NSS writes it, with indefinite lengths and segments,
+/// takes the whole-message path).
+#[must_use]
+pub fn locate_content(prefix: &[u8]) -> Option<ContentPosition> {
+    let mut enclosing = Vec::new();
+    let mut at = 0usize;
+    // Step into a constructed header (`enclose`) or over a whole field, checking its tag.
+    let mut step = |tag: u8, enclose: bool, optional: bool| -> Option<Option<(usize, usize)>> {
+        let (t, header, len) = header_at(prefix, at)?;
+        if t != tag {
+            return optional.then_some(None);
+        }
+        let start = at + header;
+        if enclose {
+            enclosing.push(at);
+            at = start;
+        } else {
+            at = start.checked_add(len)?;
+        }
+        Some(Some((start, len)))
+    };
+    step(0x30, true, false)?; // ContentInfo
+    let (oid_at, oid_len) = step(0x06, false, false)??;
+    let oid = prefix.get(oid_at..oid_at + oid_len)?;
+    if oid != ID_ENVELOPED_DATA.as_bytes() && oid != ID_AUTH_ENVELOPED_DATA.as_bytes() {
+        return None;
+    }
+    step(0xa0, true, false)?; // [0] EXPLICIT content
+    step(0x30, true, false)?; // (Auth)EnvelopedData
+    step(0x02, false, false)??; // version
+    step(0xa0, false, true)?; // originatorInfo [0] IMPLICIT, optional
+    step(0x31, false, false)??; // recipientInfos
+    step(0x30, true, false)??; // (Auth)EncryptedContentInfo
+    step(0x06, false, false)??; // contentType
+    step(0x30, false, false)??; // contentEncryptionAlgorithm
+    let (start, len) = step(0x80, true, false)??; // encryptedContent [0] IMPLICIT, primitive
+    Some(ContentPosition {
+        content: start..start.checked_add(len)?,
+        enclosing,
+    })
+}
+
+/// The encoding [`locate_content`] read, without its encrypted content: `head` is the encoding
+/// up to the content, `tail` everything after it; every length around the content loses its
+/// size. The result parses (and [`external_content`] reads it) as the whole would, with empty
+/// content.
+///
+/// # Errors
+/// `CMS_MALFORMED` when `head` is not what `position` was found in.
+pub fn hollow(position: &ContentPosition, head: &[u8], tail: &[u8]) -> Result<Vec<u8>> {
+    let bad = || Error::CmsMalformed {
+        detail: "encrypted content framing",
+    };
+    // Innermost first: each header loses the content and what the headers inside it shrank by.
+    let mut removed = position.content.len();
+    let mut headers = Vec::with_capacity(position.enclosing.len());
+    for &at in position.enclosing.iter().rev() {
+        let (tag, header, len) = header_at(head, at).ok_or_else(bad)?;
+        let mut new = Vec::new();
+        der_header(tag, len.checked_sub(removed).ok_or_else(bad)?, &mut new);
+        removed += header.checked_sub(new.len()).ok_or_else(bad)?;
+        headers.push((at, header, new));
+    }
+    let mut out = Vec::with_capacity(head.len() + tail.len());
+    let mut cursor = 0;
+    for (at, header, new) in headers.iter().rev() {
+        out.extend_from_slice(head.get(cursor..*at).ok_or_else(bad)?);
+        out.extend_from_slice(new);
+        cursor = at + header;
+    }
+    if cursor != head.len() || cursor != position.content.start {
+        return Err(bad());
+    }
+    out.extend_from_slice(tail);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,6 +139,176 @@ function gcmCounter(iv, at) {
   return counter;
 }
 
+/**
+ * The content of a large S/MIME envelope, decrypted without whole copies in wasm: the base64
+ * body is decoded here piece by piece into the DER (`core.Base64Decoder`), the core reads
+ * everything but the ciphertext (`core.locateContent`, `externalContentHollow` of `identity`),
+ * and WebCrypto decrypts the ciphertext where it is in the DER, chunk by chunk, into a buffer
+ * with `room` free bytes in front (for the outer header fields). Gives `{ plaintext, cipher,
+ * header, buffer, room }` (`plaintext` undefined when no content key opens the content); `null`
+ * when this path does not apply (not base64 pkcs7-mime, BER, not addressed to `identity`,
+ * another cipher): the caller takes the whole-message path, which also reports why.
+ * `onDecrypt(bytes)` is awaited before the decryption.
+ */
+export async function decryptContentInPlace(message, identity, core, onDecrypt) {
+  const header = headerSection(message);
+  if (!core.isBase64Pkcs7(header, message.length)) return null;
+  const der = decodeBase64(message.subarray(header.length), core.Base64Decoder);
+  const at = core.locateContent(der.subarray(0, Math.min(der.length, CHUNK)));
+  if (at === null) return null;
+  const [start, end] = at;
+  const found = identity.externalContentHollow(der.subarray(0, start), end - start, der.subarray(end));
+  if (found === null) return null;
+  await onDecrypt?.(end - start);
+  // Room in front of the plaintext for the outer header fields (CRLF: at most twice the section).
+  const room = 2 * header.length + 64;
+  const ciphertext = der.subarray(start, end);
+  const buffer = new Uint8Array(room + ciphertext.length);
+  const into = buffer.subarray(room);
+  let length;
+  try {
+    for (const raw of found.keys) {
+      length = await decryptInto(found, raw, ciphertext, into, core);
+      if (length !== undefined) break;
+    }
+  } finally {
+    for (const raw of found.keys) raw.fill(0);
+  }
+  const plaintext = length === undefined ? undefined : into.subarray(0, length);
+  return { plaintext, cipher: found.cipher, header, buffer, room };
+}
+
+/**
+ * `decrypt` of a large S/MIME message by `decryptContentInPlace`: the core's `decryptedHead`
+ * goes in the room in front of the plaintext. `{ message, cipher, authenticated }`, or `null`.
+ * Throws DECRYPTION_FAILED when no content key opens the content.
+ */
+export async function decryptInPlace(message, identity, core) {
+  const d = await decryptContentInPlace(message, identity, core);
+  if (d === null) return null;
+  const { plaintext, cipher, header, buffer, room } = d;
+  if (plaintext === undefined) throw decryptionFailed();
+  const head = core.decryptedHead(header);
+  if (head.length > room || !crlf(plaintext, core.isCrlf)) {
+    const whole = core.decryptedMessage(header, plaintext, cipher);
+    buffer.fill(0);
+    return whole;
+  }
+  buffer.set(head, room - head.length);
+  return {
+    message: buffer.subarray(room - head.length, room + plaintext.length),
+    cipher,
+    authenticated: CIPHERS[cipher].name === 'AES-GCM',
+  };
+}
+
+/** The bytes of a base64 body, decoded in pieces (the core's decoder, carried across them). */
+function decodeBase64(body, Decoder) {
+  const out = new Uint8Array(Math.ceil(body.length / 4) * 3);
+  const decoder = new Decoder();
+  let n = 0;
+  try {
+    for (let at = 0; at < body.length; at += CHUNK) {
+      const bytes = decoder.feed(body.subarray(at, Math.min(body.length, at + CHUNK)));
+      out.set(bytes, n);
+      n += bytes.length;
+    }
+    const last = decoder.finish();
+    out.set(last, n);
+    n += last.length;
+  } finally {
+    decoder.free();
+  }
+  return out.subarray(0, n);
+}
+
+/** Are all line ends of `data` CRLF? Asked of the core in pieces cut right after an LF. */
+function crlf(data, isCrlf) {
+  for (let at = 0; at < data.length;) {
+    let end = Math.min(data.length, at + CHUNK);
+    if (end < data.length) {
+      const lf = data.lastIndexOf(10, end - 1);
+      end = lf >= at ? lf + 1 : end;
+      // No LF in a whole chunk: cut there; a CR at its end is checked with the next byte.
+      if (lf < at && data[end - 1] === 13) end += 1;
+    }
+    if (!isCrlf(data.subarray(at, end))) return false;
+    at = end;
+  }
+  return true;
+}
+
+/** Decrypt `ciphertext` with the content key `raw` into `out`: the plaintext's length, or
+ *  `undefined` if the key does not open it (GCM: tag; CBC: padding). `out` is wiped then. */
+async function decryptInto(found, raw, ciphertext, out, core) {
+  const c = CIPHERS[found.cipher];
+  try {
+    if (c.name === 'AES-GCM' && ciphertext.length < tuning.gcmChunksFrom) {
+      const key = await subtle().importKey('raw', raw, 'AES-GCM', false, ['decrypt']);
+      const data = new Uint8Array(ciphertext.length + 16);
+      data.set(ciphertext);
+      data.set(found.tag, ciphertext.length);
+      const plain = new Uint8Array(await subtle().decrypt(params(found.cipher, found.iv, found.aad), key, data));
+      out.set(plain);
+      plain.fill(0);
+      return plain.length;
+    }
+    if (c.name === 'AES-GCM') return await gcmChunks(found, raw, ciphertext, out, core);
+    return await cbcChunks(found, raw, ciphertext, out);
+  } catch {
+    out.fill(0);
+    return undefined;
+  }
+}
+
+/** AES-GCM in chunks: WebCrypto's AES-CTR from GCM's counter, the core's GHASH over the
+ *  ciphertext; the plaintext counts only once the tag is checked. */
+async function gcmChunks(found, raw, ciphertext, out, core) {
+  const key = await subtle().importKey('raw', raw, 'AES-CTR', false, ['decrypt']);
+  const tagger = new core.GcmTag(raw.slice(), found.iv, found.aad);
+  try {
+    for (let at = 0; at < ciphertext.length; at += CHUNK) {
+      const chunk = ciphertext.subarray(at, Math.min(ciphertext.length, at + CHUNK));
+      const plain = subtle().decrypt({ name: 'AES-CTR', counter: gcmCounter(found.iv, at), length: 32 }, key, chunk);
+      tagger.update(chunk);
+      out.set(new Uint8Array(await plain), at);
+    }
+    if (!tagger.verify(found.tag)) {
+      out.fill(0);
+      return undefined;
+    }
+    return ciphertext.length;
+  } finally {
+    tagger.free();
+  }
+}
+
+/** AES-CBC in chunks. WebCrypto checks and strips PKCS#7 padding at the end of every call, so
+ *  each chunk but the last gets one more block, `E(K, 16 x 0x10 XOR its last block)`, which
+ *  decrypts to a whole padding block; the last chunk's own padding is checked as usual. */
+async function cbcChunks(found, raw, ciphertext, out) {
+  if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) return undefined;
+  const key = await subtle().importKey('raw', raw, 'AES-CBC', false, ['encrypt', 'decrypt']);
+  const padding = new Uint8Array(16).fill(16);
+  let written = 0;
+  for (let at = 0; at < ciphertext.length; at += CHUNK) {
+    const end = Math.min(ciphertext.length, at + CHUNK);
+    const chunk = ciphertext.subarray(at, end);
+    const iv = at === 0 ? found.iv : ciphertext.subarray(at - 16, at);
+    let input = chunk;
+    if (end < ciphertext.length) {
+      const extra = await subtle().encrypt({ name: 'AES-CBC', iv: chunk.subarray(chunk.length - 16) }, key, padding);
+      input = new Uint8Array(chunk.length + 16);
+      input.set(chunk);
+      input.set(new Uint8Array(extra, 0, 16), chunk.length);
+    }
+    const plain = new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv }, key, input));
+    out.set(plain, written);
+    written += plain.length;
+  }
+  return written;
+}
+
 /** `size` bytes from `at` of the content `parts` make up: a view when they lie in one part. */
 function slice(parts, at, size) {
   let start = at;

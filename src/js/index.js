@@ -6,7 +6,8 @@
 
 import initWasm, * as wasm from './cachet_wasm.js';
 import {
-  BULK_THRESHOLD, bulk, contentDecrypt, decryptionFailed, encryptExternal, headerSection,
+  BULK_THRESHOLD, bulk, contentDecrypt, decryptContentInPlace, decryptInPlace, decryptionFailed,
+  encryptExternal, headerSection,
 } from './bulk.js';
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
@@ -391,16 +392,21 @@ export async function decrypt(options) {
     let lastError;
     for (const id of ids) {
       try {
-        // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts.
-        const found = message.length >= BULK_THRESHOLD ? await call(() => id.inner.externalContent(message)) : null;
-        let d;
-        if (found) {
-          const plaintext = await contentDecrypt(found);
-          found.data = null; // the ciphertext is not needed any more
-          if (plaintext === undefined) throw decryptionFailed();
-          d = await call(() => wasm.decryptedMessage(headerSection(message), plaintext, found.cipher));
-        } else {
-          d = await call(() => id.inner.decryptMessage(message));
+        // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts; in place
+        // (base64 decoded here, the ciphertext never in wasm) when the envelope allows it.
+        const large = message.length >= BULK_THRESHOLD && bulk(Infinity, 'aes256-gcm');
+        let d = null;
+        if (large) d = await decryptInPlace(message, id.inner, wasm).catch((err) => { throw wrap(err); });
+        if (d === null) {
+          const found = large ? await call(() => id.inner.externalContent(message)) : null;
+          if (found) {
+            const plaintext = await contentDecrypt(found);
+            found.data = null; // the ciphertext is not needed any more
+            if (plaintext === undefined) throw decryptionFailed();
+            d = await call(() => wasm.decryptedMessage(headerSection(message), plaintext, found.cipher));
+          } else {
+            d = await call(() => id.inner.decryptMessage(message));
+          }
         }
         return { ...d, message: sameType(options.message, d.message) };
       } catch (err) {
@@ -453,7 +459,22 @@ export async function open(options) {
   }
   const openWith = async (id) => {
     // Large AES (GCM, CBC) content: the core unwraps the key, WebCrypto decrypts, the core goes on.
-    const wanted = message.length >= BULK_THRESHOLD || options.onProgress !== undefined;
+    const wanted = (message.length >= BULK_THRESHOLD || options.onProgress !== undefined)
+      && bulk(Infinity, 'aes256-gcm');
+    // In place when the envelope allows it (base64 decoded here, the ciphertext never in wasm);
+    // the core then needs only the header section with the plaintext.
+    const decrypting = async (bytes) => {
+      stages.splice(0, stages.length, 'decrypt', 'verify', 'done');
+      await progress('decrypt', bytes);
+    };
+    const inPlace = wanted
+      ? await decryptContentInPlace(message, id.inner, wasm, decrypting).catch((err) => { throw wrap(err); })
+      : null;
+    if (inPlace) {
+      await progress('verify', inPlace.plaintext?.length ?? 0);
+      return call(() => id.inner.openDecrypted(inPlace.header, inPlace.plaintext, inPlace.cipher, anchors,
+        extra, crls, when));
+    }
     const found = wanted ? await call(() => id.inner.externalContent(message)) : null;
     if (!found) {
       await progress('open', message.length);
@@ -464,8 +485,8 @@ export async function open(options) {
     const plaintext = await contentDecrypt(found);
     found.data = null; // the ciphertext is not needed any more
     await progress('verify', plaintext?.length ?? 0);
-    return call(() => id.inner.openDecrypted(message, plaintext, found.cipher, anchors, extra,
-      crls, when));
+    return call(() => id.inner.openDecrypted(headerSection(message), plaintext, found.cipher, anchors,
+      extra, crls, when));
   };
   await init();
   const ids = await call(() => identities(keys, 'open: decryptionKeys'));

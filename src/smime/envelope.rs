@@ -377,6 +377,49 @@ pub fn external_content<R: rand_core::CryptoRng + ?Sized>(
     }
 }
 
+/// Is `header` (a message's header section, through the blank line) that of an S/MIME
+/// `application/pkcs7-mime` message with a base64 body, `message_len` bytes in all? Such a body
+/// the caller may decode in pieces ([`mime::Base64Decoder`]) and, when the DER's encrypted
+/// content is found from its front ([`envelope::locate_content`]), read with
+/// [`external_content_hollow`] while the ciphertext stays where it is.
+///
+/// # Errors
+/// `MIME_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn is_base64_pkcs7(header: &[u8], message_len: usize) -> Result<bool> {
+    if message_len > smime::MAX_MESSAGE_SIZE {
+        return Err(Error::InputTooLarge {
+            what: "message size",
+            limit: smime::MAX_MESSAGE_SIZE,
+        });
+    }
+    let header = mime::to_crlf(mime::strip_mbox_separator(header));
+    let entity = Entity::parse(&header)?;
+    Ok(smime::is_pkcs7_mime(&entity.content_type()) && entity.transfer_encoding() == "base64")
+}
+
+/// [`external_content`] for an (Auth)EnvelopedData the caller decoded and keeps: `head` and
+/// `tail` are its DER before and after the encrypted content at `position` (which the caller
+/// keeps; the result's `ciphertext` is empty). `Ok(None)` as for [`external_content`].
+///
+/// # Errors
+/// `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn external_content_hollow<R: rand_core::CryptoRng + ?Sized>(
+    position: &envelope::ContentPosition,
+    head: &[u8],
+    tail: &[u8],
+    identities: &[&Identity],
+    rng: &mut R,
+) -> Result<Option<envelope::ExternalContent>> {
+    let hollowed = envelope::hollow(position, head, tail)?;
+    match envelope::external_content(&hollowed, identities, rng) {
+        Ok(found) => Ok(found),
+        Err(Error::NotRecipient | Error::Decryption | Error::UnsupportedAlgorithm { .. }) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// [`decrypt_message`]'s result for a message whose content the caller decrypted (see
 /// [`external_content`]).
 ///
@@ -388,6 +431,21 @@ pub fn decrypted_message(
     cipher: ContentCipher,
 ) -> Result<DecryptedMessage> {
     smime::check_size(message)?;
+    let mut out = decrypted_head(message)?;
+    out.extend_from_slice(&mime::to_crlf(plaintext));
+    Ok(DecryptedMessage {
+        message: out,
+        cipher,
+        authenticated: cipher.is_authenticated(),
+    })
+}
+
+/// What [`decrypted_message`] puts before the plaintext (when it is CRLF already, as it is):
+/// the outer header fields of `message` (only its header section is read) and `MIME-Version`.
+///
+/// # Errors
+/// `MIME_MALFORMED`.
+pub fn decrypted_head(message: &[u8]) -> Result<Vec<u8>> {
     // Only the outer header fields are needed: normalise the header section, not the body.
     let message = mime::strip_mbox_separator(message);
     let end = [
@@ -402,12 +460,7 @@ pub fn decrypted_message(
     let entity = Entity::parse(&header)?;
     let mut out = outer_fields(&entity);
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    out.extend_from_slice(&mime::to_crlf(plaintext));
-    Ok(DecryptedMessage {
-        message: out,
-        cipher,
-        authenticated: cipher.is_authenticated(),
-    })
+    Ok(out)
 }
 
 /// The outermost layer, decrypted by the caller (see [`external_content`]).

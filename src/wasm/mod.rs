@@ -1045,6 +1045,104 @@ impl WasmGcmTag {
     }
 }
 
+/// `{ cipher, keys, iv, aad, tag }` of content for WebCrypto to decrypt (the keys to wipe after
+/// use).
+fn external_object(found: &crate::cms::envelope::ExternalContent) -> Object {
+    let obj = Object::new();
+    set(&obj, "cipher", found.cipher.name());
+    let keys = Array::new();
+    for k in &found.keys {
+        keys.push(&Uint8Array::from(k.as_slice()));
+    }
+    set(&obj, "keys", keys);
+    set(&obj, "iv", Uint8Array::from(found.iv.as_slice()));
+    set(&obj, "aad", Uint8Array::from(found.aad.as_slice()));
+    set(&obj, "tag", Uint8Array::from(found.tag.as_slice()));
+    obj
+}
+
+/// Is `header` (a header section) that of a `messageLength`-byte S/MIME `application/pkcs7-mime`
+/// message with a base64 body (see [`envelope::is_base64_pkcs7`])?
+#[wasm_bindgen(js_name = isBase64Pkcs7)]
+pub fn is_base64_pkcs7(header: &[u8], message_length: usize) -> Result<bool, JsValue> {
+    envelope::is_base64_pkcs7(header, message_length).map_err(to_js)
+}
+
+/// Where the encrypted content of a DER (Auth)EnvelopedData is, from the front of its encoding:
+/// `[start, end]`, or `null` (BER, or not found in `prefix`; see
+/// [`crate::cms::envelope::locate_content`]).
+#[wasm_bindgen(js_name = locateContent)]
+#[must_use]
+pub fn locate_content(prefix: &[u8]) -> JsValue {
+    match crate::cms::envelope::locate_content(prefix) {
+        Some(p) => {
+            let range = Array::new();
+            range.push(&JsValue::from_f64(p.content.start as f64));
+            range.push(&JsValue::from_f64(p.content.end as f64));
+            range.into()
+        }
+        None => JsValue::NULL,
+    }
+}
+
+/// What `decryptedMessage` puts before a CRLF plaintext: the outer header fields of the
+/// message whose header section is `header`, and `MIME-Version`.
+#[wasm_bindgen(js_name = decryptedHead)]
+pub fn decrypted_head(header: &[u8]) -> Result<Vec<u8>, JsValue> {
+    envelope::decrypted_head(header).map_err(to_js)
+}
+
+/// Are all line ends in `data` CRLF? (Pieces cut right after an LF answer for the whole.)
+#[wasm_bindgen(js_name = isCrlf)]
+#[must_use]
+pub fn is_crlf(data: &[u8]) -> bool {
+    crate::mime::is_crlf(data)
+}
+
+/// Base64 decoding in pieces (a large message body; see [`crate::mime::Base64Decoder`]):
+/// `feed(piece)` gives the bytes decoded so far, `finish()` the last ones. Errors as
+/// `MIME_MALFORMED`.
+#[wasm_bindgen(js_name = Base64Decoder)]
+pub struct WasmBase64Decoder(Option<crate::mime::Base64Decoder>);
+
+#[wasm_bindgen(js_class = Base64Decoder)]
+impl WasmBase64Decoder {
+    /// A decoder at the start of a body.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new() -> WasmBase64Decoder {
+        Self(Some(crate::mime::Base64Decoder::default()))
+    }
+
+    /// Decode the next piece.
+    pub fn feed(&mut self, piece: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let decoder = self
+            .0
+            .as_mut()
+            .ok_or_else(|| to_js(Error::misuse("finished")))?;
+        let mut out = Vec::with_capacity(piece.len() / 4 * 3 + 3);
+        decoder.feed(piece, &mut out).map_err(to_js)?;
+        Ok(out)
+    }
+
+    /// The last bytes (once).
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsValue> {
+        let decoder = self
+            .0
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("finished")))?;
+        let mut out = Vec::new();
+        decoder.finish(&mut out).map_err(to_js)?;
+        Ok(out)
+    }
+}
+
+impl Default for WasmBase64Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A decrypted message, as `decryptMessage` gives it, from content WebCrypto decrypted.
 #[wasm_bindgen(js_name = decryptedMessage)]
 pub fn decrypted_message(
@@ -1076,15 +1174,7 @@ impl Identity {
         else {
             return Ok(JsValue::NULL);
         };
-        let obj = Object::new();
-        set(&obj, "cipher", found.cipher.name());
-        let keys = Array::new();
-        for k in &found.keys {
-            keys.push(&Uint8Array::from(k.as_slice()));
-        }
-        set(&obj, "keys", keys);
-        set(&obj, "iv", Uint8Array::from(found.iv.as_slice()));
-        set(&obj, "aad", Uint8Array::from(found.aad.as_slice()));
+        let obj = external_object(&found);
         // Ciphertext then tag, copied straight into one JS array (not joined in wasm first).
         let data = Uint8Array::new_with_length(
             u32::try_from(found.ciphertext.len() + found.tag.len())
@@ -1097,8 +1187,33 @@ impl Identity {
         Ok(obj.into())
     }
 
+    /// `externalContent` for the DER the caller decoded from a large message's base64 body
+    /// (`isBase64Pkcs7`, `Base64Decoder`) and keeps: `head` is the DER before the encrypted
+    /// content (`locateContent`), `contentLength` its length, `tail` the DER after it. Gives
+    /// `{ cipher, keys, iv, aad, tag }` (no `data`: the caller has the ciphertext), or `null`
+    /// (not addressed to this identity, another cipher, or not located: use `externalContent`
+    /// or `decryptMessage`, which report why).
+    #[wasm_bindgen(js_name = externalContentHollow)]
+    pub fn external_content_hollow(
+        &self,
+        head: &[u8],
+        content_length: usize,
+        tail: &[u8],
+    ) -> Result<JsValue, JsValue> {
+        let Some(position) = crate::cms::envelope::locate_content(head)
+            .filter(|p| p.content.start == head.len() && p.content.len() == content_length)
+        else {
+            return Ok(JsValue::NULL);
+        };
+        let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
+        let found = envelope::external_content_hollow(&position, head, tail, &[&self.0], &mut rng)
+            .map_err(to_js)?;
+        Ok(found.map_or(JsValue::NULL, |f| external_object(&f).into()))
+    }
+
     /// `openMessage` for a message whose outermost layer WebCrypto decrypted: `plaintext`, or
-    /// `undefined` when no content key opened it (reported as `DECRYPTION_FAILED`).
+    /// `undefined` when no content key opened it (reported as `DECRYPTION_FAILED`). Only the
+    /// header section of `message` is read: it may be all that is passed.
     #[wasm_bindgen(js_name = openDecrypted)]
     #[allow(clippy::too_many_arguments)]
     pub fn open_decrypted(

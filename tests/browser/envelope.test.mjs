@@ -175,3 +175,50 @@ test('large AES-CBC and chunked AES-GCM (AES-CTR + the core\'s GHASH) made in Ch
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('OpenSSL-made large AES-CBC and AES-GCM envelopes decrypt in place in Chromium (chunks), byte for byte', async () => {
+  const dir = join(outDir, 'browser-bulk');
+  mkdirSync(dir, { recursive: true });
+  const line = 'Decrypted in place, in the browser. 0123456789\r\n';
+  const entity = `Content-Type: text/plain\r\n\r\n${line.repeat(Math.ceil(2.5 * 1024 * 1024 / line.length))}`;
+  writeFileSync(join(dir, 'plain'), entity);
+  const messages = {};
+  for (const [flag, cipher] of [['-aes-128-cbc', 'aes128-cbc'], ['-aes-256-gcm', 'aes256-gcm']]) {
+    const out = join(dir, `openssl-${cipher}.eml`);
+    const r = spawnSync('openssl', ['cms', '-encrypt', '-binary', flag, '-in', join(dir, 'plain'), '-out', out,
+      join(pkiDir, 'bob-rsa.pem')]);
+    assert.equal(r.status, 0, `${cipher}: ${r.stderr}`);
+    messages[cipher] = [...readFileSync(out)];
+  }
+  const { page, problems } = await openPage(browser.context, server.url);
+  const r = await page.evaluate(async ({ messages, bobP12 }) => {
+    const cachet = await import('/pkg/index.js');
+    const { tuning } = await import('/pkg/bulk.js');
+    const modes = [];
+    const subtle = crypto.subtle;
+    const original = subtle.decrypt;
+    subtle.decrypt = (alg, ...rest) => {
+      modes.push(alg?.name);
+      return original.call(subtle, alg, ...rest);
+    };
+    tuning.gcmChunksFrom = 0;
+    const out = {};
+    for (const [cipher, bytes] of Object.entries(messages)) {
+      modes.length = 0;
+      const d = await cachet.decrypt({ message: new Uint8Array(bytes),
+        decryptionKeys: { privateKey: new Uint8Array(bobP12), password: 'test' } });
+      out[cipher] = { text: new TextDecoder().decode(d.message), cipher: d.cipher, modes: [...new Set(modes)],
+        calls: modes.length };
+    }
+    subtle.decrypt = original;
+    return out;
+  }, { messages, bobP12: file('bob-rsa.p12') });
+  for (const [cipher, mode] of [['aes128-cbc', 'AES-CBC'], ['aes256-gcm', 'AES-CTR']]) {
+    assert.deepEqual(r[cipher].modes, [mode], cipher);
+    assert.equal(r[cipher].calls, 3, `${cipher}: three chunks`);
+    assert.equal(r[cipher].cipher, cipher);
+    assert.equal(r[cipher].text, `MIME-Version: 1.0\r\n${entity}`, `${cipher}: byte for byte`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
