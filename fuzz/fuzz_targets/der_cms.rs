@@ -1,5 +1,6 @@
-//! DER/BER and CMS: BER normalisation, ContentInfo/SignedData parsing and verification, and a
-//! decryption attempt with fixed identities.
+//! DER/BER and CMS: BER normalisation, ContentInfo/SignedData parsing and verification, a
+//! decryption attempt with fixed identities, and the in-place path for large envelopes (the
+//! encrypted content located from the front, the rest read without it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,5 +19,14 @@ fuzz_target!(|data: &[u8]| {
     if cachet::cms::envelope::is_enveloped(data) {
         let ids: Vec<_> = cachet_fuzz::identities().iter().collect();
         let _ = cachet::cms::envelope::decrypt(data, &ids, &mut cachet_fuzz::rng());
+    }
+    if let Some(at) = cachet::cms::envelope::locate_content(data) {
+        let head = data.get(..at.content.start).unwrap_or_default();
+        let tail = data.get(at.content.end..).unwrap_or_default();
+        if let Ok(hollowed) = cachet::cms::envelope::hollow(&at, head, tail) {
+            let ids: Vec<_> = cachet_fuzz::identities().iter().collect();
+            let _ =
+                cachet::cms::envelope::external_content(&hollowed, &ids, &mut cachet_fuzz::rng());
+        }
     }
 });
