@@ -27,5 +27,11 @@ fuzz_target!(|data: &[u8]| {
         cipher: cachet::cms::cipher::ContentCipher::Aes256Gcm,
     };
     let _ = envelope::open_after(data, Some(first), &ids, &options, &mut cachet_fuzz::rng());
-    let _ = envelope::open_after(data, Some(FirstLayer::Failed), &ids, &options, &mut cachet_fuzz::rng());
+    let _ = envelope::open_after(
+        data,
+        Some(FirstLayer::Failed),
+        &ids,
+        &options,
+        &mut cachet_fuzz::rng(),
+    );
 });
