@@ -219,7 +219,10 @@ export async function sign(options) {
     // rest (see websign.js).
     const signer = await webSigner(inner, digest, rsaPss, owned === null);
     if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
-      const [outer, content] = await call(() => wasm.prepareSigning(message));
+      // The entity is `head` and the body as it is in the message (not copied) when canonical.
+      const [outer, head, from, to] = await call(() => wasm.splitMessage(message));
+      const body = message.subarray(from, to);
+      const content = head.length === 0 ? body : joined(head, body);
       const parts = await signEntity(call, inner, signer, content,
         { opaque: !detached, digest, rsaPss, when });
       const start = await call(() => wasm.joinMessage(outer, parts.head));
@@ -356,7 +359,7 @@ export async function encrypt(options) {
   let out;
   if (bulk(message.length, cipher)) {
     // The entity is `head` and the body as it is in the message (not copied) when canonical.
-    const [outer, head, start, end] = await call(() => wasm.splitForEncryption(message));
+    const [outer, head, start, end] = await call(() => wasm.splitMessage(message));
     out = await encryptExternal([head, message.subarray(start, end)], cipher,
       framer(outer, recipients, cipher, rsaOaep, byKeyId));
   } else {

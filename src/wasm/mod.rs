@@ -254,14 +254,6 @@ pub fn sign_message(
     smime::sign_message(message, &[&identity.0], &options, &mut rng).map_err(to_js)
 }
 
-/// The first half of signing (see [`smime::prepare_signing`]): `[outer, content]`, the outer
-/// header fields and the canonical entity whose digest WebCrypto may make.
-#[wasm_bindgen(js_name = prepareSigning)]
-pub fn prepare_signing(message: &[u8]) -> Result<JsValue, JsValue> {
-    let (outer, content) = smime::prepare_signing(message).map_err(to_js)?;
-    Ok(pair(&outer, &content))
-}
-
 /// A message from its outer header fields and its (signed or encrypted) entity.
 #[wasm_bindgen(js_name = joinMessage)]
 #[must_use]
@@ -345,7 +337,7 @@ impl Identity {
         crate::cms::sign::to_be_signed(&self.0, digest_value, options.time).map_err(to_js)
     }
 
-    /// Sign `content` (from `prepareSigning` or `sealMessage(..., "protect")`) with the digest
+    /// Sign `content` (from `splitMessage` or `sealMessage(..., "protect")`) with the digest
     /// and (RSA) the signature over `toBeSigned` made by WebCrypto; an empty `signature`: the
     /// core signs. Returns `[head, tail]` (see [`smime::sign_entity_parts`]; detached, the
     /// content goes between them and need not be passed in).
@@ -932,11 +924,12 @@ fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
 // decrypts the content itself with WebCrypto AES-GCM, and everything else (header protection,
 // signatures, RecipientInfos, key unwrapping, DER, MIME) stays here.
 
-/// `[outer, head, start, end]` of a message: its outer header fields, and the entity to encrypt,
-/// which is `head` followed by `message[start..end]` (the body kept as it is; `start == end` when
-/// `head` is the whole entity).
-#[wasm_bindgen(js_name = splitForEncryption)]
-pub fn split_for_encryption(message: &[u8]) -> Result<Array, JsValue> {
+/// `[outer, head, start, end]` of a message for signing or encryption: its outer header fields,
+/// and the canonical entity, which is `head` followed by `message[start..end]` (the body kept as
+/// it is; `start == end` when `head` is the whole entity; see
+/// [`envelope::split_message_in_place`]).
+#[wasm_bindgen(js_name = splitMessage)]
+pub fn split_message(message: &[u8]) -> Result<Array, JsValue> {
     let split = envelope::split_message_in_place(message).map_err(to_js)?;
     let body = split.body.unwrap_or(0..0);
     let parts = Array::of2(
