@@ -264,6 +264,18 @@ test('decrypt in place: OpenSSL-made CBC and GCM envelopes around the chunk size
   }));
   assert.equal(calls.decrypt, 1);
   assert.equal(new TextDecoder().decode(ber.message), `MIME-Version: 1.0\r\n${entity}`);
+  // Line ends of the plaintext: a line longer than a chunk (CRLF, kept), and bare LF (made CRLF,
+  // as for small messages).
+  const long = `Content-Type: application/octet-stream\r\n\r\n${'x'.repeat(1536 * 1024)}\r\nend\r\n`;
+  const lf = `Content-Type: text/plain\n\n${'bare LF line\n'.repeat(100000)}`;
+  for (const [name, content, expected] of [['long', long, long], ['lf', lf, lf.replaceAll('\n', '\r\n')]]) {
+    writeFileSync(join(dir, `plain-${name}`), content);
+    const e = run('openssl', ['cms', '-encrypt', '-binary', '-aes-128-cbc', '-in', join(dir, `plain-${name}`),
+      '-out', join(dir, `enc-${name}`), pki('bob-rsa.pem')]);
+    assert.equal(e.status, 0, e.stderr?.toString());
+    const d = await cachet.decrypt({ message: readFileSync(join(dir, `enc-${name}`)), decryptionKeys: bob });
+    assert.equal(new TextDecoder().decode(d.message), `MIME-Version: 1.0\r\n${expected}`, name);
+  }
   // Not addressed to this key: the whole-message path reports it, as for small messages.
   const other = await cachet.encrypt({ message: bigMessage(), encryptionKeys: read('alice-rsa.pem') });
   await rejectsWith(cachet.decrypt({ message: other, decryptionKeys: bob }), 'NOT_RECIPIENT');
