@@ -37,15 +37,16 @@ export function bulk(size, cipher) {
 /** Content is encrypted this many bytes per WebCrypto call (a multiple of 16). */
 const CHUNK = 1024 * 1024;
 
-/**
- * `gcmChunksFrom`: AES-GCM content at least this large is encrypted in chunks (AES-CTR with the
- * core's GHASH: memory bounded, but GHASH in wasm runs at ~150 MB/s); smaller content in one
- * WebCrypto AES-GCM call (faster; holds content and ciphertext whole, each ~5x a 32 MiB message
- * at most). Exported for the tests, which lower it to reach the chunked path with small messages.
- */
-export const tuning = { gcmChunksFrom: 32 * 1024 * 1024 };
 /** Base64 is written this many input bytes per core call (a multiple of 57: whole lines). */
 const LINES_CHUNK = 57 * 16 * 1024;
+
+/**
+ * `gcmChunksFrom`: AES-GCM content at least this large is encrypted and decrypted in chunks
+ * (AES-CTR with the core's GHASH: memory bounded, but GHASH in wasm runs at ~150-190 MB/s);
+ * smaller content in one WebCrypto AES-GCM call (faster; holds content and ciphertext whole).
+ * Exported for the tests, which lower it to reach the chunked path with small messages.
+ */
+export const tuning = { gcmChunksFrom: 32 * 1024 * 1024 };
 
 /**
  * The encrypted message for the content `parts` (byte arrays, taken as one entity), written
@@ -97,31 +98,37 @@ export async function encryptExternal(pieces, cipher, core) {
     const [head, prefix, suffix, size] = await core.frame(cek, iv, length, new Uint8Array(tagLength));
     const out = new Base64Message(size, head, core.lines);
     out.write(prefix);
-    // Chunk by chunk; WebCrypto works on the next chunk (off the main thread) while this one
-    // is hashed and written. CBC's next IV is this chunk's last ciphertext block.
-    const encryptChunk = async (at, chain) => {
-      const last = total - at <= CHUNK;
-      const n = last ? total - at : CHUNK;
-      const chunk = slice(parts, at, n);
-      if (gcm) {
-        const counter = gcmCounter(iv, at);
-        return { at, n, last, ciphertext: new Uint8Array(await subtle().encrypt(
-          { name: 'AES-CTR', counter, length: 32 }, key, chunk)) };
+    const count = Math.max(1, Math.ceil(total / CHUNK));
+    const chunkAt = (i) => slice(parts, i * CHUNK, Math.min(CHUNK, total - i * CHUNK));
+    if (gcm) {
+      // GCM's chunks are independent (CTR): several at a time, hashed and written in order.
+      await inOrder(count, async (i) => new Uint8Array(await subtle().encrypt(
+        { name: 'AES-CTR', counter: gcmCounter(iv, i * CHUNK), length: 32 }, key, chunkAt(i))),
+      (i, ciphertext) => {
+        tagger.update(ciphertext);
+        out.write(ciphertext);
+      });
+    } else {
+      // CBC: the next chunk's IV is this chunk's last ciphertext block; WebCrypto works on the
+      // next chunk (off the main thread) while this one is written.
+      const encryptChunk = async (i, chain) => {
+        const chunk = chunkAt(i);
+        const encrypted = new Uint8Array(await subtle().encrypt({ name: 'AES-CBC', iv: chain }, key, chunk));
+        return i === count - 1 ? encrypted : encrypted.subarray(0, chunk.length);
+      };
+      let pending = encryptChunk(0, iv);
+      for (let i = 0; i < count; i += 1) {
+        const ciphertext = await pending;
+        if (i + 1 < count) pending = encryptChunk(i + 1, ciphertext.subarray(ciphertext.length - 16));
+        out.write(ciphertext);
       }
-      const encrypted = new Uint8Array(await subtle().encrypt({ name: 'AES-CBC', iv: chain }, key, chunk));
-      return { at, n, last, ciphertext: last ? encrypted : encrypted.subarray(0, n) };
-    };
-    let pending = encryptChunk(0, iv);
-    for (;;) {
-      const { at, n, last, ciphertext } = await pending;
-      if (!last) pending = encryptChunk(at + n, ciphertext.subarray(ciphertext.length - 16));
-      if (gcm) tagger.update(ciphertext);
-      out.write(ciphertext);
-      if (last) break;
     }
     if (gcm) {
-      // The mac OCTET STRING ends the DER: its contents, the last 16 bytes, are the tag.
-      suffix.set(tagger.finish(), suffix.length - 16);
+      // The mac OCTET STRING (04 10, then the tag) is all the DER after the content.
+      if (suffix.length !== 18 || suffix[0] !== 0x04 || suffix[1] !== 16) {
+        throw wrap(new Error('AuthEnvelopedData framing: the mac is not where expected'));
+      }
+      suffix.set(tagger.finish(), 2);
     }
     out.write(suffix);
     return out.finish();
@@ -267,12 +274,15 @@ async function gcmChunks(found, raw, ciphertext, out, core) {
   const key = await subtle().importKey('raw', raw, 'AES-CTR', false, ['decrypt']);
   const tagger = new core.GcmTag(raw.slice(), found.iv, found.aad);
   try {
-    for (let at = 0; at < ciphertext.length; at += CHUNK) {
+    await inOrder(Math.ceil(ciphertext.length / CHUNK), async (i) => {
+      const at = i * CHUNK;
       const chunk = ciphertext.subarray(at, Math.min(ciphertext.length, at + CHUNK));
-      const plain = subtle().decrypt({ name: 'AES-CTR', counter: gcmCounter(found.iv, at), length: 32 }, key, chunk);
-      tagger.update(chunk);
-      out.set(new Uint8Array(await plain), at);
-    }
+      const counter = gcmCounter(found.iv, at);
+      return new Uint8Array(await subtle().decrypt({ name: 'AES-CTR', counter, length: 32 }, key, chunk));
+    }, (i, plain) => {
+      tagger.update(ciphertext.subarray(i * CHUNK, i * CHUNK + plain.length));
+      out.set(plain, i * CHUNK);
+    });
     if (!tagger.verify(found.tag)) {
       out.fill(0);
       return undefined;
@@ -285,13 +295,15 @@ async function gcmChunks(found, raw, ciphertext, out, core) {
 
 /** AES-CBC in chunks. WebCrypto checks and strips PKCS#7 padding at the end of every call, so
  *  each chunk but the last gets one more block, `E(K, 16 x 0x10 XOR its last block)`, which
- *  decrypts to a whole padding block; the last chunk's own padding is checked as usual. */
+ *  decrypts to a whole padding block; the last chunk's own padding is checked as usual. Every
+ *  chunk's IV is the ciphertext block before it, so chunks are decrypted side by side. */
 async function cbcChunks(found, raw, ciphertext, out) {
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) return undefined;
   const key = await subtle().importKey('raw', raw, 'AES-CBC', false, ['encrypt', 'decrypt']);
   const padding = new Uint8Array(16).fill(16);
-  let written = 0;
-  for (let at = 0; at < ciphertext.length; at += CHUNK) {
+  let length = 0;
+  await inOrder(Math.ceil(ciphertext.length / CHUNK), async (i) => {
+    const at = i * CHUNK;
     const end = Math.min(ciphertext.length, at + CHUNK);
     const chunk = ciphertext.subarray(at, end);
     const iv = at === 0 ? found.iv : ciphertext.subarray(at - 16, at);
@@ -302,11 +314,36 @@ async function cbcChunks(found, raw, ciphertext, out) {
       input.set(chunk);
       input.set(new Uint8Array(extra, 0, 16), chunk.length);
     }
-    const plain = new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv }, key, input));
-    out.set(plain, written);
-    written += plain.length;
+    return new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv }, key, input));
+  }, (i, plain) => {
+    out.set(plain, i * CHUNK);
+    length = i * CHUNK + plain.length;
+  });
+  return length;
+}
+
+/** Up to this many WebCrypto calls at a time (Node runs them on its thread pool). */
+const IN_FLIGHT = 3;
+
+/** `task(i)` for `i` in `0..count`, up to `IN_FLIGHT` at a time, each result given to
+ *  `use(i, result)` in order. The first failure is thrown (the others are awaited). */
+async function inOrder(count, task, use) {
+  const running = [];
+  const start = (i) => {
+    const p = task(i);
+    p.catch(() => {}); // a failure is seen where it is awaited, or not at all once one failed
+    running.push(p);
+  };
+  for (let i = 0; i < Math.min(IN_FLIGHT, count); i += 1) start(i);
+  try {
+    for (let i = 0; i < count; i += 1) {
+      const result = await running.shift();
+      if (i + IN_FLIGHT < count) start(i + IN_FLIGHT);
+      use(i, result);
+    }
+  } finally {
+    await Promise.allSettled(running);
   }
-  return written;
 }
 
 /** `size` bytes from `at` of the content `parts` make up: a view when they lie in one part. */
