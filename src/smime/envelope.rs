@@ -153,18 +153,7 @@ pub fn encrypt_message_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let (ciphertext, tag) = split_tag(options.cipher, data);
-    let frame = frame_external(
-        Some(outer),
-        cek,
-        iv,
-        ciphertext.len(),
-        tag,
-        recipients,
-        options,
-        rng,
-    )?;
-    Ok(frame.write(ciphertext))
+    external_written(Some(outer), cek, iv, data, recipients, options, rng)
 }
 
 /// [`encrypt_entity`] for content the caller encrypted itself (WebCrypto, AES-GCM or AES-CBC):
@@ -181,9 +170,27 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
     options: &EncryptOptions,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let (ciphertext, tag) = split_tag(options.cipher, data);
+    external_written(None, cek, iv, data, recipients, options, rng)
+}
+
+/// The message (`outer` given) or entity around WebCrypto's output `data` (GCM: the tag last).
+fn external_written<R: rand_core::CryptoRng + ?Sized>(
+    outer: Option<&[u8]>,
+    cek: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    recipients: &[&Certificate],
+    options: &EncryptOptions,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let tag_len = if options.cipher.is_authenticated() {
+        16
+    } else {
+        0
+    };
+    let (ciphertext, tag) = data.split_at(data.len().saturating_sub(tag_len));
     let frame = frame_external(
-        None,
+        outer,
         cek,
         iv,
         ciphertext.len(),
@@ -193,12 +200,6 @@ pub fn encrypt_entity_external<R: rand_core::CryptoRng + ?Sized>(
         rng,
     )?;
     Ok(frame.write(ciphertext))
-}
-
-/// WebCrypto's output split into ciphertext and GCM tag (the last 16 bytes; none for CBC).
-fn split_tag(cipher: ContentCipher, data: &[u8]) -> (&[u8], &[u8]) {
-    let tag_len = if cipher.is_authenticated() { 16 } else { 0 };
-    data.split_at(data.len().saturating_sub(tag_len))
 }
 
 /// An encrypted message (or entity) without its ciphertext, which the caller keeps: the message
