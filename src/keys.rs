@@ -59,11 +59,27 @@ impl core::fmt::Debug for PrivateKey {
     }
 }
 
-/// A name for an algorithm or curve OID, for [`Error::KeyUnsupported`].
+/// A name for an algorithm or curve OID, for [`Error::KeyUnsupported`]: the keys people
+/// actually have that Cachet does not take, else the dotted OID. (const-oid's whole name
+/// database would cost ~33 KiB brotli in the wasm, and lacks secp256k1.)
 fn oid_name(oid: &ObjectIdentifier) -> String {
-    const_oid::db::DB
-        .by_oid(oid)
-        .map_or_else(|| alloc::format!("{oid}"), String::from)
+    const NAMES: &[(&str, &str)] = &[
+        ("1.2.840.10040.4.1", "DSA"),
+        ("1.2.840.10046.2.1", "DH"),
+        ("1.3.132.0.10", "secp256k1"),
+        ("1.3.132.0.33", "secp224r1"),
+        ("1.3.132.0.35", "secp521r1"),
+        ("1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1"),
+        ("1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1"),
+        ("1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1"),
+        ("1.3.101.111", "X448"),
+        ("1.3.101.113", "Ed448"),
+    ];
+    let dotted = alloc::format!("{oid}");
+    NAMES
+        .iter()
+        .find(|(o, _)| *o == dotted)
+        .map_or(dotted.clone(), |(_, name)| String::from(*name))
 }
 
 impl PrivateKey {

@@ -242,13 +242,110 @@ pub fn authority_key_id(cert: &Certificate) -> Option<Vec<u8>> {
 /// The subject as an RFC 4514 string.
 #[must_use]
 pub fn subject(cert: &Certificate) -> String {
-    alloc::format!("{}", cert.tbs_certificate().subject())
+    name_string(cert.tbs_certificate().subject())
 }
 
 /// The issuer as an RFC 4514 string.
 #[must_use]
 pub fn issuer(cert: &Certificate) -> String {
-    alloc::format!("{}", cert.tbs_certificate().issuer())
+    name_string(cert.tbs_certificate().issuer())
+}
+
+/// The short names of the attribute types a mail certificate's names use (X.520, RFC 4519,
+/// PKCS #9), as x509-cert names them from `const_oid`'s database (the shortest name,
+/// uppercased; a test checks each against it; the database has no name for, e.g.,
+/// organizationIdentifier, which both write as `2.5.4.97=#...`). x509-cert's `Display` looks every type up in that whole
+/// database, which would add ~33 KiB (brotli) to the wasm for names nobody puts in a DN.
+const ATTRIBUTE_NAMES: &[(&str, &str)] = &[
+    ("2.5.4.3", "CN"),
+    ("2.5.4.4", "SN"),
+    ("2.5.4.5", "SERIALNUMBER"),
+    ("2.5.4.6", "C"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.9", "STREET"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("2.5.4.12", "TITLE"),
+    ("2.5.4.13", "DESCRIPTION"),
+    ("2.5.4.15", "BUSINESSCATEGORY"),
+    ("2.5.4.16", "POSTALADDRESS"),
+    ("2.5.4.17", "POSTALCODE"),
+    ("2.5.4.18", "POSTOFFICEBOX"),
+    ("2.5.4.20", "TELEPHONENUMBER"),
+    ("2.5.4.41", "NAME"),
+    ("2.5.4.42", "GN"),
+    ("2.5.4.43", "INITIALS"),
+    ("2.5.4.44", "GENERATIONQUALIFIER"),
+    ("2.5.4.45", "X500UNIQUEIDENTIFIER"),
+    ("2.5.4.46", "DNQUALIFIER"),
+    ("2.5.4.65", "PSEUDONYM"),
+    ("0.9.2342.19200300.100.1.1", "UID"),
+    ("0.9.2342.19200300.100.1.25", "DC"),
+    ("1.2.840.113549.1.9.1", "EMAIL"),
+];
+
+/// A Name as an RFC 4514 string, written as x509-cert's `Display` writes it (RDNs last first,
+/// the same escaping) for the types in [`ATTRIBUTE_NAMES`]; any other type, or a value that is
+/// not a string, as `OID=#` and the hex of its DER.
+#[must_use]
+pub fn name_string(name: &x509_cert::name::Name) -> String {
+    use core::fmt::Write as _;
+    use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
+    use der::{Tag, Tagged as _};
+    let mut out = String::new();
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let value = match atv.value.tag() {
+                Tag::PrintableString => PrintableStringRef::try_from(&atv.value)
+                    .ok()
+                    .map(|s| s.as_str()),
+                Tag::Utf8String => Utf8StringRef::try_from(&atv.value).ok().map(|s| s.as_str()),
+                Tag::Ia5String => Ia5StringRef::try_from(&atv.value).ok().map(|s| s.as_str()),
+                Tag::TeletexString => TeletexStringRef::try_from(&atv.value)
+                    .ok()
+                    .map(|s| s.as_str()),
+                _ => None,
+            };
+            let oid = alloc::format!("{}", atv.oid);
+            let key = ATTRIBUTE_NAMES
+                .iter()
+                .find(|(o, _)| *o == oid)
+                .map(|(_, k)| *k);
+            if let (Some(key), Some(value)) = (key, value) {
+                out.push_str(key);
+                out.push('=');
+                let mut chars = value.char_indices().peekable();
+                while let Some((at, c)) = chars.next() {
+                    match c {
+                        '#' if at == 0 => out.push_str("\\#"),
+                        ' ' if at == 0 || chars.peek().is_none() => out.push_str("\\ "),
+                        '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        '\x00'..='\x1f' | '\x7f' => {
+                            let _ = write!(out, "\\{:02x}", u32::from(c));
+                        }
+                        _ => out.push(c),
+                    }
+                }
+            } else {
+                let _ = write!(out, "{oid}=#");
+                for b in atv.value.to_der().unwrap_or_default() {
+                    let _ = write!(out, "{b:02x}");
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -258,6 +355,68 @@ pub(crate) mod tests {
 
     pub(crate) const PKI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/pki/");
     const CERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/certs/");
+
+    /// `name_string` writes what x509-cert's `Display` (which names types from const-oid's
+    /// whole database) writes: for every type in the table, with every escape, several RDNs
+    /// and multi-valued ones, other types and non-string values; and for every test
+    /// certificate's subject and issuer.
+    #[test]
+    fn name_string_is_x509_cert_display() {
+        use core::str::FromStr as _;
+        use der::asn1::{PrintableStringRef, Utf8StringRef};
+        use x509_cert::name::Name;
+        let hex = |der: Vec<u8>| {
+            der.iter()
+                .map(|b| alloc::format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let utf8 =
+            |v: &str| alloc::format!("#{}", hex(Utf8StringRef::new(v).unwrap().to_der().unwrap()));
+        for (oid, key) in ATTRIBUTE_NAMES {
+            for value in ["Alice", " lead,\"q\"+<x>;\\#y\u{1}\u{7f} ", "#first", "é ü"] {
+                let name = Name::from_str(&alloc::format!(
+                    "{oid}={},2.5.4.10={}+1.2.3.4={}",
+                    utf8(value),
+                    utf8("Org"),
+                    utf8("x")
+                ))
+                .unwrap();
+                assert_eq!(name_string(&name), name.to_string(), "{key}");
+                assert!(
+                    name_string(&name).contains(&alloc::format!("{key}=")),
+                    "{key}"
+                );
+            }
+            // PrintableString and a value that is not a string (INTEGER 5).
+            let printable = hex(PrintableStringRef::new("Bob").unwrap().to_der().unwrap());
+            let name = Name::from_str(&alloc::format!("{oid}=#{printable},{oid}=#020105")).unwrap();
+            assert_eq!(name_string(&name), name.to_string(), "{key}");
+        }
+        let mut seen = 0;
+        for dir in [PKI, CERTS] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                for cert in parse_certificates(&bytes).unwrap_or_default() {
+                    let tbs = cert.tbs_certificate();
+                    assert_eq!(
+                        name_string(tbs.subject()),
+                        tbs.subject().to_string(),
+                        "{path:?}"
+                    );
+                    assert_eq!(
+                        name_string(tbs.issuer()),
+                        tbs.issuer().to_string(),
+                        "{path:?}"
+                    );
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 20, "{seen} certificates");
+    }
 
     pub(crate) fn read(path: &str) -> Vec<u8> {
         std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))

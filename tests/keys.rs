@@ -189,6 +189,7 @@ fn unsupported_and_malformed_keys() {
     assert_eq!(dsa.code(), "KEY_UNSUPPORTED");
     let k1 = PrivateKey::parse(&vector("secp256k1.key.pem"), None).unwrap_err();
     assert_eq!(k1.code(), "KEY_UNSUPPORTED");
+    assert!(k1.to_string().contains("secp256k1"), "{k1}");
     assert_eq!(
         PrivateKey::parse(b"", None).unwrap_err().code(),
         "KEY_MALFORMED"
