@@ -913,3 +913,27 @@ fn hollow_envelope_reads_as_the_whole() {
     assert!(locate_content(b"").is_none());
     assert!(locate_content(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
 }
+
+/// Signed but not encrypted, detached or opaque: `NOT_ENCRYPTED` (opaque signed data used to be
+/// `CMS_MALFORMED`, as if a SignedData were a broken EnvelopedData).
+#[test]
+fn signed_only_is_not_encrypted() {
+    let alice = identity("alice-rsa");
+    let bob = identity("bob-rsa");
+    for opaque in [false, true] {
+        let signed = common::sign_with(
+            MESSAGE,
+            &alice,
+            opaque,
+            cachet::algorithms::DigestAlgorithm::Sha256,
+            false,
+        );
+        let err = envelope::decrypt_message(&signed, &[&bob], &mut common::rng()).unwrap_err();
+        assert_eq!(err.code(), "NOT_ENCRYPTED", "opaque: {opaque}");
+    }
+    // A pkcs7-mime body that is no CMS at all is still malformed.
+    let junk = b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\nMAMCAQA=\r\n";
+    let err = envelope::decrypt_message(junk, &[&bob], &mut common::rng()).unwrap_err();
+    assert_eq!(err.code(), "CMS_MALFORMED");
+}

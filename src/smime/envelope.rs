@@ -333,7 +333,12 @@ pub fn decrypt_message<R: rand_core::CryptoRng + ?Sized>(
     if !smime::is_pkcs7_mime(&entity.content_type()) {
         return Err(Error::NotEncrypted);
     }
-    let d = envelope::decrypt(&entity.decoded_body()?, identities, rng)?;
+    let body = entity.decoded_body()?;
+    // Opaque signed data is well-formed CMS, just not encrypted.
+    if !envelope::is_enveloped(&body) && crate::cms::verify::parse(&body).is_ok() {
+        return Err(Error::NotEncrypted);
+    }
+    let d = envelope::decrypt(&body, identities, rng)?;
     let mut out = outer_fields(&entity);
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     out.extend_from_slice(&mime::to_crlf(&d.content));
