@@ -160,7 +160,11 @@ function gcmCounter(iv, at) {
 export async function decryptContentInPlace(message, identity, core, onDecrypt) {
   const header = headerSection(message);
   if (!core.isBase64Pkcs7(header, message.length)) return null;
-  const der = decodeBase64(message.subarray(header.length), core.Base64Decoder);
+  // The encrypted content is found in the first piece decoded (the DER's front: ~768 KiB);
+  // anything else (signed data, BER) is left after that piece for the whole-message path.
+  const der = decodeBase64(message.subarray(header.length), core.Base64Decoder,
+    (front) => core.locateContent(front) !== null);
+  if (der === null) return null;
   const at = core.locateContent(der.subarray(0, Math.min(der.length, CHUNK)));
   if (at === null) return null;
   const [start, end] = at;
@@ -209,8 +213,9 @@ export async function decryptInPlace(message, identity, core) {
   };
 }
 
-/** The bytes of a base64 body, decoded in pieces (the core's decoder, carried across them). */
-function decodeBase64(body, Decoder) {
+/** The bytes of a base64 body, decoded in pieces (the core's decoder, carried across them);
+ *  `null` when `wanted(front)` says no to the bytes of the first piece. */
+function decodeBase64(body, Decoder, wanted) {
   const out = new Uint8Array(Math.ceil(body.length / 4) * 3);
   const decoder = new Decoder();
   let n = 0;
@@ -219,6 +224,7 @@ function decodeBase64(body, Decoder) {
       const bytes = decoder.feed(body.subarray(at, Math.min(body.length, at + CHUNK)));
       out.set(bytes, n);
       n += bytes.length;
+      if (at === 0 && !wanted(out.subarray(0, n))) return null;
     }
     const last = decoder.finish();
     out.set(last, n);

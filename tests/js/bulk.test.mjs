@@ -281,6 +281,20 @@ test('decrypt in place: OpenSSL-made CBC and GCM envelopes around the chunk size
   await rejectsWith(cachet.decrypt({ message: other, decryptionKeys: bob }), 'NOT_RECIPIENT');
 });
 
+test('a large opaque signed message opens with decryption keys given (the in-place path steps aside)', async () => {
+  const signed = await cachet.sign({ message: bigMessage('opaque'), signingKeys: alice, detached: false,
+    date: AT_DATE });
+  assert.match(signed, /smime-type=signed-data/);
+  const { result: o, calls } = await countingGcm(() => cachet.open({
+    message: signed, decryptionKeys: bob, trustAnchors: root, date: AT_DATE,
+  }));
+  assert.equal(calls.decrypt, 0);
+  assert.deepEqual(o.layers.map((l) => l.type), ['signed']);
+  assert.ok(o.signedValid);
+  assert.match(new TextDecoder().decode(o.content), /opaque\r\n$/);
+  await rejectsWith(cachet.decrypt({ message: signed, decryptionKeys: bob }), 'NOT_ENCRYPTED');
+});
+
 test('seal and open report their stages to onProgress', async () => {
   const seen = [];
   const sealed = await cachet.seal({
