@@ -6,6 +6,7 @@
 
 pub mod cipher;
 pub mod envelope;
+pub mod gcm;
 pub mod recipient;
 pub mod sign;
 pub mod verify;

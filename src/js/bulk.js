@@ -41,12 +41,46 @@ const CHUNK = 1024 * 1024;
 const LINES_CHUNK = 57 * 16 * 1024;
 
 /**
- * `gcmChunksFrom`: AES-GCM content at least this large is encrypted and decrypted in chunks
- * (AES-CTR with the core's GHASH: memory bounded, but GHASH in wasm runs at ~150-190 MB/s);
- * smaller content in one WebCrypto AES-GCM call (faster; holds content and ciphertext whole).
- * Exported for the tests, which lower it to reach the chunked path with small messages.
+ * `gcmChunksFrom`: AES-GCM content at least this large is encrypted and decrypted in chunks of
+ * `CHUNK` bytes (memory bounded); smaller content in one WebCrypto AES-GCM call (decryption:
+ * one pass instead of two; holds content and output whole).
+ * `chunkIvs`: does this WebCrypto's AES-GCM take the 16-byte IVs that put a chunk under the
+ * whole content's keystream (`GcmChunks`)? `undefined` until probed (`gcmChunkIvs`); if not,
+ * the chunks take their keystream from AES-CTR and the core computes GHASH (~150 MB/s in wasm).
+ * Exported for the tests, which lower the first to reach the chunked paths with small messages
+ * and set the second to take either.
  */
-export const tuning = { gcmChunksFrom: 32 * 1024 * 1024 };
+export const tuning = { gcmChunksFrom: 32 * 1024 * 1024, chunkIvs: undefined };
+
+/**
+ * Does AES-GCM here seal under a 16-byte IV as SP 800-38D says (J0 = GHASH of the IV), so that
+ * the IV `GcmChunks.iv(offset)` gives lines the chunk up with the whole content's keystream?
+ * Asked once (a throwaway key, one block at offset 80, against AES-CTR at GCM's counter there);
+ * `tuning.chunkIvs` keeps the answer.
+ */
+export async function gcmChunkIvs(core) {
+  if (tuning.chunkIvs !== undefined) return tuning.chunkIvs;
+  let chunks;
+  try {
+    const raw = globalThis.crypto.getRandomValues(new Uint8Array(16));
+    const nonce = globalThis.crypto.getRandomValues(new Uint8Array(12));
+    const gcm = await subtle().importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+    const ctr = await subtle().importKey('raw', raw, 'AES-CTR', false, ['encrypt']);
+    chunks = new core.GcmChunks(raw, nonce, new Uint8Array(0));
+    const zero = new Uint8Array(16);
+    const a = new Uint8Array(await subtle().encrypt(
+      { name: 'AES-GCM', iv: chunks.iv(80), tagLength: 128 }, gcm, zero));
+    const b = new Uint8Array(await subtle().encrypt(
+      { name: 'AES-CTR', counter: gcmCounter(nonce, 80), length: 32 }, ctr, zero));
+    tuning.chunkIvs = a.length === 32 && a.subarray(0, 16).every((x, i) => x === b[i]);
+  } catch {
+    tuning.chunkIvs = false;
+  } finally {
+    chunks?.free();
+  }
+  return tuning.chunkIvs;
+}
+
 
 /**
  * The encrypted message for the content `parts` (byte arrays, taken as one entity), written
@@ -54,14 +88,17 @@ export const tuning = { gcmChunksFrom: 32 * 1024 * 1024 };
  * whole ciphertext is ever copied:
  * `core.frame(cek, iv, ciphertextLength, tag)` (the core's `frameExternal`, which adds the
  * outer header fields) wraps the key, wipes `cek` and gives `[head, prefix, suffix, length]`;
- * `core.lines(bytes)` (`base64Lines`) encodes whole 57-byte lines; `core.GcmTag` hashes GCM
- * ciphertext. The message is written once, at its final size.
+ * `core.lines(bytes)` (`base64Lines`) encodes whole 57-byte lines; `core.GcmChunks` (or
+ * `core.GcmTag`) tags GCM ciphertext. The message is written once, at its final size.
  * - AES-CBC: each chunk is one WebCrypto AES-CBC call whose IV is the previous chunk's last
  *   ciphertext block (CBC over the whole; each call's padding block is dropped but the last).
  * - AES-GCM: WebCrypto's AES-GCM is one-shot (whole content in, whole output out), so large
- *   content (`tuning.gcmChunksFrom`) takes its keystream from AES-CTR, chunk by chunk from GCM's
- *   own counter (`iv || 2`, 32-bit), and the core computes the tag over the ciphertext as it
- *   passes (RFC 5084, SP 800-38D); below that, one AES-GCM call.
+ *   content (`tuning.gcmChunksFrom`) is sealed chunk by chunk, each under the 16-byte IV
+ *   `core.GcmChunks` gives for its offset (the whole content's keystream there), and the core
+ *   makes the tag from the chunks' tags (RFC 5084, SP 800-38D; src/cms/gcm.rs). Where WebCrypto
+ *   does not take those IVs (`gcmChunkIvs`), the keystream comes from AES-CTR from GCM's own
+ *   counter (`iv || 2`, 32-bit) and `core.GcmTag` hashes the ciphertext as it passes. Below
+ *   `gcmChunksFrom`, one AES-GCM call.
  */
 export async function encryptExternal(pieces, cipher, core) {
   const parts = pieces.filter((p) => p.length > 0);
@@ -87,12 +124,17 @@ export async function encryptExternal(pieces, cipher, core) {
     }
   }
   const gcm = c.name === 'AES-GCM';
+  // GCM: each chunk sealed by AES-GCM under its own IV (`GcmChunks`), or else AES-CTR and the
+  // core's GHASH.
+  const ivs = gcm && await gcmChunkIvs(core);
   let tagger;
   try {
-    const key = await subtle().importKey('raw', cek, gcm ? 'AES-CTR' : 'AES-CBC', false, ['encrypt']);
+    const mode = ivs ? 'AES-GCM' : gcm ? 'AES-CTR' : 'AES-CBC';
+    const key = await subtle().importKey('raw', cek, mode, false, ['encrypt']);
     // CBC's PKCS#7 padding makes the ciphertext the next whole block past the content.
     const length = gcm ? total : (Math.floor(total / 16) + 1) * 16;
-    if (gcm) tagger = new core.GcmTag(cek.slice(), iv, new Uint8Array(0));
+    if (ivs) tagger = new core.GcmChunks(cek.slice(), iv, new Uint8Array(0));
+    else if (gcm) tagger = new core.GcmTag(cek.slice(), iv, new Uint8Array(0));
     // GCM: the tag is known at the end; the frame is made with a stand-in, replaced below.
     const tagLength = gcm ? 16 : 0;
     const [head, prefix, suffix, size] = await core.frame(cek, iv, length, new Uint8Array(tagLength));
@@ -100,7 +142,16 @@ export async function encryptExternal(pieces, cipher, core) {
     out.write(prefix);
     const count = Math.max(1, Math.ceil(total / CHUNK));
     const chunkAt = (i) => slice(parts, i * CHUNK, Math.min(CHUNK, total - i * CHUNK));
-    if (gcm) {
+    if (ivs) {
+      // Independent chunks: several at a time, their tags taken and ciphertext written in order.
+      await inOrder(count, async (i) => new Uint8Array(await subtle().encrypt(
+        { name: 'AES-GCM', iv: tagger.iv(i * CHUNK), tagLength: 128 }, key, chunkAt(i))),
+      (i, sealed) => {
+        const n = sealed.length - 16;
+        tagger.absorb(i * CHUNK, n, sealed.subarray(n));
+        out.write(sealed.subarray(0, n));
+      });
+    } else if (gcm) {
       // GCM's chunks are independent (CTR): several at a time, hashed and written in order.
       await inOrder(count, async (i) => new Uint8Array(await subtle().encrypt(
         { name: 'AES-CTR', counter: gcmCounter(iv, i * CHUNK), length: 32 }, key, chunkAt(i))),
@@ -274,20 +325,31 @@ async function decryptInto(found, raw, ciphertext, out, core) {
   }
 }
 
-/** AES-GCM in chunks: WebCrypto's AES-CTR from GCM's counter, the core's GHASH over the
- *  ciphertext; the plaintext counts only once the tag is checked. */
+/** AES-GCM in chunks: WebCrypto's AES-CTR from GCM's counter gives the plaintext; the tag over
+ *  the ciphertext comes from each chunk sealed again by AES-GCM under its own IV (`GcmChunks`),
+ *  or else from the core's GHASH. The plaintext counts only once the tag is checked. */
 async function gcmChunks(found, raw, ciphertext, out, core) {
+  const ivs = await gcmChunkIvs(core);
   const key = await subtle().importKey('raw', raw, 'AES-CTR', false, ['decrypt']);
-  const tagger = new core.GcmTag(raw.slice(), found.iv, found.aad);
+  const sealer = ivs ? await subtle().importKey('raw', raw, 'AES-GCM', false, ['encrypt']) : undefined;
+  const tagger = ivs ? new core.GcmChunks(raw.slice(), found.iv, found.aad)
+    : new core.GcmTag(raw.slice(), found.iv, found.aad);
   try {
     await inOrder(Math.ceil(ciphertext.length / CHUNK), async (i) => {
       const at = i * CHUNK;
       const chunk = ciphertext.subarray(at, Math.min(ciphertext.length, at + CHUNK));
       const counter = gcmCounter(found.iv, at);
-      return new Uint8Array(await subtle().decrypt({ name: 'AES-CTR', counter, length: 32 }, key, chunk));
-    }, (i, plain) => {
-      tagger.update(ciphertext.subarray(i * CHUNK, i * CHUNK + plain.length));
+      const plain = new Uint8Array(await subtle().decrypt({ name: 'AES-CTR', counter, length: 32 }, key, chunk));
+      if (!ivs) return { plain };
+      // Sealing the plaintext again under the chunk's IV writes this ciphertext back and tags it.
+      const sealed = new Uint8Array(await subtle().encrypt(
+        { name: 'AES-GCM', iv: tagger.iv(at), tagLength: 128 }, sealer, plain));
+      return { plain, tag: sealed.slice(sealed.length - 16) };
+    }, (i, { plain, tag }) => {
+      if (ivs) tagger.absorb(i * CHUNK, plain.length, tag);
+      else tagger.update(ciphertext.subarray(i * CHUNK, i * CHUNK + plain.length));
       out.set(plain, i * CHUNK);
+      plain.fill(0);
     });
     if (!tagger.verify(found.tag)) {
       out.fill(0);

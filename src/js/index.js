@@ -377,6 +377,7 @@ function framer(outer, recipients, cipher, rsaOaep, byKeyId) {
       recipients, cipher, rsaOaep, byKeyId)),
     lines: wasm.base64Lines,
     GcmTag: wasm.GcmTag,
+    GcmChunks: wasm.GcmChunks,
   };
 }
 

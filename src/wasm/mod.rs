@@ -1038,6 +1038,61 @@ impl WasmGcmTag {
     }
 }
 
+/// The AES-GCM tag of content that WebCrypto's AES-GCM seals chunk by chunk (see
+/// [`crate::cms::gcm`]): `new GcmChunks(key, nonce, aad)` (the key is wiped, here and in the
+/// caller's array), `iv(offset)` for the 16-byte IV of the chunk at `offset`, `absorb(offset,
+/// length, tag)` for each chunk's tag in order, then `finish()` for the tag or `verify(tag)`.
+/// Call `free()` when done.
+#[wasm_bindgen(js_name = GcmChunks)]
+pub struct WasmGcmChunks(Option<crate::cms::gcm::GcmChunks>);
+
+#[wasm_bindgen(js_class = GcmChunks)]
+impl WasmGcmChunks {
+    /// Start a tag.
+    #[wasm_bindgen(constructor)]
+    pub fn new(key: &mut [u8], nonce: &[u8], aad: &[u8]) -> Result<WasmGcmChunks, JsValue> {
+        let chunks = crate::cms::gcm::GcmChunks::new(key, nonce, aad);
+        zeroize::Zeroize::zeroize(key);
+        Ok(Self(Some(chunks.map_err(to_js)?)))
+    }
+
+    fn state(&mut self) -> Result<&mut crate::cms::gcm::GcmChunks, JsValue> {
+        self.0
+            .as_mut()
+            .ok_or_else(|| to_js(Error::misuse("GcmChunks: finished")))
+    }
+
+    /// The IV of the chunk at byte `offset`.
+    pub fn iv(&mut self, offset: usize) -> Result<Vec<u8>, JsValue> {
+        Ok(self.state()?.iv(offset as u64).map_err(to_js)?.to_vec())
+    }
+
+    /// Take the tag of the `length`-byte chunk at `offset`.
+    pub fn absorb(&mut self, offset: usize, length: usize, tag: &[u8]) -> Result<(), JsValue> {
+        self.state()?
+            .absorb(offset as u64, length as u64, tag)
+            .map_err(to_js)
+    }
+
+    /// The tag (once).
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsValue> {
+        let chunks = self
+            .0
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("GcmChunks: finished")))?;
+        Ok(chunks.finish().map_err(to_js)?.to_vec())
+    }
+
+    /// Does `tag` match (constant time; once)?
+    pub fn verify(&mut self, tag: &[u8]) -> Result<bool, JsValue> {
+        let chunks = self
+            .0
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("GcmChunks: finished")))?;
+        chunks.verify(tag).map_err(to_js)
+    }
+}
+
 /// `{ cipher, keys, iv, aad, tag }` of content for WebCrypto to decrypt (the keys to wipe after
 /// use).
 fn external_object(found: &crate::cms::envelope::ExternalContent) -> Object {

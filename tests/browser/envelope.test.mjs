@@ -130,12 +130,15 @@ test('large AES-GCM content goes through WebCrypto in the browser, both ways, an
   await page.close();
 });
 
-test('large AES-CBC and chunked AES-GCM (AES-CTR + the core\'s GHASH) made in Chromium: OpenSSL decrypts them', async () => {
+test('large AES-CBC and chunked AES-GCM (chunk IVs, or AES-CTR + the core\'s GHASH) made in Chromium: OpenSSL decrypts them', async () => {
   const { page, problems } = await openPage(browser.context, server.url);
   const r = await page.evaluate(async (bobPem) => {
     const cachet = await import('/pkg/index.js');
     // The same module instance index.js uses: GCM goes in chunks from 32 MiB, lowered here.
-    const { tuning } = await import('/pkg/bulk.js');
+    const { tuning, gcmChunkIvs } = await import('/pkg/bulk.js');
+    await cachet.init();
+    // Chromium's AES-GCM takes the 16-byte IVs that line chunks up (asked before counting).
+    const probed = await gcmChunkIvs(await import('/pkg/cachet_wasm.js'));
     const modes = [];
     const subtle = crypto.subtle;
     const original = subtle.encrypt;
@@ -148,17 +151,21 @@ test('large AES-CBC and chunked AES-GCM (AES-CTR + the core\'s GHASH) made in Ch
     const message = `From: alice@example.org\r\nTo: bob@example.org\r\nSubject: big\r\n\r\n${body}`;
     const out = {};
     tuning.gcmChunksFrom = 0;
-    for (const cipher of ['aes256-gcm', 'aes128-cbc']) {
+    for (const [name, cipher, ivs] of [['aes256-gcm', 'aes256-gcm', true], ['aes256-gcm-ctr', 'aes256-gcm', false],
+      ['aes128-cbc', 'aes128-cbc', true]]) {
       modes.length = 0;
+      tuning.chunkIvs = ivs;
       const enc = await cachet.encrypt({ message, encryptionKeys: new Uint8Array(bobPem), cipher });
-      out[cipher] = { enc, modes: [...new Set(modes)], calls: modes.length };
+      out[name] = { enc, modes: [...new Set(modes)], calls: modes.length };
     }
+    tuning.chunkIvs = undefined;
     subtle.encrypt = original;
-    return { out, bodyLength: body.length };
+    return { out, bodyLength: body.length, probed };
   }, file('bob-rsa.pem'));
   const dir = join(outDir, 'browser-bulk');
   mkdirSync(dir, { recursive: true });
-  for (const [cipher, mode] of [['aes256-gcm', 'AES-CTR'], ['aes128-cbc', 'AES-CBC']]) {
+  assert.equal(r.probed, true);
+  for (const [cipher, mode] of [['aes256-gcm', 'AES-GCM'], ['aes256-gcm-ctr', 'AES-CTR'], ['aes128-cbc', 'AES-CBC']]) {
     const { enc, modes, calls } = r.out[cipher];
     assert.deepEqual(modes, [mode], cipher);
     assert.equal(calls, 3, `${cipher}: 2.5 MiB in three chunks`);
@@ -203,21 +210,29 @@ test('OpenSSL-made large AES-CBC and AES-GCM envelopes decrypt in place in Chrom
     };
     tuning.gcmChunksFrom = 0;
     const out = {};
-    for (const [cipher, bytes] of Object.entries(messages)) {
+    // GCM's tag both ways: chunk IVs (as probed here) and AES-CTR + the core's GHASH.
+    for (const [name, bytes, ivs] of [['aes128-cbc', messages['aes128-cbc'], undefined],
+      ['aes256-gcm', messages['aes256-gcm'], undefined], ['aes256-gcm-ctr', messages['aes256-gcm'], false]]) {
       modes.length = 0;
+      tuning.chunkIvs = ivs;
       const d = await cachet.decrypt({ message: new Uint8Array(bytes),
         decryptionKeys: { privateKey: new Uint8Array(bobP12), password: 'test' } });
-      out[cipher] = { text: new TextDecoder().decode(d.message), cipher: d.cipher, modes: [...new Set(modes)],
-        calls: modes.length };
+      out[name] = { text: new TextDecoder().decode(d.message), cipher: d.cipher, modes: [...new Set(modes)],
+        calls: modes.length, ivs: tuning.chunkIvs };
     }
+    tuning.chunkIvs = undefined;
     subtle.decrypt = original;
     return out;
   }, { messages, bobP12: file('bob-rsa.p12') });
-  for (const [cipher, mode] of [['aes128-cbc', 'AES-CBC'], ['aes256-gcm', 'AES-CTR']]) {
-    assert.deepEqual(r[cipher].modes, [mode], cipher);
-    assert.equal(r[cipher].calls, 3, `${cipher}: three chunks`);
-    assert.equal(r[cipher].cipher, cipher);
-    assert.equal(r[cipher].text, `MIME-Version: 1.0\r\n${entity}`, `${cipher}: byte for byte`);
+  // The probe (on the first chunked GCM decryption) found Chromium's 16-byte GCM IVs usable.
+  assert.equal(r['aes256-gcm'].ivs, true);
+  assert.equal(r['aes256-gcm-ctr'].ivs, false);
+  for (const [name, cipher, mode] of [['aes128-cbc', 'aes128-cbc', 'AES-CBC'], ['aes256-gcm', 'aes256-gcm', 'AES-CTR'],
+    ['aes256-gcm-ctr', 'aes256-gcm', 'AES-CTR']]) {
+    assert.deepEqual(r[name].modes, [mode], name);
+    assert.equal(r[name].calls, 3, `${name}: three chunks`);
+    assert.equal(r[name].cipher, cipher);
+    assert.equal(r[name].text, `MIME-Version: 1.0\r\n${entity}`, `${name}: byte for byte`);
   }
   assert.deepEqual(problems, []);
   await page.close();

@@ -140,10 +140,13 @@ test('large seal (sign + encrypt, header protection) through WebCrypto: OpenSSL 
   // into its content and from the content into the signature part.
   const big = 'x'.repeat(1100 * 1024);
   const from = tuning.gcmChunksFrom;
-  t.after(() => { tuning.gcmChunksFrom = from; });
-  for (const [cipher, chunked] of [['aes256-gcm', false], ['aes128-cbc', true], ['aes256-gcm', true]]) {
-    // GCM in chunks (AES-CTR) from 32 MiB (bulk.js `tuning`): lowered here to reach that path.
+  t.after(() => { tuning.gcmChunksFrom = from; tuning.chunkIvs = undefined; });
+  for (const [cipher, chunked, ivs] of [['aes256-gcm', false, true], ['aes128-cbc', true, true],
+    ['aes256-gcm', true, true], ['aes256-gcm', true, false]]) {
+    // GCM in chunks from 32 MiB (bulk.js `tuning`): lowered here to reach that path; each way
+    // of tagging the chunks (`chunkIvs`) set rather than probed, so only the content is counted.
     tuning.gcmChunksFrom = chunked ? 0 : from;
+    tuning.chunkIvs = ivs;
     const { result: sealed, calls } = await countingGcm(() => cachet.seal({
       compose: {
         from: 'Alice <alice@example.org>', to: ['Bob <bob@example.org>'], subject: 'Big attachment',
@@ -156,7 +159,7 @@ test('large seal (sign + encrypt, header protection) through WebCrypto: OpenSSL 
     assert.equal(calls.encrypt, chunked ? 2 : 1, cipher);
     assert.match(sealed.message.split('\r\n\r\n')[0], /^Subject: \[\.\.\.\]$/m);
     const dir = scratch('bulk-seal');
-    const file = join(dir, `sealed-${cipher}.eml`);
+    const file = join(dir, `sealed-${cipher}-${chunked}-${ivs}.eml`);
     writeFileSync(file, sealed.message);
     const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')]);
     assert.equal(dec.status, 0, dec.stderr?.toString());
@@ -192,13 +195,18 @@ test('AES-CBC and AES-GCM in chunks: entities around the chunk size, OpenSSL dec
     }
     const entity = head + lines.join('');
     assert.equal(entity.length, size);
-    for (const cipher of ['aes128-cbc', 'aes256-gcm']) {
+    // GCM both ways: chunks sealed by AES-GCM under their own IVs (the core combines the
+    // tags), and AES-CTR with the core's GHASH (where WebCrypto takes no 16-byte IV).
+    for (const [cipher, ivs] of [['aes128-cbc', true], ['aes256-gcm', true], ['aes256-gcm', false]]) {
+      tuning.chunkIvs = ivs;
       const { result: enc, calls } = await countingGcm(() => cachet.encrypt({
         message: outer + entity, encryptionKeys: read('bob-rsa.pem'), cipher,
       }));
+      tuning.chunkIvs = undefined;
       assert.equal(calls.encrypt, Math.ceil(size / MiB), `WebCrypto calls for ${size}`);
-      assert.deepEqual([...calls.modes], [cipher.endsWith('gcm') ? 'encrypt AES-CTR' : 'encrypt AES-CBC']);
-      const file = join(dir, `${size}-${cipher}.eml`);
+      const mode = cipher.endsWith('cbc') ? 'encrypt AES-CBC' : ivs ? 'encrypt AES-GCM' : 'encrypt AES-CTR';
+      assert.deepEqual([...calls.modes], [mode]);
+      const file = join(dir, `${size}-${cipher}-${ivs}.eml`);
       writeFileSync(file, enc);
       const dec = run('openssl', ['cms', '-decrypt', '-binary', '-in', file, '-inkey', pki('bob-rsa.key'),
         '-recip', pki('bob-rsa.pem')]);
@@ -220,9 +228,11 @@ test('decrypt in place: OpenSSL-made CBC and GCM envelopes around the chunk size
     const entity = `Content-Type: text/plain\r\n\r\n${line.repeat(Math.ceil(size / line.length))}`.slice(0, size - 2) + '\r\n';
     const plain = join(dir, `plain-${size}`);
     writeFileSync(plain, entity);
-    for (const [flag, cipher, chunked] of [['-aes-128-cbc', 'aes128-cbc', true], ['-aes-256-gcm', 'aes256-gcm', false],
-      ['-aes-256-gcm', 'aes256-gcm', true]]) {
+    for (const [flag, cipher, chunked, ivs] of [['-aes-128-cbc', 'aes128-cbc', true, true],
+      ['-aes-256-gcm', 'aes256-gcm', false, true], ['-aes-256-gcm', 'aes256-gcm', true, true],
+      ['-aes-256-gcm', 'aes256-gcm', true, false], ['-aes-128-gcm', 'aes128-gcm', true, true]]) {
       tuning.gcmChunksFrom = chunked ? 0 : from;
+      tuning.chunkIvs = ivs;
       const enc = join(dir, `enc-${size}${flag}`);
       const r = run('openssl', ['cms', '-encrypt', '-binary', flag, '-in', plain, '-out', enc, pki('bob-rsa.pem')]);
       assert.equal(r.status, 0, r.stderr?.toString());
@@ -230,7 +240,16 @@ test('decrypt in place: OpenSSL-made CBC and GCM envelopes around the chunk size
       const { result: d, calls } = await countingGcm(() => cachet.decrypt({ message, decryptionKeys: bob }));
       assert.equal(d.cipher, cipher);
       const ciphertext = cipher.endsWith('cbc') ? (Math.floor(size / 16) + 1) * 16 : size;
-      assert.equal(calls.decrypt, chunked ? Math.ceil(ciphertext / MiB) : 1, `${cipher} ${size}`);
+      const chunks = chunked ? Math.ceil(ciphertext / MiB) : 1;
+      assert.equal(calls.decrypt, chunks, `${cipher} ${size}`);
+      // GCM chunks sealed again under their own IVs for the tag (CBC and one-shot GCM: none).
+      const gcmChunked = chunked && cipher.endsWith('gcm');
+      // CBC: one block made per chunk boundary (bulk.js `cbcChunks`).
+      const made = cipher.endsWith('cbc') ? chunks - 1 : gcmChunked && ivs ? chunks : 0;
+      assert.equal(calls.encrypt, made, `${cipher} ${size} ${ivs}`);
+      if (gcmChunked) {
+        assert.deepEqual([...calls.modes].sort(), ivs ? ['decrypt AES-CTR', 'encrypt AES-GCM'] : ['decrypt AES-CTR']);
+      }
       const text = new TextDecoder().decode(d.message);
       assert.equal(text, `MIME-Version: 1.0\r\n${entity}`, `${cipher} ${size}: byte for byte`);
       assert.equal(d.authenticated, cipher.endsWith('gcm'));
@@ -250,6 +269,7 @@ test('decrypt in place: OpenSSL-made CBC and GCM envelopes around the chunk size
     }
   }
   tuning.gcmChunksFrom = from;
+  tuning.chunkIvs = undefined;
   // BER (indefinite lengths, segmented content: `-stream`) is not located: the whole-message
   // path decrypts it, in one WebCrypto call.
   const entity = `Content-Type: text/plain\r\n\r\n${'streamed BER line\r\n'.repeat(70000)}`;
@@ -320,4 +340,40 @@ test('seal and open report their stages to onProgress', async () => {
   assert.deepEqual(chacha, ['sign', 'done']);
   await rejectsWith(cachet.seal({ message: 'Subject: x\r\n\r\nx\r\n', signingKeys: alice, onProgress: 1 }),
     'API_MISUSE');
+});
+
+test('GCM chunk IVs: probed once; a WebCrypto whose 16-byte IVs do not line up falls back to AES-CTR + GHASH', async (t) => {
+  const wasm = await import('../../pkg/cachet_wasm.js');
+  await cachet.init();
+  const from = tuning.gcmChunksFrom;
+  t.after(() => { tuning.gcmChunksFrom = from; tuning.chunkIvs = undefined; });
+  tuning.chunkIvs = undefined;
+  const { gcmChunkIvs } = await import('../../pkg/bulk.js');
+  assert.equal(await gcmChunkIvs(wasm), true, "Node's WebCrypto takes SP 800-38D 16-byte IVs");
+  // A WebCrypto that reads a 16-byte GCM IV as something else (here: its first 12 bytes): the
+  // probe sees it, and large GCM messages still encrypt and decrypt, through AES-CTR.
+  const subtle = globalThis.crypto.subtle;
+  const original = subtle.encrypt;
+  subtle.encrypt = function odd(alg, key, data) {
+    if (alg?.name === 'AES-GCM' && alg.iv?.length === 16) {
+      return original.call(subtle, { ...alg, iv: alg.iv.subarray(0, 12) }, key, data);
+    }
+    return original.call(subtle, alg, key, data);
+  };
+  try {
+    tuning.chunkIvs = undefined;
+    assert.equal(await gcmChunkIvs(wasm), false);
+    tuning.gcmChunksFrom = 0;
+    const message = bigMessage('fallback');
+    const enc = await cachet.encrypt({ message, encryptionKeys: read('bob-rsa.pem'), cipher: 'aes256-gcm' });
+    const file = join(scratch('bulk-probe'), 'fallback.eml');
+    writeFileSync(file, enc);
+    const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')]);
+    assert.equal(dec.status, 0, dec.stderr?.toString());
+    assert.match(dec.stdout.toString(), /fallback\r?\n$/);
+    const back = await cachet.decrypt({ message: enc, decryptionKeys: bob });
+    assert.match(back.message, /fallback\r\n$/);
+  } finally {
+    delete subtle.encrypt;
+  }
 });
