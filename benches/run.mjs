@@ -5,8 +5,8 @@
 // same job: an RFC 5322 message in, an S/MIME message out (multipart/signed with a detached
 // base64 signature; application/pkcs7-mime with a base64 envelope) and back. For PKI.js and forge
 // the few lines of MIME and base64 a web mail would add are written here in plain JS (Buffer in
-// Node, Uint8Array.toBase64 in Chromium). Prints a table with median ms, MB/s, peak memory (Node,
-// one fresh process per row) and ratios to PKI.js; writes benches/results/latest.{json,txt}.
+// Node, Uint8Array.toBase64 in Chromium). Prints a table with median ms, MB/s, peak memory (one
+// fresh Node process or Chromium renderer per row) and ratios to PKI.js; writes benches/results/latest.{json,txt}.
 // Measures only: nothing here asserts a timing. Correctness is cross-checked once per library
 // before timing (Cachet verifies what PKI.js and forge sign, and decrypts what they encrypt).
 //
@@ -570,6 +570,11 @@ function startServer() {
       res.writeHead(200, { 'Content-Type': 'text/html' });
       return res.end(page);
     }
+    if (path === '/probe-input' && server.probeInput) {
+      // The input of a Chromium memory probe (browserMemoryRows): what Node's run produced.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      return res.end(server.probeInput);
+    }
     const file = normalize(join(root, path));
     const allowed = [join(root, 'pkg') + sep, join(root, 'node_modules') + sep];
     if (!allowed.some((d) => file.startsWith(d))) { res.writeHead(404); return res.end(); }
@@ -585,37 +590,125 @@ function startServer() {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${server.address().port}/` })));
 }
 
-async function runBrowser(fx) {
+const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The browser page's URLs of the libraries. */
+const browserUrls = (url) => ({ cachet: new URL('/pkg/index.js', url).href,
+  pkijs: new URL('/node_modules/pkijs/build/index.js', url).href,
+  asn1js: new URL('/node_modules/asn1js/build/index.js', url).href,
+  forge: null });
+
+/** Timing rows in one Chromium page; then, unless --no-memory, peak memory rows for sizes of
+ *  1 MiB and up (`outputs`: Node's sign and encrypt outputs, the inputs of verify and decrypt). */
+async function runBrowser(fx, outputs) {
   const { chromium } = await import('playwright-core');
   const { server, url } = await startServer();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: chromiumArgs,
   });
+  let rows;
+  let chromiumVersion;
   try {
+    chromiumVersion = browser.version();
     const page = await browser.newPage();
     page.setDefaultTimeout(0);
     await page.goto(url);
     const source = benchmark.toString();
     const browserPlan = { ...plan, libs: plan.libs.filter((l) => l !== 'openssl') };
-    const { rows } = await page.evaluate(
+    ({ rows } = await page.evaluate(
       async ({ source, input }) => {
         // eslint-disable-next-line no-new-func
         const fn = new Function(`return (${source});`)();
         return fn(input);
       },
-      { source, input: { urls: { cachet: new URL('/pkg/index.js', url).href,
-        pkijs: new URL('/node_modules/pkijs/build/index.js', url).href,
-        asn1js: new URL('/node_modules/asn1js/build/index.js', url).href,
-        forge: null }, plan: browserPlan, fixtures: fx } },
-    );
-    return { rows, version: browser.version() };
+      { source, input: { urls: browserUrls(url), plan: browserPlan, fixtures: fx } },
+    ));
+    await page.close();
   } finally {
     await browser.close();
+  }
+  try {
+    if (!args.has('--no-memory')) {
+      console.error('bench: Chromium peak memory (one fresh renderer per row)…');
+      const measured = new Set(rows.filter((r) => Number.isFinite(r.medianMs)).map((r) => `${r.lib}|${r.key}|${r.size}|${r.op}`));
+      for (const m of await browserMemoryRows(chromium, server, url, fx, outputs, measured)) {
+        const row = rows.find((r) => r.lib === m.lib && r.key === m.key && r.size === m.size && r.op === m.op);
+        if (row) Object.assign(row, { peakMiB: m.peakMiB, ...(m.memoryError ? { memoryError: m.memoryError } : {}) });
+      }
+    }
+  } finally {
     server.close();
   }
+  return { rows, version: chromiumVersion };
+}
+
+/** Which operations read which producer's output (the memory probes' inputs). */
+const consumers = { sign: ['sign', 'verify + chain', 'verify (sig only)'],
+  'encrypt (AES-256-CBC)': ['encrypt (AES-256-CBC)', 'decrypt (AES-256-CBC)'],
+  'encrypt (AES-256-GCM)': ['encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)'] };
+
+/** VmRSS and VmHWM (bytes) of a process. */
+function vm(pid) {
+  return Object.fromEntries(readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')
+    .filter((l) => /^Vm(RSS|HWM)/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
+}
+
+/**
+ * Peak memory in Chromium, as `probeMain` measures it in Node: each row runs ONCE in a fresh
+ * browser (so a fresh renderer process: wasm memory, which never shrinks, starts small), after
+ * the libraries are loaded and the input is in the page (a sign or encrypt makes its message
+ * there; a verify or decrypt fetches what Node's run produced) and after a full GC. The kernel's
+ * peak-RSS mark of every renderer process is reset (`/proc/PID/clear_refs`), the operation runs,
+ * and the row's figure is the largest VmHWM - VmRSS-before among them: the renderer's extra
+ * resident memory at the peak (JS heap, ArrayBuffers, wasm memory, WebCrypto's buffers).
+ */
+async function browserMemoryRows(chromium, server, url, fx, outputs, measured) {
+  const results = [];
+  const source = benchmark.toString();
+  for (const o of outputs) {
+    const size = plan.sizes.find((s) => s.label === o.size);
+    if (size.bytes < MiB) continue;
+    for (const op of consumers[o.op]) {
+      if (!measured.has(`${o.lib}|${o.key}|${o.size}|${op}`)) continue;
+      const producer = op === o.op;
+      server.probeInput = producer ? null : o.bytes;
+      const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+        headless: true, args: [...chromiumArgs, '--js-flags=--expose-gc'] });
+      let peakMiB = null;
+      let memoryError;
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(0);
+        await page.goto(url);
+        await page.evaluate(async ({ source, input, fetchInput }) => {
+          // eslint-disable-next-line no-new-func
+          const fn = new Function(`return (${source});`)();
+          const bytes = fetchInput ? new Uint8Array(await (await fetch('/probe-input')).arrayBuffer()) : undefined;
+          const { run } = await fn({ ...input, probe: { ...input.probe, input: bytes } });
+          globalThis.probeRun = run;
+          globalThis.gc?.();
+        }, { source, fetchInput: !producer, input: { urls: browserUrls(url), plan: { ...plan, libs: [o.lib] },
+          fixtures: fx, probe: { lib: o.lib, key: o.key, op, bytes: size.bytes } } });
+        const cdp = await browser.newBrowserCDPSession();
+        const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
+        const pids = processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+        const before = new Map(pids.map((pid) => [pid, vm(pid)]));
+        for (const pid of pids) writeFileSyncFs(`/proc/${pid}/clear_refs`, '5');
+        await page.evaluate(async () => { await globalThis.probeRun(); });
+        peakMiB = Math.max(...pids.map((pid) => vm(pid).VmHWM - before.get(pid).VmRSS)) / MiB;
+      } catch (error) {
+        memoryError = String(error?.message ?? error).split('\n')[0];
+      } finally {
+        await browser.close();
+        server.probeInput = null;
+      }
+      results.push({ lib: o.lib, key: o.key, size: o.size, op, peakMiB, ...(memoryError ? { memoryError } : {}) });
+    }
+  }
+  return results;
 }
 
 // ---- openssl cms (native floor) ------------------------------------------------------------
@@ -742,16 +835,13 @@ async function probeMain() {
 async function memoryRows(outputs, sizes, measured) {
   const dir = await mkdtemp(join(tmpdir(), 'cachet-mem-'));
   const results = [];
-  const consumer = { sign: ['sign', 'verify + chain', 'verify (sig only)'],
-    'encrypt (AES-256-CBC)': ['encrypt (AES-256-CBC)', 'decrypt (AES-256-CBC)'],
-    'encrypt (AES-256-GCM)': ['encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)'] };
   try {
     for (const o of outputs) {
       const size = sizes.find((s) => s.label === o.size);
       if (size.bytes < MiB) continue;
       const file = join(dir, 'input');
       await writeFile(file, o.bytes);
-      for (const op of consumer[o.op]) {
+      for (const op of consumers[o.op]) {
         if (!measured.has(`${o.lib}|${o.key}|${o.size}|${op}`)) continue;
         const producer = op === o.op;
         const spec = { lib: o.lib, key: o.key, op, bytes: size.bytes, ...(producer ? {} : { inputFile: file }) };
@@ -817,8 +907,9 @@ function table(results) {
     lines.push(`  its MB/s subtract the fastest no-op \`openssl version\` (${results.openssl.baselineMs.toFixed(2)} ms; MB/s only when net > 1 ms);`);
     lines.push('  its peak = GNU time max RSS minus that of `openssl version`. Same files, same message.');
   }
-  lines.push('peak MiB (Node, >= 1 MiB): extra resident memory at the peak of ONE call in a fresh process');
-  lines.push('  (VmHWM after resetting it, minus VmRSS before; input already resident). Not measured in Chromium.');
+  lines.push('peak MiB (>= 1 MiB): extra resident memory at the peak of ONE call in a fresh process (Node) or');
+  lines.push('  a fresh browser\'s renderer (Chromium): VmHWM after resetting it, minus VmRSS before, after a GC,');
+  lines.push('  with the input already resident (Chromium\'s verify/decrypt inputs are Node\'s sign/encrypt outputs).');
   lines.push('cpu ms (Node): process CPU time per call, all threads (WebCrypto\'s pool included), median.');
   lines.push('x PKI.js = this median / PKI.js median for the same env, key, size and operation (< 1 is faster);');
   lines.push('  openssl\'s ratio uses its net time.');
@@ -864,9 +955,12 @@ async function main() {
   const rows = [];
   let chromiumVersion = null;
   let openssl = null;
+  let outputs = [];
   if (!args.has('--browser-only')) {
     console.error('bench: Node…');
-    const { rows: nodeRows, outputs } = await runNode(fx);
+    const node = await runNode(fx);
+    const nodeRows = node.rows;
+    outputs = node.outputs;
     const withEnv = nodeRows.map((r) => ({ env: 'node', ...r }));
     if (!args.has('--no-memory')) {
       console.error('bench: Node peak memory (one fresh process per row)…');
@@ -885,7 +979,7 @@ async function main() {
   }
   if (!args.has('--node-only')) {
     console.error('bench: Chromium…');
-    const { rows: browserRows, version } = await runBrowser(fx);
+    const { rows: browserRows, version } = await runBrowser(fx, outputs);
     chromiumVersion = version;
     rows.push(...browserRows.map((r) => ({ env: 'chromium', ...r })));
   }
