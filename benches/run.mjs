@@ -265,6 +265,13 @@ async function benchmark({ urls, plan, fixtures, probe }) {
         'decrypt (AES-256-CBC)': async (e) => (await cachet.decrypt({ message: e, decryptionKeys: recipient })).message,
         'encrypt (AES-256-GCM)': (m) => cachet.encrypt({ message: m, encryptionKeys: recipient.certificate }),
         'decrypt (AES-256-GCM)': async (e) => (await cachet.decrypt({ message: e, decryptionKeys: recipient })).message,
+        // RSAES-OAEP key transport, as PKI.js's rows use (WebCrypto has no v1.5).
+        ...(key.label.startsWith('RSA') ? {
+          'encrypt (AES-256-CBC, OAEP)': (m) => cachet.encrypt({ message: m, encryptionKeys: recipient.certificate,
+            cipher: 'aes256-cbc', rsaOaep: true }),
+          'decrypt (AES-256-CBC, OAEP)': async (e) => (await cachet.decrypt({ message: e, decryptionKeys: recipient })).message,
+        } : { 'encrypt (AES-256-CBC, OAEP)': 'n/a: OAEP is RSA key transport',
+          'decrypt (AES-256-CBC, OAEP)': 'n/a: OAEP is RSA key transport' }),
         dispose() { signer.dispose(); recipient.dispose(); },
       };
     },
@@ -399,6 +406,8 @@ async function benchmark({ urls, plan, fixtures, probe }) {
     ['decrypt (AES-256-CBC)', 'encrypt (AES-256-CBC)'],
     ['encrypt (AES-256-GCM)', null],
     ['decrypt (AES-256-GCM)', 'encrypt (AES-256-GCM)'],
+    ['encrypt (AES-256-CBC, OAEP)', null],
+    ['decrypt (AES-256-CBC, OAEP)', 'encrypt (AES-256-CBC, OAEP)'],
   ];
   const libs = plan.libs.filter((l) => adapters[l]);
 
@@ -482,7 +491,8 @@ async function benchmark({ urls, plan, fixtures, probe }) {
         for (const [op, from] of ops) {
           const base = { lib, key: key.label, size: size.label, bytes: size.bytes, op };
           if (typeof a[op] !== 'function') {
-            rows.push({ ...base, iterations: 0, medianMs: NaN, na: a[op] ?? 'n/a' });
+            rows.push({ ...base, iterations: 0, medianMs: NaN,
+              na: a[op] ?? (op.includes('OAEP') ? 'n/a: see its AES-256-CBC rows (PKI.js: RSA-OAEP; forge: v1.5)' : 'n/a') });
             continue;
           }
           const input = from ? produced[from] : text;
@@ -648,7 +658,8 @@ async function runBrowser(fx, outputs) {
 /** Which operations read which producer's output (the memory probes' inputs). */
 const consumers = { sign: ['sign', 'verify + chain', 'verify (sig only)'],
   'encrypt (AES-256-CBC)': ['encrypt (AES-256-CBC)', 'decrypt (AES-256-CBC)'],
-  'encrypt (AES-256-GCM)': ['encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)'] };
+  'encrypt (AES-256-GCM)': ['encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)'],
+  'encrypt (AES-256-CBC, OAEP)': ['encrypt (AES-256-CBC, OAEP)', 'decrypt (AES-256-CBC, OAEP)'] };
 
 /** VmRSS and VmHWM (bytes) of a process. */
 function vm(pid) {
@@ -901,7 +912,8 @@ function table(results) {
   lines.push('attributes, certificates; application/pkcs7-mime) and back, base64 included. Median of N samples');
   lines.push('after one warm-up (a sample repeats a call shorter than 20 ms); MB/s = 10^6 message bytes per s.');
   lines.push('RSA key transport: Cachet and openssl RSAES-PKCS1-v1_5, PKI.js RSAES-OAEP (WebCrypto has no');
-  lines.push('v1.5), forge v1.5. P-256: ECDH (ephemeral-static) + AES key wrap for all.');
+  lines.push('v1.5), forge v1.5; Cachet also RSAES-OAEP (SHA-256) in the "OAEP" rows, whose x PKI.js is');
+  lines.push('against PKI.js\'s AES-256-CBC rows. P-256: ECDH (ephemeral-static) + AES key wrap for all.');
   if (results.openssl?.baselineMs != null) {
     lines.push('openssl: median ms = whole-command wall time (spawn, key and file I/O, operation); "net" and');
     lines.push(`  its MB/s subtract the fastest no-op \`openssl version\` (${results.openssl.baselineMs.toFixed(2)} ms; MB/s only when net > 1 ms);`);
@@ -985,8 +997,10 @@ async function main() {
   }
   // Ratios to PKI.js in the same environment and run.
   for (const r of rows) {
+    // The OAEP rows against PKI.js's CBC rows, which are RSA-OAEP.
+    const op = r.op.replace(', OAEP)', ')');
     const p = rows.find((q) => q.env === r.env && q.lib === 'pkijs' && q.key === r.key && q.size === r.size
-      && q.op === r.op && Number.isFinite(q.medianMs));
+      && q.op === op && Number.isFinite(q.medianMs));
     const mine = r.lib === 'openssl' ? r.netMs : r.medianMs;
     if (p && Number.isFinite(mine) && r.size !== '-') r.vsPkijs = mine / p.medianMs;
   }
@@ -996,7 +1010,8 @@ async function main() {
   const keys = plan.keys.map((k) => k.label);
   const sizes = ['-', ...plan.sizes.map((s) => s.label)];
   const opsOrder = ['cross-check', 'setup / cross-check', 'sign', 'verify (sig only)', 'verify + chain',
-    'encrypt (AES-256-CBC)', 'decrypt (AES-256-CBC)', 'encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)'];
+    'encrypt (AES-256-CBC)', 'decrypt (AES-256-CBC)', 'encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)',
+    'encrypt (AES-256-CBC, OAEP)', 'decrypt (AES-256-CBC, OAEP)'];
   const libsOrder = ['cachet', 'pkijs', 'forge', 'openssl'];
   rows.sort((a, b) => order(envs, a.env) - order(envs, b.env) || order(keys, a.key) - order(keys, b.key)
     || order(sizes, a.size) - order(sizes, b.size) || order(opsOrder, a.op) - order(opsOrder, b.op)

@@ -409,6 +409,29 @@ pub struct Identity {
     pub certificate: Certificate,
     /// Intermediate certificates to include (leaf excluded), nearest first.
     pub chain: Vec<Certificate>,
+    /// Content-encryption keys of RSAES-OAEP RecipientInfos that were decrypted outside the
+    /// core with this identity's key (WebCrypto, for the requests
+    /// [`crate::cms::recipient::oaep_request`] made), taken instead of decrypting those again.
+    /// Empty unless a caller fills it for one message; clear it after.
+    pub unwrapped: Vec<Unwrapped>,
+}
+
+/// The result of decrypting one RSAES-OAEP `encryptedKey` outside the core (see
+/// [`Identity::unwrapped`]). `Debug` shows no key.
+pub struct Unwrapped {
+    /// The RecipientInfo's `encryptedKey`.
+    pub encrypted_key: Vec<u8>,
+    /// The content-encryption key; `None` when the decryption failed (the RecipientInfo then
+    /// fails as if the core had decrypted it).
+    pub key: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl core::fmt::Debug for Unwrapped {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Unwrapped")
+            .field("decrypted", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Does `data` look like a PKCS#12 PFX: a (BER or DER) SEQUENCE whose first element is
@@ -564,6 +587,7 @@ impl Identity {
             key,
             certificate,
             chain: ordered,
+            unwrapped: Vec::new(),
         })
     }
 }

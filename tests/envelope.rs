@@ -183,6 +183,7 @@ fn wrong_private_key_for_the_certificate_fails_opaquely() {
         key: identity("alice-rsa").key,
         certificate: bob.certificate.clone(),
         chain: vec![],
+        unwrapped: vec![],
     };
     for oaep in [false, true] {
         let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, oaep);
@@ -194,6 +195,7 @@ fn wrong_private_key_for_the_certificate_fails_opaquely() {
         key: identity("alice-p256").key,
         certificate: bob_ec.certificate.clone(),
         chain: vec![],
+        unwrapped: vec![],
     };
     let enc = encrypt(MESSAGE, &["bob-p256"], ContentCipher::Aes128Cbc, false);
     let err = envelope::decrypt_message(&enc, &[&mallory], &mut common::rng()).unwrap_err();
@@ -476,6 +478,7 @@ fn x25519_wrong_key_or_tampering_fails_opaquely() {
         key: cachet::keys::PrivateKey::from_pkcs8_der(&der).unwrap(),
         certificate: carol.certificate.clone(),
         chain: vec![],
+        unwrapped: vec![],
     };
     for cipher in CIPHERS {
         let enc = encrypt(MESSAGE, &["carol-x25519"], cipher, false);
@@ -936,4 +939,92 @@ fn signed_only_is_not_encrypted() {
                  Content-Transfer-Encoding: base64\r\n\r\nMAMCAQA=\r\n";
     let err = envelope::decrypt_message(junk, &[&bob], &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "CMS_MALFORMED");
+}
+
+/// The `encryptedKey` of the first RecipientInfo of an EnvelopedData message (a KTRI).
+fn first_encrypted_key(message: &[u8]) -> Vec<u8> {
+    use base64ct::Encoding;
+    use der::Decode;
+    let text = std::str::from_utf8(message).unwrap();
+    let body: String = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let der = base64ct::Base64::decode_vec(&body).unwrap();
+    let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
+    let ed: cms::enveloped_data::EnvelopedData = ci.content.decode_as().unwrap();
+    match ed.recip_infos.0.iter().next().unwrap() {
+        cms::enveloped_data::RecipientInfo::Ktri(k) => k.enc_key.as_bytes().to_vec(),
+        other => panic!("not a KTRI: {other:?}"),
+    }
+}
+
+#[test]
+fn oaep_key_transport_decrypted_outside_the_core() {
+    use cachet::keys::{PrivateKey, Unwrapped};
+    use zeroize::Zeroizing;
+    // What the JS shim does with WebCrypto's RSA-OAEP: the core names the RSAES-OAEP
+    // RecipientInfos it may decrypt elsewhere; the results come back in `unwrapped`.
+    let mut bob = identity("bob-rsa");
+    let enc = encrypt(
+        MESSAGE,
+        &["bob-p256", "bob-rsa"],
+        ContentCipher::Aes256Gcm,
+        true,
+    );
+    let requests = envelope::oaep_requests(&enc, &bob).unwrap();
+    assert_eq!(requests.len(), 1, "bob-rsa's RecipientInfo only");
+    assert_eq!(
+        requests[0].hash,
+        cachet::algorithms::DigestAlgorithm::Sha256
+    );
+    let v15 = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Cbc, false);
+    assert!(
+        envelope::oaep_requests(&v15, &bob).unwrap().is_empty(),
+        "none for PKCS#1 v1.5"
+    );
+    assert!(
+        envelope::oaep_requests(&enc, &identity("bob-p256"))
+            .unwrap()
+            .is_empty(),
+        "none for EC"
+    );
+    assert!(
+        envelope::oaep_requests(MESSAGE, &bob).unwrap().is_empty(),
+        "none for plain mail"
+    );
+    // The engine's key is taken: the right one decrypts...
+    let PrivateKey::Rsa(key) = &bob.key else {
+        panic!("bob-rsa is RSA")
+    };
+    let encrypted_key = requests[0].encrypted_key.clone();
+    let cek = key
+        .decrypt(rsa::Oaep::<sha2::Sha256>::new(), &encrypted_key)
+        .unwrap();
+    bob.unwrapped = vec![Unwrapped {
+        encrypted_key: encrypted_key.clone(),
+        key: Some(Zeroizing::new(cek)),
+    }];
+    let d = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap();
+    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    // ...and a wrong one, or a failure there, is DECRYPTION_FAILED: the core does not decrypt
+    // that RecipientInfo again.
+    for outside in [Some(Zeroizing::new(vec![7u8; 32])), None] {
+        bob.unwrapped = vec![Unwrapped {
+            encrypted_key: encrypted_key.clone(),
+            key: outside,
+        }];
+        let err = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap_err();
+        assert_eq!(err.code(), "DECRYPTION_FAILED");
+    }
+    // An outside result for a PKCS#1 v1.5 RecipientInfo is never taken: implicit rejection
+    // stays in the core.
+    bob.unwrapped = vec![Unwrapped {
+        encrypted_key: first_encrypted_key(&v15),
+        key: Some(Zeroizing::new(vec![7u8; 32])),
+    }];
+    let d = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap();
+    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
 }

@@ -498,6 +498,20 @@ fn content_keys<R: rand_core::CryptoRng + ?Sized>(
     }
 }
 
+/// The RSAES-OAEP RecipientInfos of an EnvelopedData or AuthEnvelopedData `ContentInfo` that
+/// `identity` can have decrypted outside the core (see [`recipient::oaep_request`]).
+///
+/// # Errors
+/// `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`, as [`decrypt`].
+pub fn oaep_requests(ber: &[u8], identity: &Identity) -> Result<Vec<recipient::OaepRequest>> {
+    let parsed = parse(ber)?;
+    Ok(parsed
+        .infos
+        .iter()
+        .filter_map(|ri| recipient::oaep_request(ri, identity))
+        .collect())
+}
+
 /// Decrypt an EnvelopedData or AuthEnvelopedData `ContentInfo` (BER accepted) with the first of
 /// `identities` that it names; every RecipientInfo naming one of them is tried.
 ///

@@ -542,7 +542,7 @@ pub fn unwrap<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Zeroizing<Vec<u8>>> {
     match ri {
-        RecipientInfo::Ktri(k) => unwrap_ktri(k, &identity.key, cek_len, rng),
+        RecipientInfo::Ktri(k) => unwrap_ktri(k, &identity.key, &identity.unwrapped, cek_len, rng),
         RecipientInfo::Kari(k) => {
             let rek = k
                 .recipient_enc_keys
@@ -564,6 +564,7 @@ fn random_key<R: rand_core::CryptoRng + ?Sized>(len: usize, rng: &mut R) -> Zero
 fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
     k: &KeyTransRecipientInfo,
     key: &PrivateKey,
+    unwrapped: &[crate::keys::Unwrapped],
     cek_len: usize,
     rng: &mut R,
 ) -> Result<Zeroizing<Vec<u8>>> {
@@ -572,10 +573,15 @@ fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
     };
     let ct = k.enc_key.as_bytes();
     let decrypted = if k.key_enc_alg.oid == RSA_ENCRYPTION {
-        // Implicit rejection (rsa >= 0.10): never an error for bad padding.
+        // Implicit rejection (rsa >= 0.10): never an error for bad padding. Always in the core:
+        // a result from outside is never taken for v1.5.
         rsa_key.decrypt_blinded(rng, rsa::Pkcs1v15Encrypt, ct).ok()
     } else if k.key_enc_alg.oid == RSAES_OAEP {
-        oaep_decrypt(rsa_key, k.key_enc_alg.parameters.as_ref(), ct, rng)?
+        match unwrapped.iter().find(|u| u.encrypted_key.as_slice() == ct) {
+            // Decrypted outside (WebCrypto, see `oaep_request`); `None`: it failed there.
+            Some(u) => u.key.as_ref().map(|key| key.to_vec()),
+            None => oaep_decrypt(rsa_key, k.key_enc_alg.parameters.as_ref(), ct, rng)?,
+        }
     } else {
         return Err(Error::unsupported(k.key_enc_alg.oid));
     };
@@ -601,14 +607,10 @@ fn hash_of(alg: Option<&AlgorithmIdentifierOwned>) -> Result<DigestAlgorithm> {
     }
 }
 
-fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
-    key: &rsa::RsaPrivateKey,
-    params: Option<&Any>,
-    ct: &[u8],
-    rng: &mut R,
-) -> Result<Option<Vec<u8>>> {
+/// RSAES-OAEP-params (RFC 4055 §4.1, RFC 8017 A.2.1): the hash, MGF1's hash and the label.
+fn oaep_params(params: Option<&Any>) -> Result<(DigestAlgorithm, DigestAlgorithm, Vec<u8>)> {
     let sha1 = DigestAlgorithm::Sha1;
-    let (hash, mgf, label): (DigestAlgorithm, DigestAlgorithm, Vec<u8>) = match params {
+    Ok(match params {
         None => (sha1, sha1, Vec::new()),
         Some(p) if p == &Any::null() => (sha1, sha1, Vec::new()),
         Some(p) => {
@@ -644,7 +646,53 @@ fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
             };
             (hash, mgf, label)
         }
+    })
+}
+
+/// A key-transport RecipientInfo for an identity whose RSAES-OAEP decryption another engine can
+/// do (WebCrypto: the same hash for OAEP and MGF1, one of SHA-1/256/384/512, no label): the
+/// encrypted key and the hash. The engine's result goes back in [`Identity::unwrapped`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OaepRequest {
+    /// The RecipientInfo's `encryptedKey`.
+    pub encrypted_key: Vec<u8>,
+    /// OAEP's (and MGF1's) hash.
+    pub hash: DigestAlgorithm,
+}
+
+/// The [`OaepRequest`] of `ri` for `identity`, when it is one (see there).
+#[must_use]
+pub fn oaep_request(ri: &RecipientInfo, identity: &Identity) -> Option<OaepRequest> {
+    let RecipientInfo::Ktri(k) = ri else {
+        return None;
     };
+    if k.key_enc_alg.oid != RSAES_OAEP
+        || !matches!(identity.key, PrivateKey::Rsa(_))
+        || !is_for(ri, identity)
+    {
+        return None;
+    }
+    let (hash, mgf, label) = oaep_params(k.key_enc_alg.parameters.as_ref()).ok()?;
+    let webcrypto = matches!(
+        hash,
+        DigestAlgorithm::Sha1
+            | DigestAlgorithm::Sha256
+            | DigestAlgorithm::Sha384
+            | DigestAlgorithm::Sha512
+    );
+    (webcrypto && mgf == hash && label.is_empty()).then(|| OaepRequest {
+        encrypted_key: k.enc_key.as_bytes().to_vec(),
+        hash,
+    })
+}
+
+fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
+    key: &rsa::RsaPrivateKey,
+    params: Option<&Any>,
+    ct: &[u8],
+    rng: &mut R,
+) -> Result<Option<Vec<u8>>> {
+    let (hash, mgf, label) = oaep_params(params)?;
     macro_rules! run {
         ($d:ty, $m:ty) => {
             Ok(key

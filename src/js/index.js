@@ -12,7 +12,7 @@ import {
 import { CachetError, ERROR_CODES, misuse, wrap } from './errors.js';
 import { KeyStore } from './keystore.js';
 import {
-  contentDigests, external as signsOutside, forget, joined, signEntity, webSigner,
+  contentDigests, external as signsOutside, forget, joined, signEntity, webSigner, webUnwrap,
 } from './websign.js';
 import { bytes, checkOptions } from './options.js';
 
@@ -409,6 +409,9 @@ export async function decrypt(options) {
             if (plaintext === undefined) throw decryptionFailed();
             d = await call(() => wasm.decryptedMessage(headerSection(message), plaintext, found.cipher));
           } else {
+            // Small messages (where the RSA operation is most of the time): RSA-OAEP key
+            // transport through WebCrypto when it can (websign.js).
+            if (!large) await webUnwrap(id.inner, message, !id.owned);
             d = await call(() => id.inner.decryptMessage(message));
           }
         }
@@ -482,6 +485,7 @@ export async function open(options) {
     const found = wanted ? await call(() => id.inner.externalContent(message)) : null;
     if (!found) {
       await progress('open', message.length);
+      if (message.length < BULK_THRESHOLD) await webUnwrap(id.inner, message, !id.owned);
       return call(() => id.inner.openMessage(message, anchors, extra, crls, when));
     }
     stages.splice(0, stages.length, 'decrypt', 'verify', 'done');

@@ -131,3 +131,71 @@ export async function contentDigests(message, where) {
   }
   return out;
 }
+
+/** WebCrypto's hash name for each OAEP hash the core names (`micalg` form). */
+const OAEP_HASHES = { 'sha-1': 'SHA-1', 'sha-256': 'SHA-256', 'sha-384': 'SHA-384', 'sha-512': 'SHA-512' };
+
+async function importOaep(inner, hash) {
+  let pkcs8;
+  try {
+    pkcs8 = inner.webCryptoSigningKey('sha256'); // RSA keys only: the same PKCS#8 as for signing
+  } catch {
+    return null;
+  }
+  if (pkcs8 === undefined || pkcs8 === null) return null;
+  try {
+    return await subtle().importKey('pkcs8', pkcs8, { name: 'RSA-OAEP', hash }, false, ['decrypt']);
+  } catch {
+    return null; // this WebCrypto cannot take the key: the core decrypts
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+/** The RSA-OAEP CryptoKey of `inner` for `hash` (kept with the identity with `keep`). */
+function oaepKey(inner, hash, keep) {
+  if (!keep) return importOaep(inner, hash);
+  let byScheme = cache.get(inner);
+  if (byScheme === undefined) {
+    byScheme = new Map();
+    cache.set(inner, byScheme);
+  }
+  const id = `oaep/${hash}`;
+  let key = byScheme.get(id);
+  if (key === undefined) {
+    key = importOaep(inner, hash);
+    byScheme.set(id, key);
+  }
+  return key;
+}
+
+/**
+ * RSAES-OAEP key transport through WebCrypto (its RSA-OAEP decryption is native; the core's RSA
+ * costs several times more in wasm): for each RSAES-OAEP RecipientInfo of `message` addressed to
+ * `inner` that WebCrypto can decrypt (the core says which: same hash for OAEP and MGF1, no
+ * label), WebCrypto decrypts the encrypted key with the identity's key (imported once,
+ * non-extractable, as for signing) and hands the result, or its failure, to the core, which uses
+ * it for the next `decryptMessage`/`openMessage` only and wipes it. PKCS#1 v1.5 key transport
+ * (WebCrypto has none) and everything else stay in the core; so does anything WebCrypto refuses.
+ */
+export async function webUnwrap(inner, message, keep) {
+  if (subtle() === undefined) return;
+  let requests;
+  try {
+    requests = inner.oaepRequests(message);
+  } catch {
+    return; // the core reports what is wrong with the message
+  }
+  for (const [encryptedKey, name] of requests) {
+    const key = await oaepKey(inner, OAEP_HASHES[name], keep);
+    if (key === null) continue;
+    let cek;
+    try {
+      cek = new Uint8Array(await subtle().decrypt({ name: 'RSA-OAEP' }, key, encryptedKey));
+    } catch {
+      cek = undefined; // fails in the core as a wrong key does: DECRYPTION_FAILED
+    }
+    inner.unwrapped(encryptedKey, cek);
+    cek?.fill(0);
+  }
+}

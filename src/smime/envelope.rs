@@ -349,6 +349,32 @@ pub fn decrypt_message<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
+/// The RSAES-OAEP RecipientInfos of `message`'s outermost layer (when it is encrypted) that
+/// `identity` can have decrypted outside the core, e.g. by WebCrypto: see
+/// [`crate::cms::recipient::oaep_request`] and [`Identity::unwrapped`]. Empty for anything else.
+///
+/// # Errors
+/// `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn oaep_requests(
+    message: &[u8],
+    identity: &Identity,
+) -> Result<Vec<crate::cms::recipient::OaepRequest>> {
+    if !matches!(identity.key, crate::keys::PrivateKey::Rsa(_)) {
+        return Ok(Vec::new()); // not worth parsing the message for
+    }
+    smime::check_size(message)?;
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
+    let entity = Entity::parse(&message)?;
+    if !smime::is_pkcs7_mime(&entity.content_type()) {
+        return Ok(Vec::new());
+    }
+    let body = entity.decoded_body()?;
+    if !envelope::is_enveloped(&body) {
+        return Ok(Vec::new());
+    }
+    envelope::oaep_requests(&body, identity)
+}
+
 /// The outermost layer of `message` when it is encrypted with AES-128/256 (GCM or CBC) for one
 /// of `identities`: what a caller needs to decrypt it itself (WebCrypto) and hand the
 /// plaintext to [`decrypted_message`] or [`open_after`]. `Ok(None)` for anything else, including

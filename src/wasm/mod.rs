@@ -532,11 +532,39 @@ pub fn encrypt_message(
 
 #[wasm_bindgen]
 impl Identity {
+    /// `[[encryptedKey, hash], ...]` (`hash`: `sha-1`, `sha-256`, ...) of the RSAES-OAEP
+    /// RecipientInfos of `message` for this identity that WebCrypto's RSA-OAEP can decrypt (see
+    /// [`crate::smime::envelope::oaep_requests`]); each result goes to `unwrapped`.
+    #[wasm_bindgen(js_name = oaepRequests)]
+    pub fn oaep_requests(&self, message: &[u8]) -> Result<Array, JsValue> {
+        let out = Array::new();
+        for r in envelope::oaep_requests(message, &self.0).map_err(to_js)? {
+            let pair = Array::of2(
+                &Uint8Array::from(r.encrypted_key.as_slice()),
+                &JsValue::from_str(r.hash.micalg()),
+            );
+            out.push(&pair);
+        }
+        Ok(out)
+    }
+
+    /// The content-encryption key WebCrypto decrypted from `encryptedKey` (`undefined`: it
+    /// failed), taken by the next `decryptMessage` or `openMessage` only, and wiped then (the
+    /// caller wipes its own array).
+    pub fn unwrapped(&mut self, encrypted_key: &[u8], key: Option<Vec<u8>>) {
+        self.0.unwrapped.push(crate::keys::Unwrapped {
+            encrypted_key: encrypted_key.to_vec(),
+            key: key.map(Zeroizing::new),
+        });
+    }
+
     /// Decrypt a message addressed to this identity: `{ message, cipher, authenticated }`.
     #[wasm_bindgen(js_name = decryptMessage)]
-    pub fn decrypt_message(&self, message: &[u8]) -> Result<JsValue, JsValue> {
+    pub fn decrypt_message(&mut self, message: &[u8]) -> Result<JsValue, JsValue> {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let d = envelope::decrypt_message(message, &[&self.0], &mut rng).map_err(to_js)?;
+        let d = envelope::decrypt_message(message, &[&self.0], &mut rng);
+        self.0.unwrapped.clear(); // for this message only
+        let d = d.map_err(to_js)?;
         let obj = Object::new();
         set(&obj, "message", Uint8Array::from(d.message.as_slice()));
         set(&obj, "cipher", d.cipher.name());
@@ -547,21 +575,23 @@ impl Identity {
     /// Open a message (every signed and encrypted layer), decrypting with this identity.
     #[wasm_bindgen(js_name = openMessage)]
     pub fn open_message(
-        &self,
+        &mut self,
         message: &[u8],
         trust_anchors: Array,
         certificates: Array,
         crls: Array,
         time_ms: f64,
     ) -> Result<JsValue, JsValue> {
-        open_with(
+        let report = open_with(
             message,
             &[&self.0],
             &trust_anchors,
             &certificates,
             &crls,
             time_ms,
-        )
+        );
+        self.0.unwrapped.clear(); // for this message only
+        report
     }
 }
 

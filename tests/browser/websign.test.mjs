@@ -70,3 +70,53 @@ test('RSA signatures are made by WebCrypto in Chromium; OpenSSL verifies them', 
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('RSA-OAEP key transport is decrypted by WebCrypto in Chromium, for OpenSSL-made and Cachet-made messages', async () => {
+  const dir = scratch('browser-oaep');
+  const plain = join(dir, 'plain.txt');
+  writeFileSync(plain, 'Content-Type: text/plain\r\n\r\nHello over OAEP, in Chromium.\r\n');
+  const opensslMade = {};
+  for (const [name, keyopts] of [['sha1', ['rsa_padding_mode:oaep']],
+    ['sha256', ['rsa_padding_mode:oaep', 'rsa_oaep_md:sha256', 'rsa_mgf1_md:sha256']]]) {
+    const out = join(dir, `${name}.eml`);
+    const r = run('openssl', ['cms', '-encrypt', '-binary', '-aes-256-cbc', '-in', plain, '-out', out,
+      '-recip', join(pkiDir, 'bob-rsa.pem'), ...keyopts.flatMap((k) => ['-keyopt', k])]);
+    assert.equal(r.status, 0, r.stderr);
+    opensslMade[name] = [...readFileSync(out)];
+  }
+  const { page, problems } = await openPage(browser.context, server.url);
+  const r = await page.evaluate(async ({ bob, bobPem, opensslMade }) => {
+    const cachet = await import('/pkg/index.js');
+    const bytes = (a) => new Uint8Array(a);
+    const hashes = [];
+    const subtle = crypto.subtle;
+    const original = subtle.decrypt;
+    subtle.decrypt = (alg, key, data) => {
+      if (alg?.name === 'RSA-OAEP') hashes.push(key.algorithm.hash.name);
+      return original.call(subtle, alg, key, data);
+    };
+    const id = await cachet.readIdentity({ privateKey: bytes(bob), password: 'test' });
+    const message = 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: hi\r\n\r\nHello Bob, in Chromium.\r\n';
+    const inputs = { ...Object.fromEntries(Object.entries(opensslMade).map(([k, v]) => [k, bytes(v)])),
+      cachet: await cachet.encrypt({ message, encryptionKeys: bytes(bobPem), rsaOaep: true }),
+      v15: await cachet.encrypt({ message, encryptionKeys: bytes(bobPem) }) };
+    const out = {};
+    for (const [name, input] of Object.entries(inputs)) {
+      hashes.length = 0;
+      const d = await cachet.decrypt({ message: input, decryptionKeys: id });
+      out[name] = { text: typeof d.message === 'string' ? d.message : new TextDecoder().decode(d.message),
+        hashes: [...hashes] };
+    }
+    id.dispose();
+    subtle.decrypt = original;
+    return out;
+  }, { bob: file('bob-rsa.p12'), bobPem: file('bob-rsa.pem'), opensslMade });
+  assert.deepEqual(r.sha1.hashes, ['SHA-1']);
+  assert.deepEqual(r.sha256.hashes, ['SHA-256']);
+  assert.deepEqual(r.cachet.hashes, ['SHA-256']);
+  assert.deepEqual(r.v15.hashes, [], 'PKCS#1 v1.5 stays in the core');
+  for (const name of ['sha1', 'sha256']) assert.match(r[name].text, /Hello over OAEP, in Chromium\./, name);
+  for (const name of ['cachet', 'v15']) assert.match(r[name].text, /Hello Bob, in Chromium\./, name);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

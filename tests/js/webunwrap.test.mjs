@@ -1,0 +1,132 @@
+// RSAES-OAEP key transport through WebCrypto (websign.js `webUnwrap`): for a small message the
+// core names the OAEP RecipientInfos addressed to the identity, WebCrypto's RSA-OAEP decrypts
+// their encrypted keys, and the core takes the result for that message only. These tests prove
+// the path is taken for messages OpenSSL and Cachet make (SHA-1 and SHA-256 OAEP), that PKCS#1
+// v1.5, other OAEP parameters and EC keys stay in the core, that a failure there is the same
+// DECRYPTION_FAILED, and that an Identity imports its key once.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+
+import { AT_DATE, MESSAGE, cachet, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
+
+const bob = { privateKey: read('bob-rsa.p12'), password: 'test' };
+const root = readText('root-ca.pem');
+
+/** Count WebCrypto RSA-OAEP decryptions and key imports while `fn` runs. */
+async function counting(fn, patchDecrypt) {
+  const subtle = globalThis.crypto.subtle;
+  const calls = { oaep: 0, importOaep: 0, hashes: [] };
+  const original = { decrypt: subtle.decrypt, importKey: subtle.importKey };
+  subtle.decrypt = function counted(alg, key, data) {
+    if (alg?.name === 'RSA-OAEP') {
+      calls.oaep += 1;
+      calls.hashes.push(key.algorithm.hash.name);
+      if (patchDecrypt) return patchDecrypt(alg, key, data);
+    }
+    return original.decrypt.call(subtle, alg, key, data);
+  };
+  subtle.importKey = function counted(format, data, alg, ...rest) {
+    if (alg?.name === 'RSA-OAEP') calls.importOaep += 1;
+    return original.importKey.call(subtle, format, data, alg, ...rest);
+  };
+  try {
+    return { result: await fn(), calls };
+  } finally {
+    delete subtle.decrypt;
+    delete subtle.importKey;
+  }
+}
+
+/** `openssl cms -encrypt` of MESSAGE's body for bob-rsa with these -keyopt values. */
+function opensslEncrypt(name, keyopts) {
+  const dir = scratch('webunwrap');
+  const plain = join(dir, `${name}.txt`);
+  writeFileSync(plain, 'Content-Type: text/plain\r\n\r\nHello over OAEP.\r\n');
+  const out = join(dir, `${name}.eml`);
+  const args = ['cms', '-encrypt', '-binary', '-aes-256-cbc', '-in', plain, '-out', out, '-recip', pki('bob-rsa.pem')];
+  for (const k of keyopts) args.push('-keyopt', k);
+  const r = run('openssl', args);
+  assert.equal(r.status, 0, r.stderr);
+  return readFileSync(out);
+}
+
+test('RSA-OAEP key transport from OpenSSL (SHA-1, SHA-256) and Cachet goes through WebCrypto', async () => {
+  const id = await cachet.readIdentity(bob);
+  try {
+    const messages = {
+      'openssl oaep sha-1': [opensslEncrypt('oaep-sha1', ['rsa_padding_mode:oaep']), 'SHA-1'],
+      'openssl oaep sha-256': [opensslEncrypt('oaep-sha256', ['rsa_padding_mode:oaep', 'rsa_oaep_md:sha256',
+        'rsa_mgf1_md:sha256']), 'SHA-256'],
+      'cachet rsaOaep': [await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'), rsaOaep: true }),
+        'SHA-256'],
+    };
+    for (const [name, [message, hash]] of Object.entries(messages)) {
+      const { result: d, calls } = await counting(() => cachet.decrypt({ message, decryptionKeys: id }));
+      assert.equal(calls.oaep, 1, `${name}: WebCrypto decrypted the key`);
+      assert.deepEqual(calls.hashes, [hash], name);
+      const text = typeof d.message === 'string' ? d.message : new TextDecoder().decode(d.message);
+      assert.match(text, /Hello (over OAEP|Bob)/, name);
+    }
+    // The Identity keeps its RSA-OAEP CryptoKey (one per hash): no import the second time.
+    const { calls } = await counting(() => cachet.decrypt({ message: messages['cachet rsaOaep'][0], decryptionKeys: id }));
+    assert.equal(calls.importOaep, 0);
+    assert.equal(calls.oaep, 1);
+    // open() too (signed, then encrypted with OAEP).
+    const sealed = await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'), rsaOaep: true,
+      signingKeys: { privateKey: read('alice-rsa.p12'), password: 'test' }, date: AT_DATE });
+    const { result: o, calls: openCalls } = await counting(() => cachet.open({ message: sealed, decryptionKeys: id,
+      trustAnchors: root, date: AT_DATE }));
+    assert.equal(openCalls.oaep, 1);
+    assert.equal(o.signedValid, true);
+    assert.deepEqual(o.layers.map((l) => l.type), ['authEnveloped', 'signed']);
+  } finally {
+    id.dispose();
+  }
+});
+
+test('PKCS#1 v1.5, OAEP with another MGF1 hash, and EC keys stay in the core', async () => {
+  const cases = [
+    ['v1.5', await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem') }), bob],
+    ['oaep sha-256, mgf1 sha-1', opensslEncrypt('oaep-mixed', ['rsa_padding_mode:oaep', 'rsa_oaep_md:sha256',
+      'rsa_mgf1_md:sha1']), bob],
+    ['p-256', await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-p256.pem') }),
+      { privateKey: read('bob-p256.p12'), password: 'test' }],
+  ];
+  for (const [name, message, keys] of cases) {
+    const { result: d, calls } = await counting(() => cachet.decrypt({ message, decryptionKeys: keys }));
+    assert.equal(calls.oaep, 0, name);
+    assert.ok(d.message.length > 0, name);
+  }
+});
+
+test('a WebCrypto failure, or a wrong key from it, is DECRYPTION_FAILED, never a retry in the core', async () => {
+  const message = await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'), rsaOaep: true });
+  const id = await cachet.readIdentity(bob);
+  try {
+    for (const [name, patch] of [
+      ['fails', () => Promise.reject(new DOMException('The operation failed', 'OperationError'))],
+      ['wrong key', () => Promise.resolve(new Uint8Array(32).fill(7).buffer)],
+    ]) {
+      const { result, calls } = await counting(
+        () => rejectsWith(cachet.decrypt({ message, decryptionKeys: id }), 'DECRYPTION_FAILED'), patch);
+      assert.ok(result, name);
+      assert.equal(calls.oaep, 1, name);
+    }
+    // And the next message is not affected (the core kept the result for one message only).
+    const d = await cachet.decrypt({ message, decryptionKeys: id });
+    assert.match(d.message, /Hello Bob/);
+  } finally {
+    id.dispose();
+  }
+  // A changed encrypted key (DER bytes ~285-342, inside the RecipientInfo's 256-byte
+  // encryptedKey): WebCrypto's OAEP check fails; the same error.
+  const [head, body] = message.split('\r\n\r\n');
+  const lines = body.split('\r\n');
+  lines[5] = lines[5].slice(0, 10) + (lines[5][10] === 'A' ? 'B' : 'A') + lines[5].slice(11);
+  const tampered = `${head}\r\n\r\n${lines.join('\r\n')}`;
+  const { calls } = await counting(() => rejectsWith(cachet.decrypt({ message: tampered, decryptionKeys: bob }),
+    'DECRYPTION_FAILED'));
+  assert.equal(calls.oaep, 1);
+});
