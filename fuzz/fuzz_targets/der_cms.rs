@@ -1,6 +1,7 @@
 //! DER/BER and CMS: BER normalisation, ContentInfo/SignedData parsing and verification, a
-//! decryption attempt with fixed identities, and the in-place path for large envelopes (the
-//! encrypted content located from the front, the rest read without it).
+//! decryption attempt with fixed identities (and their RSAES-OAEP requests), and the in-place
+//! path for large envelopes (the encrypted content located from the front, the rest read
+//! without it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,6 +20,10 @@ fuzz_target!(|data: &[u8]| {
     if cachet::cms::envelope::is_enveloped(data) {
         let ids: Vec<_> = cachet_fuzz::identities().iter().collect();
         let _ = cachet::cms::envelope::decrypt(data, &ids, &mut cachet_fuzz::rng());
+        // The RSAES-OAEP RecipientInfos WebCrypto could decrypt (the JS shim asks first).
+        for id in &ids {
+            let _ = cachet::cms::envelope::oaep_requests(data, id);
+        }
     }
     if let Some(at) = cachet::cms::envelope::locate_content(data) {
         let head = data.get(..at.content.start).unwrap_or_default();
