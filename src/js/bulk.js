@@ -88,8 +88,9 @@ export async function gcmChunkIvs(core) {
  * whole ciphertext is ever copied:
  * `core.frame(cek, iv, ciphertextLength, tag)` (the core's `frameExternal`, which adds the
  * outer header fields) wraps the key, wipes `cek` and gives `[head, prefix, suffix, length]`;
- * `core.lines(bytes)` (`base64Lines`) encodes whole 57-byte lines; `core.GcmChunks` (or
- * `core.GcmTag`) tags GCM ciphertext. The message is written once, at its final size.
+ * `core.lines(bytes, out)` (`base64Lines`) writes whole 57-byte lines into `out`;
+ * `core.GcmChunks` (or `core.GcmTag`) tags GCM ciphertext. The message is written once, at its
+ * final size.
  * - AES-CBC: each chunk is one WebCrypto AES-CBC call whose IV is the previous chunk's last
  *   ciphertext block (CBC over the whole; each call's padding block is dropped but the last).
  * - AES-GCM: WebCrypto's AES-GCM is one-shot (whole content in, whole output out), so large
@@ -272,9 +273,9 @@ function decodeBase64(body, Decoder, wanted) {
   let n = 0;
   try {
     for (let at = 0; at < body.length; at += CHUNK) {
-      const bytes = decoder.feed(body.subarray(at, Math.min(body.length, at + CHUNK)));
-      out.set(bytes, n);
-      n += bytes.length;
+      const piece = body.subarray(at, Math.min(body.length, at + CHUNK));
+      // Decoded by the core straight into `out` (no array made per piece).
+      n += decoder.feed(piece, out.subarray(n, Math.min(out.length, n + Math.floor(piece.length / 4) * 3 + 3)));
       if (at === 0 && !wanted(out.subarray(0, n))) return null;
     }
     const last = decoder.finish();
@@ -478,9 +479,11 @@ class Base64Message {
   }
 
   emit(bytes) {
-    const encoded = this.lines(bytes);
-    this.out.set(encoded, this.at);
-    this.at += encoded.length;
+    // Written by the core straight into the message (no array made per piece).
+    const full = Math.floor(bytes.length / 57);
+    const rest = bytes.length % 57;
+    const size = full * 78 + (rest > 0 ? Math.ceil(rest / 3) * 4 + 2 : 0);
+    this.at += this.lines(bytes, this.out.subarray(this.at, this.at + size));
   }
 
   finish() {

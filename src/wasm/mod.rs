@@ -1018,11 +1018,19 @@ pub fn frame_external(
 }
 
 /// `data` as base64 in CRLF-ended lines of 76 characters (the last one shorter when `data`'s
-/// length is not a multiple of 57): one piece of a base64 body written in steps.
+/// length is not a multiple of 57), written into `out` (exactly that long or longer): one piece
+/// of a base64 body written in steps, in place. Gives how many bytes it wrote.
 #[wasm_bindgen(js_name = base64Lines)]
-#[must_use]
-pub fn base64_lines(data: &[u8]) -> Vec<u8> {
-    crate::mime::base64_encode_lines(data)
+pub fn base64_lines(data: &[u8], out: &mut [u8]) -> Result<usize, JsValue> {
+    copy_into(&crate::mime::base64_encode_lines(data), out)
+}
+
+/// `bytes` at the front of `out`; their length.
+fn copy_into(bytes: &[u8], out: &mut [u8]) -> Result<usize, JsValue> {
+    out.get_mut(..bytes.len())
+        .ok_or_else(|| to_js(Error::misuse("the output array is too short")))?
+        .copy_from_slice(bytes);
+    Ok(bytes.len())
 }
 
 /// The AES-GCM tag of content whose keystream WebCrypto's AES-CTR applies in chunks (see
@@ -1192,15 +1200,17 @@ impl WasmBase64Decoder {
         Self(Some(crate::mime::Base64Decoder::default()))
     }
 
-    /// Decode the next piece.
-    pub fn feed(&mut self, piece: &[u8]) -> Result<Vec<u8>, JsValue> {
+    /// Decode the next piece into `out` (room for `piece.length / 4 * 3 + 3` bytes, or fewer when
+    /// that is all the body can decode to); gives how many bytes it wrote. Writing into the
+    /// caller's array leaves no garbage behind each piece of a large body.
+    pub fn feed(&mut self, piece: &[u8], out: &mut [u8]) -> Result<usize, JsValue> {
         let decoder = self
             .0
             .as_mut()
             .ok_or_else(|| to_js(Error::misuse("finished")))?;
-        let mut out = Vec::with_capacity(piece.len() / 4 * 3 + 3);
-        decoder.feed(piece, &mut out).map_err(to_js)?;
-        Ok(out)
+        let mut bytes = Vec::with_capacity(piece.len() / 4 * 3 + 3);
+        decoder.feed(piece, &mut bytes).map_err(to_js)?;
+        copy_into(&bytes, out)
     }
 
     /// The last bytes (once).
