@@ -202,14 +202,15 @@ function gcmCounter(iv, at) {
  * The content of a large S/MIME envelope, decrypted without whole copies in wasm: the base64
  * body is decoded here piece by piece into the DER (`core.Base64Decoder`), the core reads
  * everything but the ciphertext (`core.locateContent`, `externalContentHollow` of `identity`),
- * and WebCrypto decrypts the ciphertext where it is in the DER, chunk by chunk, into a buffer
- * with `room` free bytes in front (for the outer header fields). Gives `{ plaintext, cipher,
- * header, buffer, room }` (`plaintext` undefined when no content key opens the content); `null`
+ * and WebCrypto decrypts the ciphertext where it is in the DER, chunk by chunk, over itself (or
+ * into a buffer of its own, see below) with `room` (at least `headRoom`) free bytes in front,
+ * for the caller's header fields. Gives `{ plaintext, cipher, header, buffer, room }`
+ * (`plaintext` undefined when no content key opens the content); `null`
  * when this path does not apply (not base64 pkcs7-mime, BER, not addressed to `identity`,
  * another cipher): the caller takes the whole-message path, which also reports why.
  * `onDecrypt(bytes)` is awaited before the decryption.
  */
-export async function decryptContentInPlace(message, identity, core, onDecrypt) {
+export async function decryptContentInPlace(message, identity, core, onDecrypt, headRoom = 0) {
   const header = headerSection(message);
   if (!core.isBase64Pkcs7(header, message.length)) return null;
   // The encrypted content is found in the first piece decoded (the DER's front: ~768 KiB);
@@ -223,10 +224,17 @@ export async function decryptContentInPlace(message, identity, core, onDecrypt) 
   const found = identity.externalContentHollow(der.subarray(0, start), end - start, der.subarray(end));
   if (found === null) return null;
   await onDecrypt?.(end - start);
-  // Room in front of the plaintext for the outer header fields (CRLF: at most twice the section).
-  const room = 2 * header.length + 64;
+  // `headRoom` bytes in front of the plaintext: for the caller's header fields.
+  const needed = headRoom;
   const ciphertext = der.subarray(start, end);
-  const buffer = new Uint8Array(room + ciphertext.length);
+  // With one candidate key, the plaintext is written over the ciphertext in the decoded DER,
+  // chunk by chunk as each is decrypted (WebCrypto copies its input when called, and a chunk's
+  // plaintext is never longer), and the header fields go over the DER's head when it has the
+  // room: no second copy of a large message. Otherwise (several keys to try, each needing the
+  // ciphertext intact; a short DER head), a buffer of its own.
+  const inPlace = found.keys.length === 1 && start >= needed;
+  const room = inPlace ? start : needed;
+  const buffer = inPlace ? der : new Uint8Array(room + ciphertext.length);
   const into = buffer.subarray(room);
   let length;
   try {
@@ -247,11 +255,16 @@ export async function decryptContentInPlace(message, identity, core, onDecrypt) 
  * Throws DECRYPTION_FAILED when no content key opens the content.
  */
 export async function decryptInPlace(message, identity, core) {
-  const d = await decryptContentInPlace(message, identity, core);
+  let head;
+  try {
+    head = core.decryptedHead(headerSection(message));
+  } catch {
+    return null; // the whole-message path reports what is wrong
+  }
+  const d = await decryptContentInPlace(message, identity, core, undefined, head.length);
   if (d === null) return null;
   const { plaintext, cipher, header, buffer, room } = d;
   if (plaintext === undefined) throw decryptionFailed();
-  const head = core.decryptedHead(header);
   if (head.length > room || !crlf(plaintext, core.isCrlf)) {
     const whole = core.decryptedMessage(header, plaintext, cipher);
     buffer.fill(0);
@@ -375,7 +388,9 @@ async function cbcChunks(found, raw, ciphertext, out) {
     const at = i * CHUNK;
     const end = Math.min(ciphertext.length, at + CHUNK);
     const chunk = ciphertext.subarray(at, end);
-    const iv = at === 0 ? found.iv : ciphertext.subarray(at - 16, at);
+    // A copy: the chunk before may be decrypted over its ciphertext before this chunk's
+    // decryption is called (after the await below).
+    const iv = at === 0 ? found.iv : ciphertext.slice(at - 16, at);
     let input = chunk;
     if (end < ciphertext.length) {
       const extra = await subtle().encrypt({ name: 'AES-CBC', iv: chunk.subarray(chunk.length - 16) }, key, padding);

@@ -377,3 +377,26 @@ test('GCM chunk IVs: probed once; a WebCrypto whose 16-byte IVs do not line up f
     delete subtle.encrypt;
   }
 });
+
+test('decrypt in place writes the plaintext over the ciphertext in the decoded DER (one key), else in a buffer of its own', async (t) => {
+  const from = tuning.gcmChunksFrom;
+  t.after(() => { tuning.gcmChunksFrom = from; });
+  const message = new TextEncoder().encode(bigMessage('in place'));
+  for (const chunked of [false, true]) {
+    tuning.gcmChunksFrom = chunked ? 0 : from;
+    for (const cipher of ['aes256-gcm', 'aes128-cbc']) {
+      // One RecipientInfo for bob: the decoded DER holds the message (the header fields go over
+      // the DER's head, in front of the plaintext).
+      const one = await cachet.encrypt({ message, encryptionKeys: read('bob-rsa.pem'), cipher });
+      const d = await cachet.decrypt({ message: one, decryptionKeys: bob });
+      assert.ok(new TextDecoder().decode(d.message).endsWith('in place\r\n'), cipher);
+      assert.ok(d.message.byteOffset > 0, `${cipher}: inside the DER, after its head`);
+      assert.ok(d.message.buffer.byteLength <= Math.ceil(one.length * 3 / 4), `${cipher}: no larger buffer`);
+      // Two RecipientInfos for bob: two candidate keys, each needs the ciphertext intact.
+      const two = await cachet.encrypt({ message, encryptionKeys: [read('bob-rsa.pem'), read('bob-rsa.pem')], cipher });
+      const d2 = await cachet.decrypt({ message: two, decryptionKeys: bob });
+      assert.equal(new TextDecoder().decode(d2.message), new TextDecoder().decode(d.message), cipher);
+      assert.equal(d2.message.byteOffset, 0, `${cipher}: a buffer of its own`);
+    }
+  }
+});
