@@ -41,14 +41,15 @@ const CHUNK = 1024 * 1024;
 const LINES_CHUNK = 57 * 16 * 1024;
 
 /**
- * `gcmChunksFrom`: AES-GCM content at least this large is encrypted and decrypted in chunks of
- * `CHUNK` bytes (memory bounded); smaller content in one WebCrypto AES-GCM call (decryption:
- * one pass instead of two; holds content and output whole).
  * `chunkIvs`: does this WebCrypto's AES-GCM take the 16-byte IVs that put a chunk under the
- * whole content's keystream (`GcmChunks`)? `undefined` until probed (`gcmChunkIvs`); if not,
- * the chunks take their keystream from AES-CTR and the core computes GHASH (~150 MB/s in wasm).
- * Exported for the tests, which lower the first to reach the chunked paths with small messages
- * and set the second to take either.
+ * whole content's keystream (`GcmChunks`)? `undefined` until probed (`gcmChunkIvs`). If so,
+ * AES-GCM content is always encrypted and decrypted in chunks of `CHUNK` bytes (as fast as one
+ * call, or faster: chunks run side by side; and no whole copies).
+ * `gcmChunksFrom`: where it does not, AES-GCM content at least this large takes its keystream
+ * from AES-CTR in chunks and the core computes GHASH (~150 MB/s in wasm; memory bounded);
+ * smaller content goes in one AES-GCM call (holds content and output whole).
+ * Exported for the tests, which set the first to take either way and lower the second to reach
+ * the AES-CTR path with small messages.
  */
 export const tuning = { gcmChunksFrom: 32 * 1024 * 1024, chunkIvs: undefined };
 
@@ -93,13 +94,13 @@ export async function gcmChunkIvs(core) {
  * final size.
  * - AES-CBC: each chunk is one WebCrypto AES-CBC call whose IV is the previous chunk's last
  *   ciphertext block (CBC over the whole; each call's padding block is dropped but the last).
- * - AES-GCM: WebCrypto's AES-GCM is one-shot (whole content in, whole output out), so large
- *   content (`tuning.gcmChunksFrom`) is sealed chunk by chunk, each under the 16-byte IV
- *   `core.GcmChunks` gives for its offset (the whole content's keystream there), and the core
- *   makes the tag from the chunks' tags (RFC 5084, SP 800-38D; src/cms/gcm.rs). Where WebCrypto
- *   does not take those IVs (`gcmChunkIvs`), the keystream comes from AES-CTR from GCM's own
- *   counter (`iv || 2`, 32-bit) and `core.GcmTag` hashes the ciphertext as it passes. Below
- *   `gcmChunksFrom`, one AES-GCM call.
+ * - AES-GCM: WebCrypto's AES-GCM is one-shot (whole content in, whole output out), so the
+ *   content is sealed chunk by chunk, each under the 16-byte IV `core.GcmChunks` gives for its
+ *   offset (the whole content's keystream there), and the core makes the tag from the chunks'
+ *   tags (RFC 5084, SP 800-38D; src/cms/gcm.rs). Where WebCrypto does not take those IVs
+ *   (`gcmChunkIvs`): one AES-GCM call below `tuning.gcmChunksFrom`, and from there the
+ *   keystream from AES-CTR from GCM's own counter (`iv || 2`, 32-bit) while `core.GcmTag`
+ *   hashes the ciphertext as it passes.
  */
 export async function encryptExternal(pieces, cipher, core) {
   const parts = pieces.filter((p) => p.length > 0);
@@ -107,7 +108,11 @@ export async function encryptExternal(pieces, cipher, core) {
   const total = parts.reduce((n, p) => n + p.length, 0);
   const cek = globalThis.crypto.getRandomValues(new Uint8Array(c.key));
   const iv = globalThis.crypto.getRandomValues(new Uint8Array(c.iv));
-  if (c.name === 'AES-GCM' && total < tuning.gcmChunksFrom) {
+  const gcm = c.name === 'AES-GCM';
+  // GCM: each chunk sealed by AES-GCM under its own IV (`GcmChunks`); where WebCrypto takes no
+  // such IVs, one AES-GCM call below `gcmChunksFrom`, AES-CTR and the core's GHASH from there.
+  const ivs = gcm && await gcmChunkIvs(core);
+  if (gcm && !ivs && total < tuning.gcmChunksFrom) {
     try {
       const key = await subtle().importKey('raw', cek, 'AES-GCM', false, ['encrypt']);
       const entity = parts.length === 1 ? parts[0] : concat(parts, 0, total);
@@ -124,10 +129,6 @@ export async function encryptExternal(pieces, cipher, core) {
       cek.fill(0);
     }
   }
-  const gcm = c.name === 'AES-GCM';
-  // GCM: each chunk sealed by AES-GCM under its own IV (`GcmChunks`), or else AES-CTR and the
-  // core's GHASH.
-  const ivs = gcm && await gcmChunkIvs(core);
   let tagger;
   try {
     const mode = ivs ? 'AES-GCM' : gcm ? 'AES-CTR' : 'AES-CBC';
@@ -321,7 +322,7 @@ function crlf(data, isCrlf) {
 async function decryptInto(found, raw, ciphertext, out, core) {
   const c = CIPHERS[found.cipher];
   try {
-    if (c.name === 'AES-GCM' && ciphertext.length < tuning.gcmChunksFrom) {
+    if (c.name === 'AES-GCM' && !(await gcmChunkIvs(core)) && ciphertext.length < tuning.gcmChunksFrom) {
       const key = await subtle().importKey('raw', raw, 'AES-GCM', false, ['decrypt']);
       const data = new Uint8Array(ciphertext.length + 16);
       data.set(ciphertext);
