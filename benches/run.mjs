@@ -661,7 +661,7 @@ const consumers = { sign: ['sign', 'verify + chain', 'verify (sig only)'],
   'encrypt (AES-256-GCM)': ['encrypt (AES-256-GCM)', 'decrypt (AES-256-GCM)'],
   'encrypt (AES-256-CBC, OAEP)': ['encrypt (AES-256-CBC, OAEP)', 'decrypt (AES-256-CBC, OAEP)'] };
 
-/** VmRSS and VmHWM (bytes) of a process. */
+/** VmRSS and VmHWM (bytes) of a process (`self`: this one). */
 function vm(pid) {
   return Object.fromEntries(readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')
     .filter((l) => /^Vm(RSS|HWM)/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
@@ -833,13 +833,11 @@ async function probeMain() {
   const input = spec.inputFile ? new Uint8Array(readFileSync(spec.inputFile)) : undefined;
   const { run } = await benchmark({ urls: nodeUrls(), plan: { ...plan, libs: [spec.lib] }, fixtures: fx,
     probe: { ...spec, input } });
-  const status = () => Object.fromEntries(readFileSync('/proc/self/status', 'utf8').split('\n')
-    .filter((l) => /^Vm(RSS|HWM)/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
   globalThis.gc?.();
   writeFileSyncFs('/proc/self/clear_refs', '5');
-  const before = status();
+  const before = vm('self');
   await run();
-  const after = status();
+  const after = vm('self');
   process.stdout.write(JSON.stringify({ peakBytes: after.VmHWM - before.VmRSS }));
 }
 

@@ -312,39 +312,27 @@ impl GcmTag {
     /// # Errors
     /// `API_MISUSE` for a key of another size or a nonce of another length.
     pub fn new(key: &[u8], nonce: &[u8], aad: &[u8]) -> Result<Self> {
-        use aes::cipher::{BlockCipherEncrypt, KeyInit as _};
-        let misuse = || Error::misuse("GCM tag: a 16- or 32-byte key and a 12-byte nonce");
-        if nonce.len() != 12 {
-            return Err(misuse());
+        use crate::cms::gcm::encrypt_block;
+        if nonce.len() != 12 || !matches!(key.len(), 16 | 32) {
+            return Err(Error::misuse(
+                "GCM tag: a 16- or 32-byte key and a 12-byte nonce",
+            ));
         }
-        let mut h = Zeroizing::new(aes::Block::default());
-        let mut ek_j0 = Zeroizing::new(aes::Block::default());
+        let mut h = Zeroizing::new([0u8; 16]);
+        let mut ek_j0 = Zeroizing::new([0u8; 16]);
         if let Some(j0) = ek_j0.get_mut(..12) {
             j0.copy_from_slice(nonce);
         }
         if let Some(last) = ek_j0.last_mut() {
             *last = 1;
         }
-        match key.len() {
-            16 => {
-                let aes = aes::Aes128::new_from_slice(key).map_err(|_| misuse())?;
-                aes.encrypt_block(&mut h);
-                aes.encrypt_block(&mut ek_j0);
-            }
-            32 => {
-                let aes = aes::Aes256::new_from_slice(key).map_err(|_| misuse())?;
-                aes.encrypt_block(&mut h);
-                aes.encrypt_block(&mut ek_j0);
-            }
-            _ => return Err(misuse()),
-        }
-        let mut ghash = ghash::GHash::new(&h);
+        encrypt_block(key, &mut h)?;
+        encrypt_block(key, &mut ek_j0)?;
+        let mut ghash = ghash::GHash::new(&(*h).into());
         ghash::universal_hash::UniversalHash::update_padded(&mut ghash, aad);
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&ek_j0);
         Ok(Self {
             ghash,
-            ek_j0: Zeroizing::new(tag),
+            ek_j0,
             pending: [0; 16],
             pending_len: 0,
             aad_len: aad.len() as u64,
@@ -389,10 +377,7 @@ impl GcmTag {
         if let Some(last) = self.pending.get(..self.pending_len) {
             self.ghash.update_padded(last);
         }
-        let mut lengths = [0u8; 16];
-        let (a, c) = lengths.split_at_mut(8);
-        a.copy_from_slice(&(self.aad_len.wrapping_mul(8)).to_be_bytes());
-        c.copy_from_slice(&(self.ciphertext_len.wrapping_mul(8)).to_be_bytes());
+        let lengths = crate::cms::gcm::lengths(self.aad_len, self.ciphertext_len);
         self.ghash.update_padded(&lengths);
         let s = self.ghash.finalize();
         let mut tag = [0u8; 16];

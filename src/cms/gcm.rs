@@ -62,8 +62,8 @@ fn pow(x: &Block, e: u128) -> Zeroizing<Block> {
     result
 }
 
-/// A length block: `[a]_64 || [b]_64`, lengths in bits.
-fn lengths(a: u64, b: u64) -> Block {
+/// A length block: `[a]_64 || [b]_64`, lengths in bytes written in bits (SP 800-38D §7.1).
+pub(crate) fn lengths(a: u64, b: u64) -> Block {
     let mut out = [0u8; 16];
     let (hi, lo) = out.split_at_mut(8);
     hi.copy_from_slice(&a.wrapping_mul(8).to_be_bytes());
@@ -230,7 +230,7 @@ impl GcmChunks {
 }
 
 /// `E(K, block)` in place, AES-128 or AES-256 by the key's length.
-fn encrypt_block(key: &[u8], block: &mut Block) -> Result<()> {
+pub(crate) fn encrypt_block(key: &[u8], block: &mut Block) -> Result<()> {
     let bad = || misuse("GCM chunks: a 16- or 32-byte key");
     let b: &mut aes::Block = block.into();
     match key.len() {

@@ -58,18 +58,22 @@ export async function webSigner(inner, digest, rsaPss, keep) {
   const name = digestName(digest);
   if (subtle() === undefined || name === undefined) return null;
   if (!keep) return importSigner(inner, name, rsaPss);
+  return kept(inner, `${rsaPss ? 'pss' : 'v15'}/${name}`, () => importSigner(inner, name, rsaPss));
+}
+
+/** The promise `make()` gives, kept with `inner` under `id` (imported once per Identity). */
+function kept(inner, id, make) {
   let byScheme = cache.get(inner);
   if (byScheme === undefined) {
     byScheme = new Map();
     cache.set(inner, byScheme);
   }
-  const id = `${rsaPss ? 'pss' : 'v15'}/${name}`;
-  let signer = byScheme.get(id);
-  if (signer === undefined) {
-    signer = importSigner(inner, name, rsaPss);
-    byScheme.set(id, signer);
+  let value = byScheme.get(id);
+  if (value === undefined) {
+    value = make();
+    byScheme.set(id, value);
   }
-  return signer;
+  return value;
 }
 
 /** Drop the CryptoKeys kept for `inner` (when its Identity is disposed). */
@@ -154,19 +158,7 @@ async function importOaep(inner, hash) {
 
 /** The RSA-OAEP CryptoKey of `inner` for `hash` (kept with the identity with `keep`). */
 function oaepKey(inner, hash, keep) {
-  if (!keep) return importOaep(inner, hash);
-  let byScheme = cache.get(inner);
-  if (byScheme === undefined) {
-    byScheme = new Map();
-    cache.set(inner, byScheme);
-  }
-  const id = `oaep/${hash}`;
-  let key = byScheme.get(id);
-  if (key === undefined) {
-    key = importOaep(inner, hash);
-    byScheme.set(id, key);
-  }
-  return key;
+  return keep ? kept(inner, `oaep/${hash}`, () => importOaep(inner, hash)) : importOaep(inner, hash);
 }
 
 /**
