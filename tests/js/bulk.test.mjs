@@ -3,7 +3,7 @@
 // path is taken, that OpenSSL reads what it writes and that it reads what OpenSSL writes, and that
 // every failure is still the one DECRYPTION_FAILED.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 
@@ -403,5 +403,38 @@ test('decrypt in place writes the plaintext over the ciphertext in the decoded D
       assert.equal(new TextDecoder().decode(d2.message), new TextDecoder().decode(d.message), cipher);
       assert.equal(d2.message.byteOffset, 0, `${cipher}: a buffer of its own`);
     }
+  }
+});
+
+test('NSS (cmsutil, the engine of Thunderbird) decrypts a large AES-CBC message the chunked path writes; OpenSSL the OAEP one', async () => {
+  // NSS reads neither AuthEnvelopedData nor RSAES-OAEP (shared/notes/peers.md: it answers
+  // SEC_ERROR_UNSUPPORTED_KEYALG): AES-GCM and OAEP are OpenSSL's to check.
+  const dir = scratch('bulk-nss');
+  const db = join(dir, 'db');
+  mkdirSync(db);
+  for (const args of [['certutil', '-N', '-d', db, '--empty-password'],
+    ['certutil', '-A', '-n', 'root', '-t', 'C,C,C', '-d', db, '-i', pki('root-ca.pem')],
+    ['pk12util', '-i', pki('bob-rsa.p12'), '-d', db, '-W', 'test']]) {
+    const r = run(args[0], args.slice(1));
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const message = bigMessage('read by NSS');
+  for (const [name, rsaOaep] of [['v15', false], ['oaep', true]]) {
+    const { result: enc, calls } = await countingGcm(() => cachet.encrypt({ message, encryptionKeys: read('bob-rsa.pem'),
+      cipher: 'aes256-cbc', rsaOaep }));
+    assert.equal(calls.encrypt, 2, `${name}: two WebCrypto chunks`);
+    // cmsutil reads DER: the base64 body of the application/pkcs7-mime message.
+    const der = Buffer.from(enc.split('\r\n\r\n')[1], 'base64');
+    const file = join(dir, `${name}.p7m`);
+    writeFileSync(file, der);
+    const out = join(dir, `${name}.out`);
+    const r = rsaOaep
+      ? run('openssl', ['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', file, '-out', out,
+        '-inkey', pki('bob-rsa.key'), '-recip', pki('bob-rsa.pem')])
+      : run('cmsutil', ['-D', '-d', db, '-i', file, '-o', out]);
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+    const text = readFileSync(out, 'latin1');
+    assert.ok(text.endsWith('read by NSS\r\n'), name);
+    assert.ok(text.includes('All work and no play makes Jack a dull boy.'), name);
   }
 });
