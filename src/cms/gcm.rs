@@ -10,9 +10,12 @@
 //! `GHASH_H(C_i || [0]_64 || [len C_i]_64) xor E(K, J0_i)`. From those tags the core recovers
 //! `GHASH_H` of each chunk and combines them (Horner's rule: a state advanced by `b` blocks is
 //! multiplied by `H^b`) into the tag of the whole content with the real nonce and the AAD.
-//! Decryption uses the same: WebCrypto's AES-CTR gives the plaintext of a chunk, WebCrypto's
-//! AES-GCM seals it again under the chunk's IV (giving back the ciphertext, which is dropped)
-//! and the tag over the ciphertext comes from the chunk tags, checked in constant time.
+//! Decryption uses the same tags without a second copy of any chunk: WebCrypto's AES-CTR gives
+//! the plaintext of a chunk, and WebCrypto's AES-GCM seals *nothing* under the chunk's IV with
+//! the chunk's ciphertext as its additional data. That tag is
+//! `GHASH_H(C_i || [len C_i]_64 || [0]_64) xor E(K, J0_i)`: the same blocks as the sealed
+//! chunk's but for the length block, which the core knows ([`GcmChunks::absorb_aad`]). The tag
+//! of the whole is then checked in constant time.
 //! Every GHASH multiplication is done by the native AES-GCM; the core does a few field
 //! multiplications per chunk.
 //!
@@ -178,6 +181,21 @@ impl GcmChunks {
     /// `API_MISUSE` for a chunk out of order, after a partial one, empty, past GCM's limit, or a
     /// tag that is not 16 bytes.
     pub fn absorb(&mut self, offset: u64, length: u64, tag: &[u8]) -> Result<()> {
+        self.take(offset, length, tag, lengths(0, length))
+    }
+
+    /// As [`Self::absorb`], for the tag AES-GCM gave for sealing an empty plaintext under
+    /// [`Self::iv`]`(offset)` with the chunk's `length` bytes of ciphertext as the additional
+    /// data (decryption: the chunk's GHASH without an output the size of the chunk).
+    ///
+    /// # Errors
+    /// As [`Self::absorb`].
+    pub fn absorb_aad(&mut self, offset: u64, length: u64, tag: &[u8]) -> Result<()> {
+        self.take(offset, length, tag, lengths(length, 0))
+    }
+
+    /// A chunk's tag, whose GHASH ended with the length block `last`.
+    fn take(&mut self, offset: u64, length: u64, tag: &[u8], last: Block) -> Result<()> {
         if offset != self.len || self.ended || length == 0 || tag.len() != 16 {
             return Err(misuse(
                 "GCM chunks: chunks in order, each a non-empty multiple of 16 but the last, 16-byte tags",
@@ -193,7 +211,7 @@ impl GcmChunks {
         t.copy_from_slice(tag);
         // G = GHASH_H(C || L) = (Y xor L) * H, so Y = G * H^-1 xor L.
         let g = Zeroizing::new(xor(&t, &ek));
-        let y = Zeroizing::new(xor(&mul(&g, &self.h_inv), &lengths(0, length)));
+        let y = Zeroizing::new(xor(&mul(&g, &self.h_inv), &last));
         let blocks = length.div_ceil(16);
         if self.step.as_ref().is_none_or(|(b, _)| *b != blocks) {
             self.step = Some((blocks, pow(&self.h, u128::from(blocks))));
@@ -265,6 +283,23 @@ mod tests {
                 .unwrap()
         };
         (buf, tag.into())
+    }
+
+    /// What WebCrypto does sealing nothing under a 16-byte IV with `aad`: the tag alone.
+    fn seal_16_aad(key: &[u8], iv: &[u8; 16], aad: &[u8]) -> [u8; 16] {
+        let mut empty = [0u8; 0];
+        let tag = if key.len() == 16 {
+            aes_gcm::AesGcm::<aes::Aes128, U16>::new_from_slice(key)
+                .unwrap()
+                .encrypt_inout_detached(iv.into(), aad, empty.as_mut_slice().into())
+                .unwrap()
+        } else {
+            aes_gcm::AesGcm::<aes::Aes256, U16>::new_from_slice(key)
+                .unwrap()
+                .encrypt_inout_detached(iv.into(), aad, empty.as_mut_slice().into())
+                .unwrap()
+        };
+        tag.into()
     }
 
     /// The whole content sealed with the real 12-byte nonce (the reference).
@@ -342,6 +377,17 @@ mod tests {
                         let (_, tag) = seal_16(&key, &check.iv(at).unwrap(), piece);
                         check.absorb(at, piece.len() as u64, &tag).unwrap();
                     }
+                    // Decryption's way: each chunk of ciphertext as the AAD of an empty seal.
+                    let mut by_aad = GcmChunks::new(&key, &nonce, aad).unwrap();
+                    for (i, piece) in whole.chunks(chunk).enumerate() {
+                        let at = (i * chunk) as u64;
+                        let tag = seal_16_aad(&key, &by_aad.iv(at).unwrap(), piece);
+                        by_aad.absorb_aad(at, piece.len() as u64, &tag).unwrap();
+                    }
+                    assert!(
+                        by_aad.verify(&whole_tag).unwrap(),
+                        "{key_len} {len} {chunk}"
+                    );
                     assert_eq!(
                         chunks.finish().unwrap(),
                         whole_tag,
@@ -376,6 +422,20 @@ mod tests {
             chunks.absorb(at, piece.len() as u64, &t).unwrap();
         }
         assert!(!chunks.verify(&tag).unwrap());
+        let mut by_aad = GcmChunks::new(&key, &nonce, b"").unwrap();
+        for (i, piece) in whole.chunks(32).enumerate() {
+            let at = (i * 32) as u64;
+            let t = seal_16_aad(&key, &by_aad.iv(at).unwrap(), piece);
+            by_aad.absorb_aad(at, piece.len() as u64, &t).unwrap();
+        }
+        assert!(!by_aad.verify(&tag).unwrap());
+        // A tag of the sealed form taken as the AAD form (or the other way) does not pass.
+        let (good, _) = seal_12(&key, &nonce, b"", &plain);
+        let mut mixed = GcmChunks::new(&key, &nonce, b"").unwrap();
+        let t = seal_16_aad(&key, &mixed.iv(0).unwrap(), &good);
+        mixed.absorb(0, 100, &t).unwrap();
+        let (_, good_tag) = seal_12(&key, &nonce, b"", &plain);
+        assert!(!mixed.verify(&good_tag).unwrap());
     }
 
     #[test]
@@ -398,5 +458,10 @@ mod tests {
         assert_eq!(code(c.absorb(0, MAX_CONTENT + 1, &[0; 16])), "API_MISUSE");
         c.absorb(0, 17, &[0; 16]).unwrap();
         assert_eq!(code(c.absorb(17, 16, &[0; 16])), "API_MISUSE"); // after a partial chunk
+        assert_eq!(code(c.absorb_aad(17, 16, &[0; 16])), "API_MISUSE");
+        let mut d = GcmChunks::new(&[0; 16], &[0; 12], b"").unwrap();
+        assert_eq!(code(d.absorb_aad(16, 16, &[0; 16])), "API_MISUSE"); // out of order
+        assert_eq!(code(d.absorb_aad(0, 0, &[0; 16])), "API_MISUSE"); // empty
+        assert_eq!(code(d.absorb_aad(0, 16, &[0; 17])), "API_MISUSE"); // long tag
     }
 }

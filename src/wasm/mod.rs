@@ -1079,7 +1079,8 @@ impl WasmGcmTag {
 /// The AES-GCM tag of content that WebCrypto's AES-GCM seals chunk by chunk (see
 /// [`crate::cms::gcm`]): `new GcmChunks(key, nonce, aad)` (the key is wiped, here and in the
 /// caller's array), `iv(offset)` for the 16-byte IV of the chunk at `offset`, `absorb(offset,
-/// length, tag)` for each chunk's tag in order, then `finish()` for the tag or `verify(tag)`.
+/// length, tag)` (or `absorbAad`, for an empty seal with the chunk as AAD) for each chunk's tag
+/// in order, then `finish()` for the tag or `verify(tag)`.
 /// Call `free()` when done.
 #[wasm_bindgen(js_name = GcmChunks)]
 pub struct WasmGcmChunks(Option<crate::cms::gcm::GcmChunks>);
@@ -1109,6 +1110,14 @@ impl WasmGcmChunks {
     pub fn absorb(&mut self, offset: usize, length: usize, tag: &[u8]) -> Result<(), JsValue> {
         self.state()?
             .absorb(offset as u64, length as u64, tag)
+            .map_err(to_js)
+    }
+
+    /// Take the tag of nothing sealed with the `length`-byte chunk at `offset` as its AAD.
+    #[wasm_bindgen(js_name = absorbAad)]
+    pub fn absorb_aad(&mut self, offset: usize, length: usize, tag: &[u8]) -> Result<(), JsValue> {
+        self.state()?
+            .absorb_aad(offset as u64, length as u64, tag)
             .map_err(to_js)
     }
 

@@ -29,16 +29,19 @@ function bigMessage(lastLine = 'THE END') {
     + `Content-Type: text/plain; charset=us-ascii\r\n\r\n${body}`;
 }
 
-/** Count WebCrypto AES calls made while `fn` runs (and which modes: `calls.modes`). */
+/** Count WebCrypto AES calls made while `fn` runs (and which modes: `calls.modes`; AES-GCM
+ *  seals of nothing with additional data, decryption's chunk tags: `calls.aadSeals`). */
 async function countingGcm(fn) {
   const subtle = globalThis.crypto.subtle;
-  const calls = { encrypt: 0, decrypt: 0, modes: new Set() };
+  const calls = { encrypt: 0, decrypt: 0, modes: new Set(), aadSeals: 0 };
   const original = { encrypt: subtle.encrypt, decrypt: subtle.decrypt };
   for (const op of ['encrypt', 'decrypt']) {
     subtle[op] = function counted(alg, ...rest) {
       if (/^AES-(GCM|CBC|CTR)$/.test(alg?.name)) {
         calls[op] += 1;
         calls.modes.add(`${op} ${alg.name}`);
+        if (op === 'encrypt' && alg.name === 'AES-GCM' && alg.additionalData?.byteLength > 0
+          && rest[1]?.byteLength === 0) calls.aadSeals += 1;
       }
       return original[op].call(subtle, alg, ...rest);
     };
@@ -247,13 +250,15 @@ test('decrypt in place: OpenSSL-made CBC and GCM envelopes around the chunk size
       const ciphertext = cipher.endsWith('cbc') ? (Math.floor(size / 16) + 1) * 16 : size;
       const chunks = chunked ? Math.ceil(ciphertext / MiB) : 1;
       assert.equal(calls.decrypt, chunks, `${cipher} ${size}`);
-      // GCM chunks sealed again under their own IVs for the tag (CBC and one-shot GCM: none).
+      // GCM chunks tagged under their own IVs (CBC and one-shot GCM: none): nothing sealed with
+      // the chunk's ciphertext as additional data, so no second copy of the chunk comes out.
       const gcmChunked = chunked && cipher.endsWith('gcm');
       // CBC: one block made per chunk boundary (bulk.js `cbcChunks`).
       const made = cipher.endsWith('cbc') ? chunks - 1 : gcmChunked && ivs ? chunks : 0;
       assert.equal(calls.encrypt, made, `${cipher} ${size} ${ivs}`);
       if (gcmChunked) {
         assert.deepEqual([...calls.modes].sort(), ivs ? ['decrypt AES-CTR', 'encrypt AES-GCM'] : ['decrypt AES-CTR']);
+        assert.equal(calls.aadSeals, ivs ? chunks : 0, `${cipher} ${size} ${ivs}: tags from AAD seals`);
       }
       const text = new TextDecoder().decode(d.message);
       assert.equal(text, `MIME-Version: 1.0\r\n${entity}`, `${cipher} ${size}: byte for byte`);
