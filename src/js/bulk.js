@@ -400,7 +400,10 @@ async function gcmChunks(found, raw, ciphertext, out, core) {
 /** AES-CBC in chunks. WebCrypto checks and strips PKCS#7 padding at the end of every call, so
  *  each chunk but the last gets one more block, `E(K, 16 x 0x10 XOR its last block)`, which
  *  decrypts to a whole padding block; the last chunk's own padding is checked as usual. Every
- *  chunk's IV is the ciphertext block before it, so chunks are decrypted side by side. */
+ *  chunk's IV is the ciphertext block before it, so chunks are decrypted side by side.
+ *  That block is put for the moment over the next chunk's first block in `ciphertext` (our
+ *  own decoded DER, never the caller's bytes) and put back right after the call, which copies
+ *  its input when made: no copy of the chunk here, and nothing between the two to see it. */
 async function cbcChunks(found, raw, ciphertext, out) {
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) return undefined;
   const key = await subtle().importKey('raw', raw, 'AES-CBC', false, ['encrypt', 'decrypt']);
@@ -413,16 +416,22 @@ async function cbcChunks(found, raw, ciphertext, out) {
     // A copy: the chunk before may be decrypted over its ciphertext before this chunk's
     // decryption is called (after the await below).
     const iv = at === 0 ? found.iv : ciphertext.slice(at - 16, at);
-    let input = chunk;
-    if (end < ciphertext.length) {
-      const extra = await subtle().encrypt({ name: 'AES-CBC', iv: chunk.subarray(chunk.length - 16) }, key, padding);
-      input = new Uint8Array(chunk.length + 16);
-      input.set(chunk);
-      input.set(new Uint8Array(extra, 0, 16), chunk.length);
+    if (end === ciphertext.length) {
+      return new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv }, key, chunk));
     }
-    const plain = new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv }, key, input));
-    if (input !== chunk) release(input);
-    return plain;
+    const extra = new Uint8Array(await subtle().encrypt(
+      { name: 'AES-CBC', iv: chunk.subarray(chunk.length - 16) }, key, padding), 0, 16);
+    // The next chunk's first block is still ciphertext here: its plaintext is written only
+    // after this chunk's (`inOrder`), and its own extra block goes past its end.
+    const next = ciphertext.slice(end, end + 16);
+    ciphertext.set(extra, end);
+    let decrypted;
+    try {
+      decrypted = subtle().decrypt({ name: 'AES-CBC', iv }, key, ciphertext.subarray(at, end + 16));
+    } finally {
+      ciphertext.set(next, end);
+    }
+    return new Uint8Array(await decrypted);
   }, (i, plain) => {
     out.set(plain, i * CHUNK);
     length = i * CHUNK + plain.length;
