@@ -6,6 +6,7 @@
 //! bytes.
 
 pub mod compose;
+pub mod skeleton;
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -1,7 +1,10 @@
-//! MIME: entity parsing, multipart splitting (recursively), body decoding, header values.
+//! MIME: entity parsing, multipart splitting (recursively), body decoding, header values; and
+//! the split of a message read in pieces (`mime::skeleton`), which must agree with the split
+//! of the whole message whenever it answers.
 #![no_main]
 
-use cachet::mime::{self, Entity};
+use cachet::mime::{self, skeleton::Skeleton, Entity};
+use cachet::smime::envelope::{split_message_in_place, split_skeleton};
 use libfuzzer_sys::fuzz_target;
 
 fn walk(data: &[u8], depth: usize) {
@@ -27,9 +30,29 @@ fn walk(data: &[u8], depth: usize) {
     }
 }
 
+/// The skeleton's split (pieces of a size the input picks) against the whole message's.
+fn skeleton_agrees(data: &[u8]) {
+    let piece = 1 + usize::from(data.first().copied().unwrap_or(0)) % 97;
+    let mut skeleton = Skeleton::new();
+    for p in data.chunks(piece) {
+        if !skeleton.feed(p) {
+            break;
+        }
+    }
+    let Ok(Some(split)) = split_skeleton(skeleton) else {
+        return;
+    };
+    let whole = split_message_in_place(data).expect("the skeleton split what the parser refuses");
+    assert_eq!(split.outer, whole.outer);
+    assert_eq!(split.head, whole.head);
+    assert_eq!(split.body, whole.body);
+}
+
 fuzz_target!(|data: &[u8]| {
     let crlf = mime::to_crlf(mime::strip_mbox_separator(data));
     walk(&crlf, 0);
+    skeleton_agrees(data);
+    skeleton_agrees(&crlf);
     let _ = mime::qp_decode(data);
     let _ = mime::base64_decode(data);
 });

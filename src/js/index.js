@@ -220,7 +220,7 @@ export async function sign(options) {
     const signer = await webSigner(inner, digest, rsaPss, owned === null);
     if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
       // The entity is `head` and the body as it is in the message (not copied) when canonical.
-      const [outer, head, from, to] = await call(() => wasm.splitMessage(message));
+      const [outer, head, from, to] = await call(() => splitMessage(message));
       const body = message.subarray(from, to);
       const content = head.length === 0 ? body : joined(head, body);
       const parts = await signEntity(call, inner, signer, content,
@@ -359,7 +359,7 @@ export async function encrypt(options) {
   let out;
   if (bulk(message.length, cipher)) {
     // The entity is `head` and the body as it is in the message (not copied) when canonical.
-    const [outer, head, start, end] = await call(() => wasm.splitMessage(message));
+    const [outer, head, start, end] = await call(() => splitMessage(message));
     out = await encryptExternal([head, message.subarray(start, end)], cipher,
       framer(outer, recipients, cipher, rsaOaep, byKeyId));
   } else {
@@ -367,6 +367,33 @@ export async function encrypt(options) {
   }
   if (tripleWrap) out = await sign(signOptions(out));
   return sameType(options.message, out);
+}
+
+/** The core reads a large message to split in pieces of this size. */
+const SKELETON_PIECE = 1024 * 1024;
+
+/**
+ * `[outer, head, start, end]` of `message` for signing or encryption (the core's
+ * `splitMessage`: the entity is `head` and then `message[start..end]`). A large message is read
+ * by the core in pieces (`MessageSkeleton`), never whole in wasm memory, which would keep its
+ * size for good; where that cannot say (line ends to convert, a part to re-encode), the core
+ * splits the whole message.
+ */
+function splitMessage(message) {
+  if (message.length >= BULK_THRESHOLD) {
+    const skeleton = new wasm.MessageSkeleton();
+    try {
+      let more = true;
+      for (let at = 0; more && at < message.length; at += SKELETON_PIECE) {
+        more = skeleton.feed(message.subarray(at, at + SKELETON_PIECE));
+      }
+      const split = skeleton.split();
+      if (split !== undefined) return split;
+    } finally {
+      skeleton.free();
+    }
+  }
+  return wasm.splitMessage(message);
 }
 
 /** What `encryptExternal` (bulk.js) needs of the core: the outer header fields and

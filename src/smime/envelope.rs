@@ -122,6 +122,41 @@ pub fn split_message_in_place(message: &[u8]) -> Result<smime::SplitEntity> {
     }
 }
 
+/// [`split_message_in_place`] for a message read in pieces into `skeleton` (see
+/// [`mime::skeleton`]), so that the whole message is never held here: `None` when the skeleton
+/// cannot say (the message was given up on, or its entity must be re-encoded, or is malformed):
+/// the caller then splits the whole message, which also reports any error.
+///
+/// # Errors
+/// `INPUT_TOO_LARGE` for a message over the size limit.
+pub fn split_skeleton(skeleton: mime::skeleton::Skeleton) -> Result<Option<smime::SplitEntity>> {
+    let total = skeleton.total();
+    if total > smime::MAX_MESSAGE_SIZE {
+        return Err(Error::InputTooLarge {
+            what: "message size",
+            limit: smime::MAX_MESSAGE_SIZE,
+        });
+    }
+    let Some((stand_in, header_end)) = skeleton.finish() else {
+        return Ok(None);
+    };
+    let Ok(split) = smime::split_entity(&stand_in) else {
+        return Ok(None);
+    };
+    // The body runs from inside the header section (which the stand-in shares with the
+    // message) to the end: to the end of the message.
+    match split.body {
+        Some(body) if body.start <= header_end && body.end == stand_in.len() => {
+            Ok(Some(smime::SplitEntity {
+                outer: split.outer,
+                head: split.head,
+                body: Some(body.start..total),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The outer header fields and an (encrypted) entity as one message.
 #[must_use]
 pub fn join(outer: &[u8], entity: &[u8]) -> Vec<u8> {

@@ -961,6 +961,11 @@ fn protected_object(p: &crate::smime::protect::Protected) -> JsValue {
 #[wasm_bindgen(js_name = splitMessage)]
 pub fn split_message(message: &[u8]) -> Result<Array, JsValue> {
     let split = envelope::split_message_in_place(message).map_err(to_js)?;
+    Ok(split_array(split))
+}
+
+/// `[outer, head, start, end]` (`start == end` when `head` is the whole entity).
+fn split_array(split: crate::smime::SplitEntity) -> Array {
     let body = split.body.unwrap_or(0..0);
     let parts = Array::of2(
         &Uint8Array::from(split.outer.as_slice()),
@@ -968,7 +973,46 @@ pub fn split_message(message: &[u8]) -> Result<Array, JsValue> {
     );
     parts.push(&JsValue::from_f64(body.start as f64));
     parts.push(&JsValue::from_f64(body.end as f64));
-    Ok(parts)
+    parts
+}
+
+/// `splitMessage` for a large message read in pieces, never whole in wasm memory (see
+/// [`crate::mime::skeleton`]): `new MessageSkeleton()`, `feed(piece)` for each piece in order
+/// (`false`: given up on, stop), then `split()`: `[outer, head, start, end]` as `splitMessage`
+/// gives, or `undefined` when the whole message has to be split by `splitMessage` after all.
+#[wasm_bindgen(js_name = MessageSkeleton)]
+pub struct WasmSkeleton(Option<crate::mime::skeleton::Skeleton>);
+
+#[wasm_bindgen(js_class = MessageSkeleton)]
+impl WasmSkeleton {
+    /// Start reading a message.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new() -> WasmSkeleton {
+        Self(Some(crate::mime::skeleton::Skeleton::new()))
+    }
+
+    /// Read the next piece; `false` once the message is given up on (or after `split`).
+    pub fn feed(&mut self, piece: &[u8]) -> bool {
+        self.0.as_mut().is_some_and(|s| s.feed(piece))
+    }
+
+    /// The split (once), or `undefined`.
+    pub fn split(&mut self) -> Result<JsValue, JsValue> {
+        let Some(skeleton) = self.0.take() else {
+            return Err(to_js(Error::misuse("MessageSkeleton: split already")));
+        };
+        let Some(split) = envelope::split_skeleton(skeleton).map_err(to_js)? else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        Ok(split_array(split).into())
+    }
+}
+
+impl Default for WasmSkeleton {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The encrypted message without its ciphertext, which stays in JS (WebCrypto AES-GCM or

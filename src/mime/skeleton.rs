@@ -1,0 +1,469 @@
+//! A large message's MIME structure without its bulk, read in pieces.
+//!
+//! Deciding whether a message's entity can be signed or encrypted as it is (CRLF line ends, no
+//! leaf that needs a transfer encoding: see `smime::split_entity`) means parsing the whole
+//! message, and the parser borrows from one buffer: in wasm, a copy of the whole message in
+//! linear memory, which never shrinks. A [`Skeleton`] reads the message in pieces instead and
+//! keeps only what that decision reads, in a small stand-in message:
+//! - the top-level header section, every line that starts with `--` (any multipart delimiter
+//!   does) and the lines after such a line up to and including the next empty line (a part's
+//!   header section), byte for byte;
+//! - for each run of other lines, one placeholder line per kind of line the run holds: `x`
+//!   (a 7-bit line that needs no encoding), `x ` (one that does: over 998 bytes, trailing
+//!   white space, `From ` at its start, a NUL) and a byte `0x80` (8-bit data).
+//!
+//! No delimiter can hide in a run (it would start a line with `--`), so the stand-in has the
+//! same multipart structure, the same header fields, and in every leaf body the same answer to
+//! "does it need encoding, is it ASCII" (both ask each line in turn). What it does not keep:
+//! any body byte of those runs. A message whose line ends are not all CRLF, or whose kept lines
+//! grow past [`MAX_SKELETON`], is given up on ([`Skeleton::feed`] says so): the caller takes the
+//! whole-message path, which converts or reports it.
+
+use alloc::vec::Vec;
+
+/// The stand-in grows to at most this many bytes; past it the message is read whole.
+pub const MAX_SKELETON: usize = 4 * 1024 * 1024;
+
+/// A line's bytes kept while it is read (a longer one is judged by its flags and length).
+const LINE_KEEP: usize = 1024;
+
+/// What a run of dropped lines held (see the module docs).
+#[derive(Clone, Copy, Default)]
+struct Kinds {
+    any: bool,
+    needs_encoding: bool,
+    eight_bit: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the top-level header section.
+    TopHeader,
+    /// After a `--` line, up to the next empty line: kept.
+    Kept,
+    /// Anywhere else: lines are dropped unless they start with `--`.
+    Plain,
+}
+
+/// The MIME structure of a message read in pieces (module docs).
+pub struct Skeleton {
+    out: Vec<u8>,
+    /// The first [`LINE_KEEP`] bytes of the line being read, its length so far, its last
+    /// three bytes, and whether it held 8-bit bytes or a NUL.
+    line: Vec<u8>,
+    line_len: usize,
+    tail: [u8; 3],
+    eight_bit: bool,
+    nul: bool,
+    /// The last byte read was a CR (it must be followed by an LF).
+    pending_cr: bool,
+    state: State,
+    run: Kinds,
+    total: usize,
+    /// The length of the top-level header section (the same here as in the message).
+    header_end: Option<usize>,
+    /// Given up on: not CRLF, or too large a stand-in.
+    failed: bool,
+}
+
+impl core::fmt::Debug for Skeleton {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Skeleton")
+            .field("total", &self.total)
+            .field("kept", &self.out.len())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Skeleton {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Skeleton {
+    /// Start reading a message.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            out: Vec::new(),
+            line: Vec::new(),
+            line_len: 0,
+            tail: [0; 3],
+            eight_bit: false,
+            nul: false,
+            pending_cr: false,
+            state: State::TopHeader,
+            run: Kinds::default(),
+            total: 0,
+            header_end: None,
+            failed: false,
+        }
+    }
+
+    /// Read the next piece of the message (pieces may cut lines anywhere). Returns `false` once
+    /// the message is given up on (module docs): the caller need not feed more.
+    pub fn feed(&mut self, piece: &[u8]) -> bool {
+        if self.failed || !self.crlf(piece) {
+            self.failed = true;
+            return false;
+        }
+        // Most pieces hold no 8-bit byte and no NUL: then no line is asked about them.
+        let clean = !super::has_8bit_or_nul(piece);
+        let mut rest = piece;
+        while !self.failed && !rest.is_empty() {
+            let (segment, after) = match memchr::memchr(b'\n', rest) {
+                Some(at) => rest.split_at(at + 1),
+                None => (rest, &b""[..]),
+            };
+            self.take(segment, clean);
+            self.total = self.total.saturating_add(segment.len());
+            rest = after;
+            if segment.last() == Some(&b'\n') {
+                self.end_line(true);
+            }
+        }
+        !self.failed
+    }
+
+    /// Are `piece`'s line ends CRLF, given the pieces before (a CR may end one piece and its
+    /// LF start the next)?
+    fn crlf(&mut self, piece: &[u8]) -> bool {
+        let mut start = 0;
+        if self.pending_cr {
+            if piece.first().is_some_and(|&b| b != b'\n') {
+                return false;
+            }
+            start = usize::from(!piece.is_empty());
+        }
+        let ends_cr = piece.len() > start && piece.last() == Some(&b'\r');
+        let end = piece.len() - usize::from(ends_cr);
+        if !super::is_crlf(piece.get(start..end).unwrap_or_default()) {
+            return false;
+        }
+        if !piece.is_empty() {
+            self.pending_cr = ends_cr;
+        }
+        true
+    }
+
+    /// Bytes read: the stand-in is for a message of this length.
+    #[must_use]
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The stand-in message (every piece read) and the length of its top-level header
+    /// section, which it shares with the message; `None` when the message was given up on.
+    #[must_use]
+    pub fn finish(mut self) -> Option<(Vec<u8>, usize)> {
+        if self.pending_cr {
+            return None; // the message ends in a bare CR
+        }
+        if !self.failed && self.line_len > 0 {
+            self.end_line(false);
+        }
+        self.flush_run();
+        let header_end = self.header_end.unwrap_or(self.out.len());
+        (!self.failed).then_some((self.out, header_end))
+    }
+
+    /// Part of the line being read (an LF only at its end); `clean`: no 8-bit byte or NUL.
+    fn take(&mut self, segment: &[u8], clean: bool) {
+        // Enough of a dropped line to tell "From " and "--" at its start; a line that may be
+        // kept, whole (up to LINE_KEEP).
+        let first = self.line.first().or(segment.first()).copied();
+        let limit = if self.state == State::Plain && first != Some(b'-') {
+            5
+        } else {
+            LINE_KEEP
+        };
+        let keep = limit.saturating_sub(self.line.len()).min(segment.len());
+        self.line
+            .extend_from_slice(segment.get(..keep).unwrap_or_default());
+        self.line_len = self.line_len.saturating_add(segment.len());
+        for &b in segment.iter().rev().take(3).rev() {
+            self.tail = [self.tail[1], self.tail[2], b];
+        }
+        if !clean {
+            self.eight_bit |= segment.iter().any(|&b| b >= 0x80);
+            self.nul |= memchr::memchr(0, segment).is_some();
+        }
+    }
+
+    /// The line read so far is complete (`terminated`: by CRLF; else the message's end).
+    fn end_line(&mut self, terminated: bool) {
+        let len = core::mem::take(&mut self.line_len);
+        let eight_bit = core::mem::take(&mut self.eight_bit);
+        let nul = core::mem::take(&mut self.nul);
+        let tail = core::mem::take(&mut self.tail);
+        let whole = len <= LINE_KEEP && self.line.len() == len;
+        let content_len = if terminated {
+            len.saturating_sub(2)
+        } else {
+            len
+        };
+        let starts = |prefix: &[u8]| self.line.starts_with(prefix) && content_len >= prefix.len();
+        let (dashes, from) = (starts(b"--"), starts(b"From "));
+        // The last byte before the line end (known for any length: `tail`).
+        let last = match (content_len, terminated) {
+            (0, _) => None,
+            (_, true) => Some(tail[0]),
+            (_, false) => Some(tail[2]),
+        };
+        match self.state {
+            State::TopHeader | State::Kept => {
+                if whole {
+                    self.push_line();
+                } else {
+                    self.failed = true;
+                }
+                if terminated && content_len == 0 {
+                    if self.state == State::TopHeader {
+                        self.header_end = Some(self.out.len());
+                    }
+                    self.state = State::Plain;
+                }
+            }
+            State::Plain if dashes => {
+                if whole {
+                    self.flush_run();
+                    self.push_line();
+                    self.state = State::Kept;
+                } else {
+                    // Could be a delimiter with long padding: not to be dropped.
+                    self.failed = true;
+                }
+            }
+            State::Plain => {
+                // As `mime::needs_encoding` judges a line (and its 8-bit and NUL bytes).
+                let bad = content_len > 998 || matches!(last, Some(b' ' | b'\t')) || from || nul;
+                self.run.any = true;
+                self.run.needs_encoding |= bad;
+                self.run.eight_bit |= eight_bit;
+            }
+        }
+        self.line.clear();
+    }
+
+    /// The line read (whole) into the stand-in.
+    fn push_line(&mut self) {
+        if self.out.len().saturating_add(self.line.len()) > MAX_SKELETON {
+            self.failed = true;
+        } else {
+            self.out.extend_from_slice(&self.line);
+        }
+    }
+
+    /// The placeholder lines of the run of dropped lines that just ended.
+    fn flush_run(&mut self) {
+        let run = core::mem::take(&mut self.run);
+        if !run.any {
+            return;
+        }
+        if !run.needs_encoding && !run.eight_bit {
+            self.push(b"x\r\n");
+        }
+        if run.needs_encoding {
+            self.push(b"x \r\n");
+        }
+        if run.eight_bit {
+            self.push(b"\x80\r\n");
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if self.out.len().saturating_add(bytes.len()) > MAX_SKELETON {
+            self.failed = true;
+            return;
+        }
+        self.out.extend_from_slice(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smime::envelope::{split_message_in_place, split_skeleton};
+    use alloc::string::String;
+    use alloc::vec;
+
+    /// The skeleton's split of `message` fed in `piece`-byte pieces.
+    fn by_skeleton(message: &[u8], piece: usize) -> Option<crate::smime::SplitEntity> {
+        let mut s = Skeleton::new();
+        for p in message.chunks(piece.max(1)) {
+            if !s.feed(p) {
+                break;
+            }
+        }
+        split_skeleton(s).unwrap()
+    }
+
+    /// Whenever the skeleton answers, it answers as the whole-message split does; returns
+    /// whether it answered for every piece size tried.
+    fn agrees(message: &[u8]) -> bool {
+        let whole = split_message_in_place(message);
+        let mut answered = true;
+        for piece in [1, 2, 3, 7, 64, 1000, 4096, message.len()] {
+            match by_skeleton(message, piece) {
+                Some(s) => {
+                    let w = whole
+                        .as_ref()
+                        .expect("the skeleton split what the parser refuses");
+                    assert_eq!(s.outer, w.outer, "outer, piece {piece}");
+                    assert_eq!(s.head, w.head, "head, piece {piece}");
+                    assert_eq!(s.body, w.body, "body, piece {piece}");
+                }
+                None => answered = false,
+            }
+        }
+        answered
+    }
+
+    fn b64_lines(n: usize) -> String {
+        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n".repeat(n)
+    }
+
+    fn mixed(text: &str, attachment_cte: &str, attachment: &str) -> String {
+        format!(
+            "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\n\
+             Content-Type: text/plain\r\n\r\n{text}\r\n--b1\r\nContent-Type: application/pdf\r\n\
+             Content-Transfer-Encoding: {attachment_cte}\r\n\r\n{attachment}\r\n--b1--\r\n"
+        )
+    }
+
+    #[test]
+    fn answers_as_the_whole_message_split_for_canonical_messages() {
+        let cases = [
+            // A "--" line in a text leaf (kept, with the lines after it up to an empty one).
+            mixed("Hello\r\n--\r\nAlice\r\n\r\nPS", "base64", &b64_lines(500)),
+            format!(
+                "Subject: x\r\nContent-Type: application/octet-stream\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n{}",
+                b64_lines(300)
+            ),
+            // No entity fields: a text/plain default is made (us-ascii).
+            format!("Subject: plain\r\n\r\n{}", b64_lines(200)),
+            // Nested multipart, an epilogue, a part without a closing delimiter.
+            format!(
+                "Content-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\n\
+                 Content-Type: multipart/alternative; boundary=inner\r\n\r\n--inner\r\n\
+                 Content-Type: text/plain\r\n\r\nhi\r\n--inner\r\nContent-Type: text/html\r\n\r\n\
+                 <p>hi</p>\r\n--inner--\r\n--outer\r\nContent-Type: image/png\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n{}--outer--\r\nepilogue\r\n",
+                b64_lines(100)
+            ),
+            format!(
+                "Subject: no end\r\n\r\n{}last line without CRLF",
+                b64_lines(50)
+            ),
+        ];
+        for (i, m) in cases.iter().enumerate() {
+            assert!(agrees(m.as_bytes()), "case {i}: the skeleton gave up");
+        }
+    }
+
+    #[test]
+    fn gives_up_or_agrees_where_the_entity_must_be_reencoded() {
+        let long = "y".repeat(1200);
+        let cases = [
+            // 8-bit text, a long line, trailing white space, "From " at a line start, a NUL:
+            // each needs encoding in a 7bit leaf, not in a base64 one.
+            mixed("caf\u{e9}", "base64", &b64_lines(10)),
+            mixed(&long, "base64", &b64_lines(10)),
+            mixed("trailing \r\nspace", "base64", &b64_lines(10)),
+            mixed("From me\r\nto you", "base64", &b64_lines(10)),
+            mixed("nul \0 byte", "base64", &b64_lines(10)),
+            mixed("fine", "7bit", &format!("{}caf\u{e9}", b64_lines(10))),
+            mixed("fine", "base64", &format!("{long}\r\n{}", b64_lines(10))),
+            // Dirty lines where nothing is checked: preamble (here: 8-bit) and a base64 leaf.
+            mixed("fine", "base64", &format!("trailing \r\n{}", b64_lines(10)))
+                .replace("preamble", "pr\u{e9}ambule"),
+            // No entity fields and 8-bit text: a utf-8 default is made.
+            format!("Subject: s\r\n\r\ncaf\u{e9}\r\n{}", b64_lines(10)),
+            format!("Subject: s\r\n\r\ntrailing \r\n{}", b64_lines(10)),
+            // A delimiter with long transport padding, a long part header line.
+            mixed("fine", "base64", &b64_lines(10)).replace(
+                "--b1\r\nContent-Type: application/pdf",
+                &format!("--b1{}\r\nContent-Type: application/pdf", " ".repeat(1100)),
+            ),
+            mixed("fine", "base64", &b64_lines(10)).replace(
+                "application/pdf",
+                &format!("application/pdf; name=\"{long}\""),
+            ),
+            // Malformed structure: a boundary too long, nesting too deep.
+            format!(
+                "Content-Type: multipart/mixed; boundary={}\r\n\r\n--{}\r\n\r\nx\r\n",
+                "b".repeat(201),
+                "b".repeat(201)
+            ),
+        ];
+        for m in &cases {
+            agrees(m.as_bytes());
+        }
+        // The 8-bit text leaf and the no-fields 8-bit body: no answer (re-encoding is needed).
+        assert!(by_skeleton(cases[0].as_bytes(), 64).is_none());
+        assert!(by_skeleton(cases[8].as_bytes(), 64).is_none());
+        // A dirty preamble or base64 leaf is kept as it is, as the whole split keeps it.
+        assert!(agrees(cases[7].as_bytes()));
+    }
+
+    #[test]
+    fn line_ends_other_than_crlf_are_given_up_on() {
+        for m in [
+            "Subject: s\r\n\r\nbare LF\nhere\r\n",
+            "Subject: s\r\n\r\nbare CR\rhere\r\n",
+            "Subject: s\nX: y\n\nLF only\n",
+            "Subject: s\r\n\r\nends in CR\r",
+        ] {
+            for piece in [1, 2, 5, 100] {
+                assert!(by_skeleton(m.as_bytes(), piece).is_none(), "{m:?} {piece}");
+            }
+        }
+    }
+
+    #[test]
+    fn vectors_agree() {
+        // Every message in the test vectors (real mail from other clients), whole and with
+        // each of its line ends made CRLF (most are stored with LF).
+        let mut answered = 0;
+        let mut dirs = vec![std::path::PathBuf::from("tests/vectors")];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if !matches!(
+                    path.extension().and_then(|x| x.to_str()),
+                    Some("eml" | "msg")
+                ) {
+                    continue;
+                }
+                let message = std::fs::read(&path).unwrap();
+                agrees(&message);
+                if agrees(&crate::mime::to_crlf(&message)) {
+                    answered += 1;
+                }
+            }
+        }
+        assert!(
+            answered > 20,
+            "only {answered} vectors answered by the skeleton"
+        );
+    }
+
+    #[test]
+    fn a_large_stand_in_is_given_up_on() {
+        // Many "--" lines: all kept, past the limit.
+        let mut m = vec![];
+        m.extend_from_slice(b"Subject: s\r\n\r\n");
+        while m.len() < MAX_SKELETON + 1000 {
+            m.extend_from_slice(b"-- a signature separator, kept\r\n\r\n");
+        }
+        assert!(by_skeleton(&m, 1 << 20).is_none());
+    }
+}
