@@ -580,6 +580,12 @@ pub fn verify_message_with(
 /// anything [`verify_message`] would refuse: it then says why).
 #[must_use]
 pub fn detached_content(message: &[u8]) -> Option<(usize, usize, Vec<DigestAlgorithm>)> {
+    let (start, end, digests, _) = detached_parts(message)?;
+    Some((start, end, digests))
+}
+
+/// [`detached_content`], and whether the signature also carries content of its own.
+fn detached_parts(message: &[u8]) -> Option<(usize, usize, Vec<DigestAlgorithm>, bool)> {
     check_size(message).ok()?;
     let stripped = mime::strip_mbox_separator(message);
     if let alloc::borrow::Cow::Owned(_) = mime::to_crlf(stripped) {
@@ -600,7 +606,81 @@ pub fn detached_content(message: &[u8]) -> Option<(usize, usize, Vec<DigestAlgor
     // Both are slices of `message`; the subtraction finds the offset without unsafe code.
     let start = (content.as_ptr() as usize).checked_sub(message.as_ptr() as usize)?;
     let end = start.checked_add(content.len())?;
-    (end <= message.len()).then_some((start, end, digests))
+    (end <= message.len()).then_some((start, end, digests, parsed.content.is_some()))
+}
+
+/// A large detached signed message read in pieces ([`mime::skeleton`]): where its signed
+/// content is in the message, which digests of it the signers need, and what verifies it with
+/// those digests made elsewhere, without the message's bytes here.
+#[derive(Debug)]
+pub struct DetachedStandIn {
+    stand_in: mime::skeleton::StandIn,
+    start: usize,
+    end: usize,
+    digests: Vec<DigestAlgorithm>,
+}
+
+impl DetachedStandIn {
+    /// [`detached_content`] for a message read into `skeleton`: `None` where that gives
+    /// `None`, where the signature also carries content, and where the skeleton gave up.
+    #[must_use]
+    pub fn new(skeleton: mime::skeleton::Skeleton) -> Option<Self> {
+        let stand_in = skeleton.finish()?;
+        if stand_in.total > MAX_MESSAGE_SIZE {
+            return None;
+        }
+        let (start, end, digests, encapsulated) = detached_parts(&stand_in.bytes)?;
+        if encapsulated {
+            return None; // compared with the signed part byte for byte: read whole
+        }
+        // The content starts after a kept line (its part's header section) and ends with the
+        // CRLF before a kept delimiter line.
+        let start = stand_in.original(start)?;
+        let end = stand_in
+            .original(end)
+            .or_else(|| stand_in.original(end.checked_add(2)?)?.checked_sub(2))?;
+        (start <= end && end <= stand_in.total).then_some(Self {
+            stand_in,
+            start,
+            end,
+            digests,
+        })
+    }
+
+    /// Where the signed content is in the message: `start..end`.
+    #[must_use]
+    pub fn content(&self) -> core::ops::Range<usize> {
+        self.start..self.end
+    }
+
+    /// The digest algorithms of the signers: a digest of the content for each.
+    #[must_use]
+    pub fn digests(&self) -> &[DigestAlgorithm] {
+        &self.digests
+    }
+
+    /// [`verify_message_with`] for the message, with `digests` of its signed content for
+    /// every algorithm in [`Self::digests`]. The report's `content` is empty (the caller has
+    /// it).
+    ///
+    /// # Errors
+    /// `API_MISUSE` when a digest is missing; otherwise as [`verify_message`].
+    pub fn verify(
+        &self,
+        options: &VerifyOptions<'_>,
+        digests: &[(DigestAlgorithm, Vec<u8>)],
+    ) -> Result<VerifyReport> {
+        if !self
+            .digests
+            .iter()
+            .all(|d| digests.iter().any(|(a, _)| a == d))
+        {
+            return Err(Error::misuse(
+                "verify: a digest of the signed content for every signer's algorithm",
+            ));
+        }
+        verify_message_with(&self.stand_in.bytes, options, digests)
+    }
 }
 
 /// Verify one signed MIME entity; `from` and `date` come from the message's outer header;

@@ -5,6 +5,7 @@
 
 use cachet::mime::{self, skeleton::Skeleton, Entity};
 use cachet::smime::envelope::{split_message_in_place, split_skeleton};
+use cachet::smime::{detached_content, DetachedStandIn};
 use libfuzzer_sys::fuzz_target;
 
 fn walk(data: &[u8], depth: usize) {
@@ -30,16 +31,27 @@ fn walk(data: &[u8], depth: usize) {
     }
 }
 
-/// The skeleton's split (pieces of a size the input picks) against the whole message's.
-fn skeleton_agrees(data: &[u8]) {
-    let piece = 1 + usize::from(data.first().copied().unwrap_or(0)) % 97;
+fn read(data: &[u8], piece: usize) -> Skeleton {
     let mut skeleton = Skeleton::new();
     for p in data.chunks(piece) {
         if !skeleton.feed(p) {
             break;
         }
     }
-    let Ok(Some(split)) = split_skeleton(skeleton) else {
+    skeleton
+}
+
+/// The skeleton's split and detached content (pieces of a size the input picks) against the
+/// whole message's.
+fn skeleton_agrees(data: &[u8]) {
+    let piece = 1 + usize::from(data.first().copied().unwrap_or(0)) % 97;
+    if let Some(found) = DetachedStandIn::new(read(data, piece)) {
+        let (start, end, digests) =
+            detached_content(data).expect("a stand-in where the message has no detached content");
+        assert_eq!(found.content(), start..end);
+        assert_eq!(found.digests(), digests.as_slice());
+    }
+    let Ok(Some(split)) = split_skeleton(read(data, piece)) else {
         return;
     };
     let whole = split_message_in_place(data).expect("the skeleton split what the parser refuses");

@@ -254,11 +254,28 @@ export async function verify(options) {
   }
   const crls = byteList(options.crls, 'crls');
   const when = time(options.date, 'date');
-  // A large detached message's signed part is hashed by WebCrypto (native SHA-2), the rest here.
-  const where = message.length >= BULK_THRESHOLD
-    ? await call(() => wasm.detachedContent(message)) : undefined;
-  const digests = await contentDigests(message, where);
-  const report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when, digests));
+  // A large detached message's signed part is hashed by WebCrypto (native SHA-2), the rest here:
+  // from the core's reading of the message in pieces (never whole in wasm memory) where it
+  // can, else from the whole message.
+  let where;
+  let digests;
+  let report;
+  const skeleton = message.length >= BULK_THRESHOLD ? await call(() => readSkeleton(message)) : undefined;
+  try {
+    where = await call(() => skeleton?.detached());
+    digests = await contentDigests(message, where);
+    if (where !== undefined && digests.length === where[2].length) {
+      report = await call(() => skeleton.verify(anchors, extra, crls, when, digests));
+    }
+  } finally {
+    skeleton?.free();
+  }
+  if (report === undefined) {
+    where = message.length >= BULK_THRESHOLD
+      ? await call(() => wasm.detachedContent(message)) : undefined;
+    digests = await contentDigests(message, where);
+    report = await call(() => wasm.verifyMessage(message, anchors, extra, crls, when, digests));
+  }
   const signers = report.signers.map((s) => ({
     ...s,
     signingTime: s.signingTime === null || s.signingTime === undefined
@@ -381,12 +398,8 @@ const SKELETON_PIECE = 1024 * 1024;
  */
 function splitMessage(message) {
   if (message.length >= BULK_THRESHOLD) {
-    const skeleton = new wasm.MessageSkeleton();
+    const skeleton = readSkeleton(message);
     try {
-      let more = true;
-      for (let at = 0; more && at < message.length; at += SKELETON_PIECE) {
-        more = skeleton.feed(message.subarray(at, at + SKELETON_PIECE));
-      }
       const split = skeleton.split();
       if (split !== undefined) return split;
     } finally {
@@ -394,6 +407,16 @@ function splitMessage(message) {
     }
   }
   return wasm.splitMessage(message);
+}
+
+/** The core's `MessageSkeleton` of `message`, fed in pieces (the caller frees it). */
+function readSkeleton(message) {
+  const skeleton = new wasm.MessageSkeleton();
+  let more = true;
+  for (let at = 0; more && at < message.length; at += SKELETON_PIECE) {
+    more = skeleton.feed(message.subarray(at, at + SKELETON_PIECE));
+  }
+  return skeleton;
 }
 
 /** What `encryptExternal` (bulk.js) needs of the core: the outer header fields and

@@ -7,7 +7,8 @@
 //! keeps only what that decision reads, in a small stand-in message:
 //! - the top-level header section, every line that starts with `--` (any multipart delimiter
 //!   does) and the lines after such a line up to and including the next empty line (a part's
-//!   header section), byte for byte;
+//!   header section), and the body of a part whose header section names `pkcs7-signature` up
+//!   to the next line that starts with `--` (a detached signature), byte for byte;
 //! - for each run of other lines, one placeholder line per kind of line the run holds: `x`
 //!   (a 7-bit line that needs no encoding), `x ` (one that does: over 998 bytes, trailing
 //!   white space, `From ` at its start, a NUL) and a byte `0x80` (8-bit data).
@@ -15,7 +16,9 @@
 //! No delimiter can hide in a run (it would start a line with `--`), so the stand-in has the
 //! same multipart structure, the same header fields, and in every leaf body the same answer to
 //! "does it need encoding, is it ASCII" (both ask each line in turn). What it does not keep:
-//! any body byte of those runs. A message whose line ends are not all CRLF, or whose kept lines
+//! any body byte of those runs. Where each kept line was in the message is recorded
+//! ([`StandIn::original`]), so that an offset the stand-in's parse finds at a kept line's start
+//! or end can be taken back to the message. A message whose line ends are not all CRLF, or whose kept lines
 //! grow past [`MAX_SKELETON`], is given up on ([`Skeleton::feed`] says so): the caller takes the
 //! whole-message path, which converts or reports it.
 
@@ -43,6 +46,36 @@ enum State {
     Kept,
     /// Anywhere else: lines are dropped unless they start with `--`.
     Plain,
+    /// In the body of a detached signature part, up to a line that starts with `--`: kept.
+    Signature,
+}
+
+/// A [`Skeleton`]'s result: the stand-in message and where its kept bytes are in the message.
+#[derive(Debug)]
+pub struct StandIn {
+    /// The stand-in message.
+    pub bytes: Vec<u8>,
+    /// The length of the top-level header section (the same in the stand-in and the message).
+    pub header_end: usize,
+    /// The length of the message.
+    pub total: usize,
+    /// Runs of kept bytes: `(offset in the stand-in, offset in the message, length)`.
+    kept: Vec<(usize, usize, usize)>,
+}
+
+impl StandIn {
+    /// The message offset of stand-in offset `at`, when `at` is in a run of kept bytes or at
+    /// its end (for an end: `at` is the end of a kept line; for a start: its start).
+    #[must_use]
+    pub fn original(&self, at: usize) -> Option<usize> {
+        // The last run starting at or before `at`.
+        let i = self
+            .kept
+            .partition_point(|&(s, _, _)| s <= at)
+            .checked_sub(1)?;
+        let &(s, o, len) = self.kept.get(i)?;
+        (at - s <= len).then(|| o + (at - s))
+    }
 }
 
 /// The MIME structure of a message read in pieces (module docs).
@@ -58,12 +91,23 @@ pub struct Skeleton {
     /// The last byte read was a CR (it must be followed by an LF).
     pending_cr: bool,
     state: State,
+    /// The kept block being read (a part's header section) names `pkcs7-signature`.
+    signature_part: bool,
     run: Kinds,
     total: usize,
+    /// Where the line being read starts in the message; the runs of kept bytes so far.
+    line_start: usize,
+    kept: Vec<(usize, usize, usize)>,
     /// The length of the top-level header section (the same here as in the message).
     header_end: Option<usize>,
     /// Given up on: not CRLF, or too large a stand-in.
     failed: bool,
+}
+
+/// Does a header line name `pkcs7-signature` (any case)?
+fn contains_signature(line: &[u8]) -> bool {
+    line.windows(15)
+        .any(|w| w.eq_ignore_ascii_case(b"pkcs7-signature"))
 }
 
 impl core::fmt::Debug for Skeleton {
@@ -95,8 +139,11 @@ impl Skeleton {
             nul: false,
             pending_cr: false,
             state: State::TopHeader,
+            signature_part: false,
             run: Kinds::default(),
             total: 0,
+            line_start: 0,
+            kept: Vec::new(),
             header_end: None,
             failed: false,
         }
@@ -122,6 +169,7 @@ impl Skeleton {
             rest = after;
             if segment.last() == Some(&b'\n') {
                 self.end_line(true);
+                self.line_start = self.total;
             }
         }
         !self.failed
@@ -154,10 +202,9 @@ impl Skeleton {
         self.total
     }
 
-    /// The stand-in message (every piece read) and the length of its top-level header
-    /// section, which it shares with the message; `None` when the message was given up on.
+    /// The stand-in for the message (every piece read); `None` when it was given up on.
     #[must_use]
-    pub fn finish(mut self) -> Option<(Vec<u8>, usize)> {
+    pub fn finish(mut self) -> Option<StandIn> {
         if self.pending_cr {
             return None; // the message ends in a bare CR
         }
@@ -166,7 +213,12 @@ impl Skeleton {
         }
         self.flush_run();
         let header_end = self.header_end.unwrap_or(self.out.len());
-        (!self.failed).then_some((self.out, header_end))
+        (!self.failed).then_some(StandIn {
+            bytes: self.out,
+            header_end,
+            total: self.total,
+            kept: self.kept,
+        })
     }
 
     /// Part of the line being read (an LF only at its end); `clean`: no 8-bit byte or NUL.
@@ -219,20 +271,34 @@ impl Skeleton {
                 } else {
                     self.failed = true;
                 }
+                if self.state == State::Kept && contains_signature(&self.line) {
+                    self.signature_part = true;
+                }
                 if terminated && content_len == 0 {
                     if self.state == State::TopHeader {
                         self.header_end = Some(self.out.len());
                     }
-                    self.state = State::Plain;
+                    self.state = if core::mem::take(&mut self.signature_part) {
+                        State::Signature
+                    } else {
+                        State::Plain
+                    };
                 }
             }
-            State::Plain if dashes => {
+            State::Plain | State::Signature if dashes => {
                 if whole {
                     self.flush_run();
                     self.push_line();
                     self.state = State::Kept;
                 } else {
                     // Could be a delimiter with long padding: not to be dropped.
+                    self.failed = true;
+                }
+            }
+            State::Signature => {
+                if whole {
+                    self.push_line();
+                } else {
                     self.failed = true;
                 }
             }
@@ -247,13 +313,18 @@ impl Skeleton {
         self.line.clear();
     }
 
-    /// The line read (whole) into the stand-in.
+    /// The line read (whole) into the stand-in, and where it was in the message.
     fn push_line(&mut self) {
         if self.out.len().saturating_add(self.line.len()) > MAX_SKELETON {
             self.failed = true;
-        } else {
-            self.out.extend_from_slice(&self.line);
+            return;
         }
+        let (at, len) = (self.out.len(), self.line.len());
+        match self.kept.last_mut() {
+            Some((s, o, n)) if *s + *n == at && *o + *n == self.line_start => *n += len,
+            _ => self.kept.push((at, self.line_start, len)),
+        }
+        self.out.extend_from_slice(&self.line);
     }
 
     /// The placeholder lines of the run of dropped lines that just ended.

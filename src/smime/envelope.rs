@@ -137,16 +137,16 @@ pub fn split_skeleton(skeleton: mime::skeleton::Skeleton) -> Result<Option<smime
             limit: smime::MAX_MESSAGE_SIZE,
         });
     }
-    let Some((stand_in, header_end)) = skeleton.finish() else {
+    let Some(stand_in) = skeleton.finish() else {
         return Ok(None);
     };
-    let Ok(split) = smime::split_entity(&stand_in) else {
+    let Ok(split) = smime::split_entity(&stand_in.bytes) else {
         return Ok(None);
     };
     // The body runs from inside the header section (which the stand-in shares with the
     // message) to the end: to the end of the message.
     match split.body {
-        Some(body) if body.start <= header_end && body.end == stand_in.len() => {
+        Some(body) if body.start <= stand_in.header_end && body.end == stand_in.bytes.len() => {
             Ok(Some(smime::SplitEntity {
                 outer: split.outer,
                 head: split.head,

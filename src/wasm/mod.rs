@@ -397,6 +397,15 @@ pub fn detached_content(message: &[u8]) -> JsValue {
     let Some((start, end, digests)) = smime::detached_content(message) else {
         return JsValue::UNDEFINED;
     };
+    content_where(start, end, &digests)
+}
+
+/// `[start, end, ["sha-256", ...]]`.
+fn content_where(
+    start: usize,
+    end: usize,
+    digests: &[crate::algorithms::DigestAlgorithm],
+) -> JsValue {
     let names: Array = digests
         .iter()
         .map(|d| JsValue::from_str(d.micalg()))
@@ -420,6 +429,11 @@ pub fn verify_message(
         VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
     let digests = content_digests(&digests).map_err(to_js)?;
     let report = smime::verify_message_with(message, &inputs.options(), &digests).map_err(to_js)?;
+    report_object(&report)
+}
+
+/// A verify report as a plain JS object.
+fn report_object(report: &smime::VerifyReport) -> Result<JsValue, JsValue> {
     let signers = Array::new();
     for signer in &report.signers {
         let item = signer_object(signer).map_err(to_js)?;
@@ -976,12 +990,17 @@ fn split_array(split: crate::smime::SplitEntity) -> Array {
     parts
 }
 
-/// `splitMessage` for a large message read in pieces, never whole in wasm memory (see
-/// [`crate::mime::skeleton`]): `new MessageSkeleton()`, `feed(piece)` for each piece in order
-/// (`false`: given up on, stop), then `split()`: `[outer, head, start, end]` as `splitMessage`
-/// gives, or `undefined` when the whole message has to be split by `splitMessage` after all.
+/// A large message read in pieces, never whole in wasm memory (see [`crate::mime::skeleton`]):
+/// `new MessageSkeleton()`, `feed(piece)` for each piece in order (`false`: given up on, stop),
+/// then either `split()`: `[outer, head, start, end]` as `splitMessage` gives, or `detached()`:
+/// `[start, end, names]` as `detachedContent` gives, followed by `verify(...)` as
+/// `verifyMessage` with those digests. `undefined` from either: the whole message has to go to
+/// `splitMessage` or `detachedContent` and `verifyMessage` after all.
 #[wasm_bindgen(js_name = MessageSkeleton)]
-pub struct WasmSkeleton(Option<crate::mime::skeleton::Skeleton>);
+pub struct WasmSkeleton(
+    Option<crate::mime::skeleton::Skeleton>,
+    Option<smime::DetachedStandIn>,
+);
 
 #[wasm_bindgen(js_class = MessageSkeleton)]
 impl WasmSkeleton {
@@ -989,7 +1008,13 @@ impl WasmSkeleton {
     #[wasm_bindgen(constructor)]
     #[must_use]
     pub fn new() -> WasmSkeleton {
-        Self(Some(crate::mime::skeleton::Skeleton::new()))
+        Self(Some(crate::mime::skeleton::Skeleton::new()), None)
+    }
+
+    fn read(&mut self) -> Result<crate::mime::skeleton::Skeleton, JsValue> {
+        self.0
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: read already")))
     }
 
     /// Read the next piece; `false` once the message is given up on (or after `split`).
@@ -999,13 +1024,40 @@ impl WasmSkeleton {
 
     /// The split (once), or `undefined`.
     pub fn split(&mut self) -> Result<JsValue, JsValue> {
-        let Some(skeleton) = self.0.take() else {
-            return Err(to_js(Error::misuse("MessageSkeleton: split already")));
-        };
-        let Some(split) = envelope::split_skeleton(skeleton).map_err(to_js)? else {
+        let Some(split) = envelope::split_skeleton(self.read()?).map_err(to_js)? else {
             return Ok(JsValue::UNDEFINED);
         };
         Ok(split_array(split).into())
+    }
+
+    /// Where the detached signed content is, and its signers' digests (once), or `undefined`.
+    pub fn detached(&mut self) -> Result<JsValue, JsValue> {
+        let Some(found) = smime::DetachedStandIn::new(self.read()?) else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let range = found.content();
+        let value = content_where(range.start, range.end, found.digests());
+        self.1 = Some(found);
+        Ok(value)
+    }
+
+    /// Verify the message `detached()` found, with a digest for each of its names.
+    pub fn verify(
+        &self,
+        trust_anchors: Array,
+        certificates: Array,
+        crls: Array,
+        time_ms: f64,
+        digests: Array,
+    ) -> Result<JsValue, JsValue> {
+        let found = self
+            .1
+            .as_ref()
+            .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: detached() first")))?;
+        let inputs =
+            VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
+        let digests = content_digests(&digests).map_err(to_js)?;
+        report_object(&found.verify(&inputs.options(), &digests).map_err(to_js)?)
     }
 }
 

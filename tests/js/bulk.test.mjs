@@ -56,7 +56,7 @@ async function countingGcm(fn) {
 
 
 // First in this file: wasm memory never shrinks, so it is measured before other tests grow it.
-test('a large message to sign or encrypt is split by the core in pieces, never whole in wasm memory; OpenSSL verifies and decrypts the result', async () => {
+test('a large message to sign, encrypt or verify is read by the core in pieces, never whole in wasm memory; OpenSSL verifies and decrypts what we write, we verify what it signs', async () => {
   const core = await import('../../pkg/cachet_wasm.js');
   const exports = core.initSync(); // the instance index.js loaded: its memory
   const MiB = 1 << 20;
@@ -69,25 +69,45 @@ test('a large message to sign or encrypt is split by the core in pieces, never w
     + `Content-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b-1--\r\n`;
   const message = new TextEncoder().encode(text);
   assert.ok(message.length > 32 * MiB);
+  const entity = text.slice(text.indexOf('Content-Type: multipart/mixed'));
+  const dir = scratch('bulk-skeleton');
+  writeFileSync(join(dir, 'entity.eml'), entity);
+  const bySsl = run('openssl', ['cms', '-sign', '-in', join(dir, 'entity.eml'), '-signer', pki('alice-rsa.pem'),
+    '-inkey', pki('alice-rsa.key'), '-certfile', pki('inter-ca.pem'), '-out', join(dir, 'openssl.eml')]);
+  assert.equal(bySsl.status, 0, bySsl.stderr);
+  // OpenSSL writes its own header lines with LF: CRLF, as SMTP delivers them.
+  const opensslSigned = new Uint8Array(Buffer.from(readFileSync(join(dir, 'openssl.eml'), 'latin1')
+    .replace(/\r?\n/g, '\r\n'), 'latin1'));
   const before = exports.memory.buffer.byteLength;
   const signed = await cachet.sign({ message, signingKeys: alice, date: AT_DATE });
   const enc = await cachet.encrypt({ message, encryptionKeys: read('bob-rsa.pem') });
+  const report = await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE });
+  const theirs = await cachet.verify({ message: opensslSigned, trustAnchors: root, date: AT_DATE });
   const grown = exports.memory.buffer.byteLength - before;
-  // Split whole, the message would be copied into wasm memory (32 MiB and more, for good).
+  // Read whole, each message would be copied into wasm memory (32 MiB and more, for good).
   assert.ok(grown < 8 * MiB, `wasm memory grew by ${(grown / MiB).toFixed(1)} MiB`);
+  assert.equal(report.valid, true);
+  assert.equal(report.signers[0].email, 'alice@example.org');
+  assert.equal(new TextDecoder().decode(report.content), entity);
+  assert.equal(theirs.valid, true, JSON.stringify(theirs.signers.map((x) => x.code)));
+  // One byte of the attachment changed: content-altered, as from the whole message.
+  const altered = signed.slice();
+  altered[signed.length >> 1] ^= 1;
+  const alteredReport = await cachet.verify({ message: altered, trustAnchors: root, date: AT_DATE });
+  assert.equal(alteredReport.signers[0].status, 'content-altered');
+  const whole = core.verifyMessage(altered, [read('root-ca.pem')], [], [], AT_DATE.getTime(), []);
+  assert.equal(whole.signers[0].code, alteredReport.signers[0].code);
   // The pieces give the split of the whole message.
   const skeleton = new core.MessageSkeleton();
   for (let at = 0; at < message.length; at += 100_000) assert.ok(skeleton.feed(message.subarray(at, at + 100_000)));
   const pieces = skeleton.split();
   skeleton.free();
   assert.deepEqual(pieces, core.splitMessage(message));
-  const dir = scratch('bulk-skeleton');
   writeFileSync(join(dir, 'signed.eml'), signed);
   writeFileSync(join(dir, 'enc.eml'), enc);
   const ver = run('openssl', ['cms', '-verify', '-in', join(dir, 'signed.eml'), '-CAfile', pki('root-ca.pem'),
     '-purpose', 'smimesign', '-out', join(dir, 'verified')]);
   assert.equal(ver.status, 0, ver.stderr);
-  const entity = text.slice(text.indexOf('Content-Type: multipart/mixed'));
   assert.equal(readFileSync(join(dir, 'verified'), 'latin1'), entity);
   const dec = run('openssl', ['cms', '-decrypt', '-in', join(dir, 'enc.eml'), '-inkey', pki('bob-rsa.key'),
     '-recip', pki('bob-rsa.pem'), '-out', join(dir, 'decrypted')]);
