@@ -609,77 +609,76 @@ fn detached_parts(message: &[u8]) -> Option<(usize, usize, Vec<DigestAlgorithm>,
     (end <= message.len()).then_some((start, end, digests, parsed.content.is_some()))
 }
 
-/// A large detached signed message read in pieces ([`mime::skeleton`]): where its signed
-/// content is in the message, which digests of it the signers need, and what verifies it with
-/// those digests made elsewhere, without the message's bytes here.
-#[derive(Debug)]
-pub struct DetachedStandIn {
-    stand_in: mime::skeleton::StandIn,
-    start: usize,
-    end: usize,
-    digests: Vec<DigestAlgorithm>,
+/// Where a large detached signed message read in pieces ([`mime::skeleton`]) has its signed
+/// content, which digests of it the signers need, and what verifies it with those digests made
+/// elsewhere, without the message's bytes here.
+#[derive(Clone, Debug)]
+pub struct Detached {
+    /// The signed content's place in the message.
+    pub content: core::ops::Range<usize>,
+    /// Its place in the stand-in.
+    pub(crate) in_stand_in: core::ops::Range<usize>,
+    /// The digest algorithms of the signers: a digest of the content for each.
+    pub digests: Vec<DigestAlgorithm>,
 }
 
-impl DetachedStandIn {
-    /// [`detached_content`] for a message read into `skeleton`: `None` where that gives
-    /// `None`, where the signature also carries content, and where the skeleton gave up.
+impl Detached {
+    /// [`detached_content`] for the message of `stand_in`: `None` where that gives `None`,
+    /// and where the signature also carries content.
     #[must_use]
-    pub fn new(skeleton: mime::skeleton::Skeleton) -> Option<Self> {
-        let stand_in = skeleton.finish()?;
+    pub fn find(stand_in: &mime::skeleton::StandIn) -> Option<Self> {
         if stand_in.total > MAX_MESSAGE_SIZE {
             return None;
         }
-        let (start, end, digests, encapsulated) = detached_parts(&stand_in.bytes)?;
+        let (s, e, digests, encapsulated) = detached_parts(&stand_in.bytes)?;
         if encapsulated {
             return None; // compared with the signed part byte for byte: read whole
         }
         // The content starts after a kept line (its part's header section) and ends with the
         // CRLF before a kept delimiter line.
-        let start = stand_in.original(start)?;
+        let start = stand_in.original(s)?;
         let end = stand_in
-            .original(end)
-            .or_else(|| stand_in.original(end.checked_add(2)?)?.checked_sub(2))?;
+            .original(e)
+            .or_else(|| stand_in.original(e.checked_add(2)?)?.checked_sub(2))?;
         (start <= end && end <= stand_in.total).then_some(Self {
-            stand_in,
-            start,
-            end,
+            content: start..end,
+            in_stand_in: s..e,
             digests,
         })
     }
 
-    /// Where the signed content is in the message: `start..end`.
-    #[must_use]
-    pub fn content(&self) -> core::ops::Range<usize> {
-        self.start..self.end
+    /// Are there `digests` for every algorithm of [`Self::digests`]?
+    ///
+    /// # Errors
+    /// `API_MISUSE` when one is missing.
+    pub(crate) fn check(&self, digests: &[(DigestAlgorithm, Vec<u8>)]) -> Result<()> {
+        if self
+            .digests
+            .iter()
+            .all(|d| digests.iter().any(|(a, _)| a == d))
+        {
+            Ok(())
+        } else {
+            Err(Error::misuse(
+                "verify: a digest of the signed content for every signer's algorithm",
+            ))
+        }
     }
 
-    /// The digest algorithms of the signers: a digest of the content for each.
-    #[must_use]
-    pub fn digests(&self) -> &[DigestAlgorithm] {
-        &self.digests
-    }
-
-    /// [`verify_message_with`] for the message, with `digests` of its signed content for
-    /// every algorithm in [`Self::digests`]. The report's `content` is empty (the caller has
-    /// it).
+    /// [`verify_message_with`] for the message of `stand_in`, with `digests` of its signed
+    /// content for every algorithm in [`Self::digests`]. The report's `content` is empty (the
+    /// caller has it).
     ///
     /// # Errors
     /// `API_MISUSE` when a digest is missing; otherwise as [`verify_message`].
     pub fn verify(
         &self,
+        stand_in: &mime::skeleton::StandIn,
         options: &VerifyOptions<'_>,
         digests: &[(DigestAlgorithm, Vec<u8>)],
     ) -> Result<VerifyReport> {
-        if !self
-            .digests
-            .iter()
-            .all(|d| digests.iter().any(|(a, _)| a == d))
-        {
-            return Err(Error::misuse(
-                "verify: a digest of the signed content for every signer's algorithm",
-            ));
-        }
-        verify_message_with(&self.stand_in.bytes, options, digests)
+        self.check(digests)?;
+        verify_message_with(&stand_in.bytes, options, digests)
     }
 }
 

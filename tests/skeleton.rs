@@ -13,18 +13,29 @@
 mod common;
 
 use cachet::algorithms::DigestAlgorithm;
-use cachet::mime::skeleton::Skeleton;
-use cachet::smime::{self, DetachedStandIn, VerifyOptions, VerifyReport};
+use cachet::cms::cipher::ContentCipher;
+use cachet::mime::compose::{compose, Attachment, ComposeOptions};
+use cachet::mime::skeleton::{Skeleton, StandIn};
+use cachet::smime::envelope::{self, EncryptOptions, FirstLayer, OpenReport};
+use cachet::smime::protect::Policy;
+use cachet::smime::seal::{prepare, SealOptions};
+use cachet::smime::{self, Detached, SignOptions, VerifyOptions, VerifyReport};
 use common::{anchors, identity, sign_with, AT};
 
-fn stand_in(message: &[u8], piece: usize) -> Option<DetachedStandIn> {
+fn read(message: &[u8], piece: usize) -> Option<StandIn> {
     let mut s = Skeleton::new();
     for p in message.chunks(piece.max(1)) {
         if !s.feed(p) {
             break;
         }
     }
-    DetachedStandIn::new(s)
+    s.finish()
+}
+
+fn stand_in(message: &[u8], piece: usize) -> Option<(StandIn, Detached)> {
+    let read = read(message, piece)?;
+    let found = Detached::find(&read)?;
+    Some((read, found))
 }
 
 fn options(anchors: &[x509_cert::Certificate]) -> VerifyOptions<'_> {
@@ -65,26 +76,28 @@ fn agrees(message: &[u8]) -> bool {
     let whole = smime::detached_content(message);
     let mut answered = true;
     for piece in [1, 5, 77, 4096, 65536, message.len()] {
-        let Some(s) = stand_in(message, piece) else {
+        let Some((read, s)) = stand_in(message, piece) else {
             answered = false;
             continue;
         };
         let (start, end, names) = whole
             .clone()
             .expect("a stand-in where the message has none");
-        assert_eq!(s.content(), start..end, "piece {piece}");
-        assert_eq!(s.digests(), names.as_slice());
+        assert_eq!(s.content, start..end, "piece {piece}");
+        assert_eq!(s.digests, names);
         let digests: Vec<(DigestAlgorithm, Vec<u8>)> = names
             .iter()
             .map(|d| (*d, d.digest(&message[start..end]).unwrap()))
             .collect();
-        let mine = s.verify(&options(&anchors), &digests).unwrap();
+        let mine = s.verify(&read, &options(&anchors), &digests).unwrap();
         let theirs = smime::verify_message(message, &options(&anchors)).unwrap();
         assert_eq!(summary(&mine), summary(&theirs), "piece {piece}");
         assert!(mine.content.is_empty());
         // Without a digest for every signer it refuses (never hashes its stand-in bytes).
         if !digests.is_empty() {
-            let err = s.verify(&options(&anchors), &digests[1..]).unwrap_err();
+            let err = s
+                .verify(&read, &options(&anchors), &digests[1..])
+                .unwrap_err();
             assert_eq!(err.code(), "API_MISUSE");
         }
     }
@@ -205,4 +218,194 @@ fn messages_of_other_clients_agree() {
         answered >= 5,
         "only {answered} signed vectors answered by the stand-in"
     );
+}
+
+/// A large message as a web mail composes it: text and an attachment.
+fn composed(attachment: usize) -> Vec<u8> {
+    let o = ComposeOptions {
+        from: "Alice <alice@example.org>".into(),
+        to: vec!["Bob <bob@example.org>".into()],
+        subject: "Quarterly numbers".into(),
+        text: Some("Hello Bob,\nthe numbers are attached.\n".into()),
+        attachments: vec![Attachment {
+            filename: "n.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: (0..attachment).map(|i| (i * 7 % 251) as u8).collect(),
+        }],
+        time: AT,
+        ..Default::default()
+    };
+    compose(&o, &mut common::rng()).unwrap()
+}
+
+/// What an open report says, content aside.
+fn open_summary(r: &OpenReport) -> String {
+    let layers: Vec<String> = r
+        .layers
+        .iter()
+        .map(|l| match l {
+            envelope::Layer::Signed { signers, opaque } => format!(
+                "signed opaque={opaque} {:?}",
+                signers
+                    .iter()
+                    .map(|s| (s.status.as_str(), s.code, s.email.clone()))
+                    .collect::<Vec<_>>()
+            ),
+            other => envelope::layer_type(other).to_string(),
+        })
+        .collect();
+    format!(
+        "{layers:?} authenticated={} signed_valid={} headers={:?} protected={:?}",
+        r.authenticated,
+        r.signed_valid,
+        String::from_utf8_lossy(&r.headers),
+        r.protected
+    )
+}
+
+/// Digests of the signed content `found` locates in `plaintext`, as WebCrypto would make them.
+fn digests_of(found: Option<&Detached>, plaintext: &[u8]) -> Vec<(DigestAlgorithm, Vec<u8>)> {
+    found
+        .iter()
+        .flat_map(|f| {
+            f.digests
+                .iter()
+                .map(|d| (*d, d.digest(&plaintext[f.content.clone()]).unwrap()))
+        })
+        .collect()
+}
+
+/// Open the decrypted `plaintext` of a message with header section `header` from its stand-in
+/// and whole; they must agree. Returns whether the stand-in answered for every piece size.
+fn opens_alike(header: &[u8], plaintext: &[u8]) -> bool {
+    let anchors = anchors();
+    let cipher = ContentCipher::Aes256Gcm;
+    let whole = envelope::open_after(
+        header,
+        Some(FirstLayer::Decrypted {
+            content: plaintext,
+            cipher,
+        }),
+        &[],
+        &options(&anchors),
+        &mut common::rng(),
+    )
+    .unwrap();
+    let mut answered = true;
+    for piece in [3, 4096, plaintext.len()] {
+        let read = read(plaintext, piece).expect("a CRLF plaintext is read");
+        let found = Detached::find(&read);
+        let digests = digests_of(found.as_ref(), plaintext);
+        let opened = envelope::open_stand_in(
+            header,
+            cipher,
+            &read,
+            found.as_ref(),
+            &options(&anchors),
+            &digests,
+        )
+        .unwrap();
+        let Some((report, range)) = opened else {
+            answered = false;
+            continue;
+        };
+        assert_eq!(open_summary(&report), open_summary(&whole), "piece {piece}");
+        assert_eq!(&plaintext[range], whole.content.as_slice(), "piece {piece}");
+        assert!(report.content.is_empty());
+    }
+    answered
+}
+
+/// The outer header section (as an encrypted message has it) and the entity `seal` encrypts.
+fn sealed_payload(header_protection: bool, sign: bool, legacy_display: bool) -> (Vec<u8>, Vec<u8>) {
+    let alice = identity("alice-rsa");
+    let bob_cert = common::certs("pki/bob-rsa.pem").remove(0);
+    let signers = [&alice];
+    let options = SealOptions {
+        signers: if sign { &signers } else { &[] },
+        sign: SignOptions {
+            opaque: false,
+            digest: DigestAlgorithm::Sha256,
+            rsa_pss: false,
+            time: AT,
+        },
+        recipients: &[&bob_cert],
+        encrypt: EncryptOptions::default(),
+        header_protection,
+        policy: Policy::Baseline,
+        legacy_display,
+    };
+    let (outer, entity) = prepare(&composed(300_000), &options, &mut common::rng()).unwrap();
+    let mut header = outer;
+    header.extend_from_slice(
+        b"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n\r\n",
+    );
+    (header, entity)
+}
+
+#[test]
+fn open_of_a_large_decrypted_message_agrees_with_the_whole_plaintext() {
+    for (hp, sign, legacy) in [
+        (true, true, true),
+        (true, true, false),
+        (false, true, false),
+        (true, false, true),
+        (false, false, false),
+    ] {
+        let (header, plaintext) = sealed_payload(hp, sign, legacy);
+        assert!(
+            opens_alike(&header, &plaintext),
+            "hp={hp} sign={sign}: the stand-in gave up"
+        );
+    }
+}
+
+#[test]
+fn open_stand_in_agrees_on_altered_content_and_leaves_nested_layers_to_the_whole_path() {
+    let (header, plaintext) = sealed_payload(true, true, true);
+    // An attachment byte changed after signing: content-altered both ways.
+    let mut altered = plaintext.clone();
+    let at = altered.len() / 2;
+    altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+    assert!(opens_alike(&header, &altered));
+    // A signed layer inside a signed layer: the whole plaintext is opened.
+    let inner = sign_with(
+        &composed(1000),
+        &identity("alice-p256"),
+        false,
+        DigestAlgorithm::Sha256,
+        false,
+    );
+    let outer = sign_with(
+        &inner,
+        &identity("alice-rsa"),
+        false,
+        DigestAlgorithm::Sha256,
+        false,
+    );
+    let start = String::from_utf8_lossy(&outer)
+        .find("Content-Type: multipart/signed")
+        .unwrap();
+    let nested = &outer[start..];
+    let read = read(nested, 4096).unwrap();
+    let found = Detached::find(&read).unwrap();
+    let digests = digests_of(Some(&found), nested);
+    let anchors = anchors();
+    let open = |digests: &[(DigestAlgorithm, Vec<u8>)]| {
+        envelope::open_stand_in(
+            &header,
+            ContentCipher::Aes256Gcm,
+            &read,
+            Some(&found),
+            &options(&anchors),
+            digests,
+        )
+    };
+    assert!(
+        open(&digests).unwrap().is_none(),
+        "a nested layer is left to the whole path"
+    );
+    assert!(!opens_alike(&header, nested));
+    // A missing digest is refused.
+    assert_eq!(open(&[]).unwrap_err().code(), "API_MISUSE");
 }

@@ -386,6 +386,31 @@ export async function encrypt(options) {
   return sameType(options.message, out);
 }
 
+/**
+ * `openDecrypted` for a large plaintext decrypted in place, read by the core in pieces (never
+ * whole in wasm memory) and, when it is a detached signed message, with WebCrypto's digests of
+ * its signed part: the report, whose `content` is a view of the plaintext. `undefined` when the
+ * core cannot open it so (a nested or opaque layer, line ends to convert): the caller opens the
+ * whole plaintext. `verifying`: `[anchors, certificates, crls, when]`.
+ */
+async function openInPieces({ header, plaintext, cipher }, verifying) {
+  if (plaintext === undefined || plaintext.length < BULK_THRESHOLD) return undefined;
+  const skeleton = await call(() => readSkeleton(plaintext));
+  try {
+    const where = await call(() => skeleton.detached());
+    const digests = await contentDigests(plaintext, where);
+    if (where !== undefined && digests.length !== where[2].length) return undefined;
+    const report = await call(() => skeleton.open(header, cipher, ...verifying, digests));
+    if (report === undefined) return undefined;
+    const [start, end] = report.contentRange;
+    delete report.contentRange;
+    report.content = plaintext.subarray(start, end);
+    return report;
+  } finally {
+    skeleton.free();
+  }
+}
+
 /** The core reads a large message to split in pieces of this size. */
 const SKELETON_PIECE = 1024 * 1024;
 
@@ -529,8 +554,9 @@ export async function open(options) {
       : null;
     if (inPlace) {
       await progress('verify', inPlace.plaintext?.length ?? 0);
-      return call(() => id.inner.openDecrypted(inPlace.header, inPlace.plaintext, inPlace.cipher, anchors,
-        extra, crls, when));
+      const fromPieces = await openInPieces(inPlace, [anchors, extra, crls, when]);
+      return fromPieces ?? call(() => id.inner.openDecrypted(inPlace.header, inPlace.plaintext,
+        inPlace.cipher, anchors, extra, crls, when));
     }
     const found = wanted ? await call(() => id.inner.externalContent(message)) : null;
     if (!found) {

@@ -703,6 +703,12 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
         };
         current = mime::into_crlf(next);
     }
+    Ok(conclude(layers, headers, current))
+}
+
+/// The report of the `layers` opened, the innermost content being `current` (or a stand-in for
+/// it: only its header section and MIME structure are read here).
+fn conclude(layers: Vec<Layer>, headers: Vec<u8>, current: Vec<u8>) -> OpenReport {
     let intact = |s: &SignerReport| {
         !matches!(
             s.status,
@@ -738,14 +744,83 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
     } else {
         None
     };
-    Ok(OpenReport {
+    OpenReport {
         layers,
         content: current,
         headers,
         authenticated,
         signed_valid,
         protected,
-    })
+    }
+}
+
+/// [`open_after`] for a large message whose outermost layer the caller decrypted (`cipher`),
+/// the plaintext read in pieces into `plaintext` ([`mime::skeleton`]: never whole here); when
+/// that is a detached signed message, with `detached` found in it and `digests` of its signed
+/// content made elsewhere (see [`smime::Detached`]). `message` is the message's header section.
+/// Gives the report, whose `content` is left empty, and where that content is in the
+/// plaintext; `None` when the plaintext holds more than this reads (an opaque signed or a
+/// nested layer, content that is not MIME): the caller then opens the whole plaintext.
+///
+/// # Errors
+/// As [`open`]; `API_MISUSE` for a missing digest or a message that is not encrypted.
+pub fn open_stand_in(
+    message: &[u8],
+    cipher: ContentCipher,
+    plaintext: &mime::skeleton::StandIn,
+    detached: Option<&smime::Detached>,
+    verify: &VerifyOptions<'_>,
+    digests: &[(crate::algorithms::DigestAlgorithm, Vec<u8>)],
+) -> Result<Option<(OpenReport, core::ops::Range<usize>)>> {
+    smime::check_size(message)?;
+    let message = mime::to_crlf(mime::strip_mbox_separator(message));
+    let outer = Entity::parse(&message)?;
+    if !smime::is_pkcs7_mime(&outer.content_type()) {
+        return Err(Error::misuse("the message is not encrypted"));
+    }
+    let headers = outer_fields(&outer);
+    let from = outer
+        .field("From")
+        .and_then(|f| mime::first_address(&f.value()));
+    let date: Option<UnixTime> = outer
+        .field("Date")
+        .and_then(|f| mime::parse_date(&f.value()));
+    let mut layers = alloc::vec![Layer::Encrypted {
+        cipher,
+        authenticated: cipher.is_authenticated(),
+    }];
+    let Ok(entity) = Entity::parse(&plaintext.bytes) else {
+        return Ok(None);
+    };
+    let ct = entity.content_type();
+    let (current, range) = if ct.is("multipart/signed") {
+        let Some(found) = detached else {
+            return Ok(None);
+        };
+        found.check(digests)?;
+        let report = smime::verify_entity(&entity, from, date, verify, digests)?;
+        layers.push(Layer::Signed {
+            opaque: false,
+            signers: report.signers,
+        });
+        let inner = plaintext.bytes.get(found.in_stand_in.clone());
+        (inner.unwrap_or_default(), found.content.clone())
+    } else if smime::is_pkcs7_mime(&ct) {
+        return Ok(None);
+    } else {
+        (plaintext.bytes.as_slice(), 0..plaintext.total)
+    };
+    // Another layer inside, or content that is not MIME: the whole plaintext is opened.
+    let Ok(inner) = Entity::parse(current) else {
+        return Ok(None);
+    };
+    let inner_ct = inner.content_type();
+    if inner_ct.is("multipart/signed") || smime::is_pkcs7_mime(&inner_ct) {
+        return Ok(None);
+    }
+    let mut report = conclude(layers, headers, current.to_vec());
+    report.content = Vec::new();
+    Ok(Some((report, range)))
 }
 
 /// A name for a layer type as the CLI and JSON show it.

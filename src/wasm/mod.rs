@@ -992,15 +992,17 @@ fn split_array(split: crate::smime::SplitEntity) -> Array {
 
 /// A large message read in pieces, never whole in wasm memory (see [`crate::mime::skeleton`]):
 /// `new MessageSkeleton()`, `feed(piece)` for each piece in order (`false`: given up on, stop),
-/// then either `split()`: `[outer, head, start, end]` as `splitMessage` gives, or `detached()`:
-/// `[start, end, names]` as `detachedContent` gives, followed by `verify(...)` as
-/// `verifyMessage` with those digests. `undefined` from either: the whole message has to go to
-/// `splitMessage` or `detachedContent` and `verifyMessage` after all.
+/// then one of: `split()`: `[outer, head, start, end]` as `splitMessage` gives; `detached()`:
+/// `[start, end, names]` as `detachedContent` gives, then `verify(...)` as `verifyMessage` with
+/// those digests; for a decrypted plaintext, `detached()` and then `open(...)`. `undefined`
+/// from any of them: the whole message has to go to `splitMessage`, `detachedContent` and
+/// `verifyMessage`, or `openDecrypted`, after all.
 #[wasm_bindgen(js_name = MessageSkeleton)]
-pub struct WasmSkeleton(
-    Option<crate::mime::skeleton::Skeleton>,
-    Option<smime::DetachedStandIn>,
-);
+pub struct WasmSkeleton {
+    reading: Option<crate::mime::skeleton::Skeleton>,
+    read: Option<crate::mime::skeleton::StandIn>,
+    detached: Option<smime::Detached>,
+}
 
 #[wasm_bindgen(js_class = MessageSkeleton)]
 impl WasmSkeleton {
@@ -1008,37 +1010,39 @@ impl WasmSkeleton {
     #[wasm_bindgen(constructor)]
     #[must_use]
     pub fn new() -> WasmSkeleton {
-        Self(Some(crate::mime::skeleton::Skeleton::new()), None)
+        Self {
+            reading: Some(crate::mime::skeleton::Skeleton::new()),
+            read: None,
+            detached: None,
+        }
     }
 
-    fn read(&mut self) -> Result<crate::mime::skeleton::Skeleton, JsValue> {
-        self.0
-            .take()
-            .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: read already")))
-    }
-
-    /// Read the next piece; `false` once the message is given up on (or after `split`).
+    /// Read the next piece; `false` once the message is given up on (or read).
     pub fn feed(&mut self, piece: &[u8]) -> bool {
-        self.0.as_mut().is_some_and(|s| s.feed(piece))
+        self.reading.as_mut().is_some_and(|s| s.feed(piece))
     }
 
-    /// The split (once), or `undefined`.
+    /// The split (instead of the others), or `undefined`.
     pub fn split(&mut self) -> Result<JsValue, JsValue> {
-        let Some(split) = envelope::split_skeleton(self.read()?).map_err(to_js)? else {
+        let skeleton = self
+            .reading
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: read already")))?;
+        let Some(split) = envelope::split_skeleton(skeleton).map_err(to_js)? else {
             return Ok(JsValue::UNDEFINED);
         };
         Ok(split_array(split).into())
     }
 
-    /// Where the detached signed content is, and its signers' digests (once), or `undefined`.
-    pub fn detached(&mut self) -> Result<JsValue, JsValue> {
-        let Some(found) = smime::DetachedStandIn::new(self.read()?) else {
-            return Ok(JsValue::UNDEFINED);
-        };
-        let range = found.content();
-        let value = content_where(range.start, range.end, found.digests());
-        self.1 = Some(found);
-        Ok(value)
+    /// Where the detached signed content is, and its signers' digests, or `undefined`.
+    pub fn detached(&mut self) -> JsValue {
+        if let Some(skeleton) = self.reading.take() {
+            self.read = skeleton.finish();
+        }
+        self.detached = self.read.as_ref().and_then(smime::Detached::find);
+        self.detached.as_ref().map_or(JsValue::UNDEFINED, |d| {
+            content_where(d.content.start, d.content.end, &d.digests)
+        })
     }
 
     /// Verify the message `detached()` found, with a digest for each of its names.
@@ -1050,14 +1054,59 @@ impl WasmSkeleton {
         time_ms: f64,
         digests: Array,
     ) -> Result<JsValue, JsValue> {
-        let found = self
-            .1
-            .as_ref()
-            .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: detached() first")))?;
+        let (Some(read), Some(found)) = (&self.read, &self.detached) else {
+            return Err(to_js(Error::misuse("MessageSkeleton: detached() first")));
+        };
         let inputs =
             VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
         let digests = content_digests(&digests).map_err(to_js)?;
-        report_object(&found.verify(&inputs.options(), &digests).map_err(to_js)?)
+        report_object(
+            &found
+                .verify(read, &inputs.options(), &digests)
+                .map_err(to_js)?,
+        )
+    }
+
+    /// `openDecrypted` for this plaintext (after `detached()`; `digests` as for `verify`, empty
+    /// when it found nothing) of a message whose header section is `message`: the report, its
+    /// `content` left out and `contentRange: [start, end]` of the plaintext instead; or
+    /// `undefined`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        &self,
+        message: &[u8],
+        cipher: &str,
+        trust_anchors: Array,
+        certificates: Array,
+        crls: Array,
+        time_ms: f64,
+        digests: Array,
+    ) -> Result<JsValue, JsValue> {
+        let Some(read) = &self.read else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let cipher = ContentCipher::from_name(cipher)
+            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
+        let inputs =
+            VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
+        let digests = content_digests(&digests).map_err(to_js)?;
+        let opened = envelope::open_stand_in(
+            message,
+            cipher,
+            read,
+            self.detached.as_ref(),
+            &inputs.options(),
+            &digests,
+        )
+        .map_err(to_js)?;
+        let Some((report, range)) = opened else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let obj: Object = open_object(&report).map_err(to_js)?.unchecked_into();
+        #[allow(clippy::cast_precision_loss)] // message sizes are far below 2^53
+        let range = Array::of2(&(range.start as f64).into(), &(range.end as f64).into());
+        set(&obj, "contentRange", range);
+        Ok(obj.into())
     }
 }
 
