@@ -189,34 +189,82 @@ fn opaque_and_unsigned_messages_have_no_stand_in() {
     assert!(stand_in(&lf, 4096).is_none());
 }
 
-#[test]
-fn messages_of_other_clients_agree() {
-    // Every signed message in the test vectors (Outlook, Thunderbird, OpenSSL, BouncyCastle,
-    // ...), with CRLF line ends.
-    let mut answered = 0;
+/// Every message in the test vectors (Outlook, Thunderbird, OpenSSL, BouncyCastle, ...), as
+/// stored (most with LF line ends).
+fn vectors() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
     let mut dirs = vec![std::path::PathBuf::from("tests/vectors")];
     while let Some(dir) = dirs.pop() {
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = e.path();
             if path.is_dir() {
                 dirs.push(path);
-                continue;
-            }
-            if !matches!(
+            } else if matches!(
                 path.extension().and_then(|x| x.to_str()),
                 Some("eml" | "msg")
             ) {
-                continue;
+                out.push(std::fs::read(&path).unwrap());
             }
-            let message = cachet::mime::to_crlf(&std::fs::read(&path).unwrap()).into_owned();
-            if smime::detached_content(&message).is_some() && agrees(&message) {
-                answered += 1;
-            }
+        }
+    }
+    out
+}
+
+#[test]
+fn messages_of_other_clients_agree() {
+    let mut answered = 0;
+    for message in vectors() {
+        let message = cachet::mime::to_crlf(&message).into_owned();
+        if smime::detached_content(&message).is_some() && agrees(&message) {
+            answered += 1;
         }
     }
     assert!(
         answered >= 5,
         "only {answered} signed vectors answered by the stand-in"
+    );
+}
+
+/// The split of `message` read in pieces equals the whole message's whenever it answers.
+fn splits_alike(message: &[u8]) -> bool {
+    let whole = envelope::split_message_in_place(message);
+    let mut answered = true;
+    for piece in [1, 7, 4096, message.len()] {
+        let mut s = Skeleton::new();
+        for p in message.chunks(piece.max(1)) {
+            if !s.feed(p) {
+                break;
+            }
+        }
+        match envelope::split_skeleton(s).unwrap() {
+            Some(split) => {
+                let w = whole
+                    .as_ref()
+                    .expect("the skeleton split what the parser refuses");
+                assert_eq!(
+                    (&split.outer, &split.head, &split.body),
+                    (&w.outer, &w.head, &w.body),
+                    "piece {piece}"
+                );
+            }
+            None => answered = false,
+        }
+    }
+    answered
+}
+
+#[test]
+fn messages_of_other_clients_split_alike() {
+    let mut answered = 0;
+    for message in vectors() {
+        splits_alike(&message);
+        if splits_alike(&cachet::mime::to_crlf(&message)) {
+            answered += 1;
+        }
+    }
+    assert!(
+        answered > 20,
+        "only {answered} vectors answered by the skeleton"
     );
 }
 

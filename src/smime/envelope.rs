@@ -618,13 +618,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
     smime::check_size(message)?;
     let message = mime::to_crlf(mime::strip_mbox_separator(message));
     let outer = Entity::parse(&message)?;
-    let headers = outer_fields(&outer);
-    let from = outer
-        .field("From")
-        .and_then(|f| mime::first_address(&f.value()));
-    let date: Option<UnixTime> = outer
-        .field("Date")
-        .and_then(|f| mime::parse_date(&f.value()));
+    let (headers, from, date) = outer_view(&outer);
     let mut layers = Vec::new();
     let mut current: Vec<u8> = message.to_vec();
     loop {
@@ -706,6 +700,17 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
     Ok(conclude(layers, headers, current))
 }
 
+/// What `open` reads of a message's outer header: its fields, the `From:` address, the date.
+fn outer_view(outer: &Entity<'_>) -> (Vec<u8>, Option<String>, Option<UnixTime>) {
+    let from = outer
+        .field("From")
+        .and_then(|f| mime::first_address(&f.value()));
+    let date = outer
+        .field("Date")
+        .and_then(|f| mime::parse_date(&f.value()));
+    (outer_fields(outer), from, date)
+}
+
 /// The report of the `layers` opened, the innermost content being `current` (or a stand-in for
 /// it: only its header section and MIME structure are read here).
 fn conclude(layers: Vec<Layer>, headers: Vec<u8>, current: Vec<u8>) -> OpenReport {
@@ -778,13 +783,7 @@ pub fn open_stand_in(
     if !smime::is_pkcs7_mime(&outer.content_type()) {
         return Err(Error::misuse("the message is not encrypted"));
     }
-    let headers = outer_fields(&outer);
-    let from = outer
-        .field("From")
-        .and_then(|f| mime::first_address(&f.value()));
-    let date: Option<UnixTime> = outer
-        .field("Date")
-        .and_then(|f| mime::parse_date(&f.value()));
+    let (headers, from, date) = outer_view(&outer);
     let mut layers = alloc::vec![Layer::Encrypted {
         cipher,
         authenticated: cipher.is_authenticated(),

@@ -69,6 +69,9 @@ struct VerifyInputs {
     time: UnixTime,
 }
 
+/// Digests of detached content made in JS, by algorithm.
+type ContentDigests = Vec<(DigestAlgorithm, Vec<u8>)>;
+
 impl VerifyInputs {
     fn parse(anchors: &Array, extra: &Array, crls: &Array, time_ms: f64) -> Result<Self, Error> {
         let mut revocations = Vec::new();
@@ -81,6 +84,18 @@ impl VerifyInputs {
             crls: revocations,
             time: UnixTime::from_millis(time_ms),
         })
+    }
+
+    /// [`Self::parse`], and the digests of detached content made in JS (`[name, bytes]` pairs).
+    fn with_digests(
+        anchors: &Array,
+        extra: &Array,
+        crls: &Array,
+        time_ms: f64,
+        digests: &Array,
+    ) -> Result<(Self, ContentDigests), JsValue> {
+        let inputs = Self::parse(anchors, extra, crls, time_ms).map_err(to_js)?;
+        Ok((inputs, content_digests(digests).map_err(to_js)?))
     }
 
     fn options(&self) -> VerifyOptions<'_> {
@@ -425,9 +440,8 @@ pub fn verify_message(
     time_ms: f64,
     digests: Array,
 ) -> Result<JsValue, JsValue> {
-    let inputs =
-        VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
-    let digests = content_digests(&digests).map_err(to_js)?;
+    let (inputs, digests) =
+        VerifyInputs::with_digests(&trust_anchors, &certificates, &crls, time_ms, &digests)?;
     let report = smime::verify_message_with(message, &inputs.options(), &digests).map_err(to_js)?;
     report_object(&report)
 }
@@ -1057,9 +1071,8 @@ impl WasmSkeleton {
         let (Some(read), Some(found)) = (&self.read, &self.detached) else {
             return Err(to_js(Error::misuse("MessageSkeleton: detached() first")));
         };
-        let inputs =
-            VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
-        let digests = content_digests(&digests).map_err(to_js)?;
+        let (inputs, digests) =
+            VerifyInputs::with_digests(&trust_anchors, &certificates, &crls, time_ms, &digests)?;
         report_object(
             &found
                 .verify(read, &inputs.options(), &digests)
@@ -1087,9 +1100,8 @@ impl WasmSkeleton {
         };
         let cipher = ContentCipher::from_name(cipher)
             .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown cipher {cipher:?}"))))?;
-        let inputs =
-            VerifyInputs::parse(&trust_anchors, &certificates, &crls, time_ms).map_err(to_js)?;
-        let digests = content_digests(&digests).map_err(to_js)?;
+        let (inputs, digests) =
+            VerifyInputs::with_digests(&trust_anchors, &certificates, &crls, time_ms, &digests)?;
         let opened = envelope::open_stand_in(
             message,
             cipher,
