@@ -260,7 +260,8 @@ export async function verify(options) {
   let where;
   let digests;
   let report;
-  const skeleton = message.length >= BULK_THRESHOLD ? await call(() => readSkeleton(message)) : undefined;
+  const skeleton = message.length >= BULK_THRESHOLD
+    ? await call(() => readSkeleton(message)) : undefined;
   try {
     where = await call(() => skeleton?.detached());
     digests = await contentDigests(message, where);

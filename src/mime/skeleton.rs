@@ -18,9 +18,9 @@
 //! "does it need encoding, is it ASCII" (both ask each line in turn). What it does not keep:
 //! any body byte of those runs. Where each kept line was in the message is recorded
 //! ([`StandIn::original`]), so that an offset the stand-in's parse finds at a kept line's start
-//! or end can be taken back to the message. A message whose line ends are not all CRLF, or whose kept lines
-//! grow past [`MAX_SKELETON`], is given up on ([`Skeleton::feed`] says so): the caller takes the
-//! whole-message path, which converts or reports it.
+//! or end can be taken back to the message. A message whose line ends are not all CRLF, a kept
+//! line over 1 KiB, or kept lines past [`MAX_SKELETON`], is given up on ([`Skeleton::feed`]
+//! says so): the caller takes the whole-message path, which converts or reports it.
 
 use alloc::vec::Vec;
 
