@@ -536,3 +536,37 @@ test('NSS (cmsutil, the engine of Thunderbird) decrypts a large AES-CBC message 
     assert.ok(text.includes('All work and no play makes Jack a dull boy.'), name);
   }
 });
+
+test('MessageSkeleton: out-of-order calls are API_MISUSE and hostile pieces give up, never a crash', async () => {
+  const core = await import('../../pkg/cachet_wasm.js');
+  const misuse = (e) => e.code === 'API_MISUSE';
+  const text = new TextEncoder().encode('Subject: s\r\nContent-Type: text/plain\r\n\r\nhello\r\n');
+  const s = new core.MessageSkeleton();
+  assert.equal(s.feed(text), true);
+  assert.ok(Array.isArray(s.split()));
+  assert.throws(() => s.split(), misuse);
+  assert.equal(s.detached(), undefined, 'read already');
+  assert.throws(() => s.verify([], [], [], 0, []), misuse);
+  assert.equal(s.feed(text), false, 'read already');
+  s.free();
+  const t = new core.MessageSkeleton();
+  assert.throws(() => t.verify([], [], [], 0, []), misuse, 'verify before detached');
+  t.feed(text);
+  assert.equal(t.detached(), undefined, 'not signed');
+  // Opening needs an encrypted message's header section.
+  assert.throws(() => t.open(text, 'aes256-gcm', [], [], [], 0, []), misuse);
+  assert.throws(() => t.open(new TextEncoder().encode('Content-Type: application/pkcs7-mime\r\n\r\n'),
+    'rot13', [], [], [], 0, []), misuse);
+  t.free();
+  // Hostile pieces: a bare CR, a NUL-filled 2 MiB line, thousands of "--" lines past the limit.
+  for (const pieces of [['Subject: s\r\n\r\nbare\rCR\r\n'], ['Subject: s\r\n\r\n', '\0'.repeat(2 << 20)],
+    ['Subject: s\r\n\r\n', '--x\r\n\r\n'.repeat(800_000)]]) {
+    const h = new core.MessageSkeleton();
+    for (const p of pieces) h.feed(new TextEncoder().encode(p));
+    assert.equal(h.split(), undefined);
+    h.free();
+  }
+  // The module still works.
+  const signed = await cachet.sign({ message: 'Subject: ok\r\n\r\nfine\r\n', signingKeys: alice, date: AT_DATE });
+  assert.equal((await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE })).valid, true);
+});
