@@ -225,34 +225,6 @@ fn messages_of_other_clients_agree() {
     );
 }
 
-/// The split of `message` read in pieces equals the whole message's whenever it answers.
-fn splits_alike(message: &[u8]) -> bool {
-    let whole = envelope::split_message_in_place(message);
-    let mut answered = true;
-    for piece in [1, 7, 4096, message.len()] {
-        let mut s = Skeleton::new();
-        for p in message.chunks(piece.max(1)) {
-            if !s.feed(p) {
-                break;
-            }
-        }
-        match envelope::split_skeleton(s).unwrap() {
-            Some(split) => {
-                let w = whole
-                    .as_ref()
-                    .expect("the skeleton split what the parser refuses");
-                assert_eq!(
-                    (&split.outer, &split.head, &split.body),
-                    (&w.outer, &w.head, &w.body),
-                    "piece {piece}"
-                );
-            }
-            None => answered = false,
-        }
-    }
-    answered
-}
-
 #[test]
 fn messages_of_other_clients_split_alike() {
     let mut answered = 0;
@@ -456,4 +428,155 @@ fn open_stand_in_agrees_on_altered_content_and_leaves_nested_layers_to_the_whole
     assert!(!opens_alike(&header, nested));
     // A missing digest is refused.
     assert_eq!(open(&[]).unwrap_err().code(), "API_MISUSE");
+}
+
+// ---- the split for signing and encryption ----
+
+/// The skeleton's split of `message` fed in `piece`-byte pieces.
+fn split_by_pieces(message: &[u8], piece: usize) -> Option<smime::SplitEntity> {
+    let mut s = Skeleton::new();
+    for p in message.chunks(piece.max(1)) {
+        if !s.feed(p) {
+            break;
+        }
+    }
+    envelope::split_skeleton(s).unwrap()
+}
+
+/// Whenever the skeleton answers, it answers as the whole-message split does; returns
+/// whether it answered for every piece size tried.
+fn splits_alike(message: &[u8]) -> bool {
+    let whole = envelope::split_message_in_place(message);
+    let mut answered = true;
+    for piece in [1, 2, 3, 7, 64, 1000, 4096, message.len()] {
+        match split_by_pieces(message, piece) {
+            Some(s) => {
+                let w = whole
+                    .as_ref()
+                    .expect("the skeleton split what the parser refuses");
+                assert_eq!(s.outer, w.outer, "outer, piece {piece}");
+                assert_eq!(s.head, w.head, "head, piece {piece}");
+                assert_eq!(s.body, w.body, "body, piece {piece}");
+            }
+            None => answered = false,
+        }
+    }
+    answered
+}
+
+fn b64_lines(n: usize) -> String {
+    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n".repeat(n)
+}
+
+fn mixed(text: &str, attachment_cte: &str, attachment: &str) -> String {
+    format!(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\n\
+         Content-Type: text/plain\r\n\r\n{text}\r\n--b1\r\nContent-Type: application/pdf\r\n\
+         Content-Transfer-Encoding: {attachment_cte}\r\n\r\n{attachment}\r\n--b1--\r\n"
+    )
+}
+
+#[test]
+fn answers_as_the_whole_message_split_for_canonical_messages() {
+    let cases = [
+        // A "--" line in a text leaf (kept, with the lines after it up to an empty one).
+        mixed("Hello\r\n--\r\nAlice\r\n\r\nPS", "base64", &b64_lines(500)),
+        format!(
+            "Subject: x\r\nContent-Type: application/octet-stream\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}",
+            b64_lines(300)
+        ),
+        // No entity fields: a text/plain default is made (us-ascii).
+        format!("Subject: plain\r\n\r\n{}", b64_lines(200)),
+        // Nested multipart, an epilogue, a part without a closing delimiter.
+        format!(
+            "Content-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\n\
+             Content-Type: multipart/alternative; boundary=inner\r\n\r\n--inner\r\n\
+             Content-Type: text/plain\r\n\r\nhi\r\n--inner\r\nContent-Type: text/html\r\n\r\n\
+             <p>hi</p>\r\n--inner--\r\n--outer\r\nContent-Type: image/png\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}--outer--\r\nepilogue\r\n",
+            b64_lines(100)
+        ),
+        format!(
+            "Subject: no end\r\n\r\n{}last line without CRLF",
+            b64_lines(50)
+        ),
+    ];
+    for (i, m) in cases.iter().enumerate() {
+        assert!(splits_alike(m.as_bytes()), "case {i}: the skeleton gave up");
+    }
+}
+
+#[test]
+fn gives_up_or_agrees_where_the_entity_must_be_reencoded() {
+    let long = "y".repeat(1200);
+    let cases = [
+        // 8-bit text, a long line, trailing white space, "From " at a line start, a NUL:
+        // each needs encoding in a 7bit leaf, not in a base64 one.
+        mixed("caf\u{e9}", "base64", &b64_lines(10)),
+        mixed(&long, "base64", &b64_lines(10)),
+        mixed("trailing \r\nspace", "base64", &b64_lines(10)),
+        mixed("From me\r\nto you", "base64", &b64_lines(10)),
+        mixed("nul \0 byte", "base64", &b64_lines(10)),
+        mixed("fine", "7bit", &format!("{}caf\u{e9}", b64_lines(10))),
+        mixed("fine", "base64", &format!("{long}\r\n{}", b64_lines(10))),
+        // Dirty lines where nothing is checked: preamble (here: 8-bit) and a base64 leaf.
+        mixed("fine", "base64", &format!("trailing \r\n{}", b64_lines(10)))
+            .replace("preamble", "pr\u{e9}ambule"),
+        // No entity fields and 8-bit text: a utf-8 default is made.
+        format!("Subject: s\r\n\r\ncaf\u{e9}\r\n{}", b64_lines(10)),
+        format!("Subject: s\r\n\r\ntrailing \r\n{}", b64_lines(10)),
+        // A delimiter with long transport padding, a long part header line.
+        mixed("fine", "base64", &b64_lines(10)).replace(
+            "--b1\r\nContent-Type: application/pdf",
+            &format!("--b1{}\r\nContent-Type: application/pdf", " ".repeat(1100)),
+        ),
+        mixed("fine", "base64", &b64_lines(10)).replace(
+            "application/pdf",
+            &format!("application/pdf; name=\"{long}\""),
+        ),
+        // Malformed structure: a boundary too long, nesting too deep.
+        format!(
+            "Content-Type: multipart/mixed; boundary={}\r\n\r\n--{}\r\n\r\nx\r\n",
+            "b".repeat(201),
+            "b".repeat(201)
+        ),
+    ];
+    for m in &cases {
+        splits_alike(m.as_bytes());
+    }
+    // The 8-bit text leaf and the no-fields 8-bit body: no answer (re-encoding is needed).
+    assert!(split_by_pieces(cases[0].as_bytes(), 64).is_none());
+    assert!(split_by_pieces(cases[8].as_bytes(), 64).is_none());
+    // A dirty preamble or base64 leaf is kept as it is, as the whole split keeps it.
+    assert!(splits_alike(cases[7].as_bytes()));
+}
+
+#[test]
+fn line_ends_other_than_crlf_are_given_up_on() {
+    for m in [
+        "Subject: s\r\n\r\nbare LF\nhere\r\n",
+        "Subject: s\r\n\r\nbare CR\rhere\r\n",
+        "Subject: s\nX: y\n\nLF only\n",
+        "Subject: s\r\n\r\nends in CR\r",
+    ] {
+        for piece in [1, 2, 5, 100] {
+            assert!(
+                split_by_pieces(m.as_bytes(), piece).is_none(),
+                "{m:?} {piece}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_large_stand_in_is_given_up_on() {
+    // Many "--" lines: all kept, past the limit.
+    let mut m = vec![];
+    m.extend_from_slice(b"Subject: s\r\n\r\n");
+    while m.len() < cachet::mime::skeleton::MAX_SKELETON + 1000 {
+        m.extend_from_slice(b"-- a signature separator, kept\r\n\r\n");
+    }
+    assert!(split_by_pieces(&m, 1 << 20).is_none());
 }

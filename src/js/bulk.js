@@ -29,19 +29,6 @@ function subtle() {
   return globalThis.crypto?.subtle;
 }
 
-/**
- * Give back the memory of a copy made here now rather than at some later GC: detaching its
- * ArrayBuffer (`transfer(0)`, where the runtime has it: Chromium, Firefox, Safari; not Node 20)
- * drops the bytes at once. Only for arrays made here that nothing else holds; NOT for
- * WebCrypto's results, whose bytes Chromium keeps until a GC all the same (measured: 100 such
- * 1 MiB results, detached, grow the renderer by ~94 MiB against ~61 MiB left alone, as a
- * detached buffer no longer counts towards the GC's external-memory trigger).
- */
-function release(bytes) {
-  const buffer = bytes?.buffer;
-  if (typeof buffer?.transfer === 'function' && !buffer.detached) buffer.transfer(0);
-}
-
 /** Should content of `size` bytes with `cipher` go through WebCrypto here? */
 export function bulk(size, cipher) {
   return size >= BULK_THRESHOLD && cipher in CIPHERS && subtle() !== undefined;
@@ -130,7 +117,6 @@ export async function encryptExternal(pieces, cipher, core) {
       const key = await subtle().importKey('raw', cek, 'AES-GCM', false, ['encrypt']);
       const entity = parts.length === 1 ? parts[0] : concat(parts, 0, total);
       const data = new Uint8Array(await subtle().encrypt(params(cipher, iv), key, entity));
-      if (entity !== parts[0]) release(entity);
       const ciphertext = data.subarray(0, data.length - 16);
       const [head, prefix, suffix, size] = await core.frame(cek, iv, ciphertext.length,
         data.subarray(data.length - 16));
@@ -186,7 +172,6 @@ export async function encryptExternal(pieces, cipher, core) {
       let pending = encryptChunk(0, iv);
       for (let i = 0; i < count; i += 1) {
         const ciphertext = await pending;
-        // WebCrypto copies the IV (as all its inputs) when called, so this chunk can go after.
         if (i + 1 < count) pending = encryptChunk(i + 1, ciphertext.subarray(ciphertext.length - 16));
         out.write(ciphertext);
       }
@@ -343,11 +328,9 @@ async function decryptInto(found, raw, ciphertext, out, core) {
       data.set(ciphertext);
       data.set(found.tag, ciphertext.length);
       const plain = new Uint8Array(await subtle().decrypt(params(found.cipher, found.iv, found.aad), key, data));
-      release(data);
-      const { length } = plain;
       out.set(plain);
       plain.fill(0);
-      return length;
+      return plain.length;
     }
     if (c.name === 'AES-GCM') return await gcmChunks(found, raw, ciphertext, out, core);
     return await cbcChunks(found, raw, ciphertext, out);
