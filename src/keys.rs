@@ -409,27 +409,32 @@ pub struct Identity {
     pub certificate: Certificate,
     /// Intermediate certificates to include (leaf excluded), nearest first.
     pub chain: Vec<Certificate>,
-    /// Content-encryption keys of RSAES-OAEP RecipientInfos that were decrypted outside the
-    /// core with this identity's key (WebCrypto, for the requests
-    /// [`crate::cms::recipient::oaep_request`] made), taken instead of decrypting those again.
-    /// Empty unless a caller fills it for one message; clear it after.
+    /// Results of RSA key-transport RecipientInfos decrypted outside the core with this
+    /// identity's key (WebCrypto's RSA-OAEP, Node's raw RSA, for the requests
+    /// [`crate::cms::recipient::transport_request`] made), taken instead of decrypting those
+    /// again. Empty unless a caller fills it for one message; clear it after.
     pub unwrapped: Vec<Unwrapped>,
 }
 
-/// The result of decrypting one RSAES-OAEP `encryptedKey` outside the core (see
+/// The result of decrypting one RSA `encryptedKey` outside the core (see
 /// [`Identity::unwrapped`]). `Debug` shows no key.
 pub struct Unwrapped {
     /// The RecipientInfo's `encryptedKey`.
     pub encrypted_key: Vec<u8>,
-    /// The content-encryption key; `None` when the decryption failed (the RecipientInfo then
-    /// fails as if the core had decrypted it).
+    /// RSAES-OAEP: the content-encryption key. RSAES-PKCS1-v1_5 (`padded`): the whole RSA
+    /// block, `encryptedKey^d mod n` as long as the modulus, still padded. `None` when the
+    /// decryption failed (the RecipientInfo then fails as if the core had decrypted it).
     pub key: Option<Zeroizing<Vec<u8>>>,
+    /// `key` is a raw PKCS#1 v1.5 block: the core checks it against `encryptedKey` with the
+    /// public key and removes the padding itself, in constant time.
+    pub padded: bool,
 }
 
 impl core::fmt::Debug for Unwrapped {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Unwrapped")
             .field("decrypted", &self.key.is_some())
+            .field("padded", &self.padded)
             .finish_non_exhaustive()
     }
 }

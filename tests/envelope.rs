@@ -962,11 +962,12 @@ fn first_encrypted_key(message: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn oaep_key_transport_decrypted_outside_the_core() {
+fn rsa_key_transport_decrypted_outside_the_core() {
+    use cachet::cms::recipient::Transport;
     use cachet::keys::{PrivateKey, Unwrapped};
     use zeroize::Zeroizing;
-    // What the JS shim does with WebCrypto's RSA-OAEP: the core names the RSAES-OAEP
-    // RecipientInfos it may decrypt elsewhere; the results come back in `unwrapped`.
+    // What the JS shim does with WebCrypto's RSA-OAEP and Node's raw RSA: the core names the RSA
+    // key-transport RecipientInfos it may decrypt elsewhere; the results come back in `unwrapped`.
     let mut bob = identity("bob-rsa");
     let enc = encrypt(
         MESSAGE,
@@ -974,25 +975,30 @@ fn oaep_key_transport_decrypted_outside_the_core() {
         ContentCipher::Aes256Gcm,
         true,
     );
-    let requests = envelope::oaep_requests(&enc, &bob).unwrap();
+    let requests = envelope::transport_requests(&enc, &bob).unwrap();
     assert_eq!(requests.len(), 1, "bob-rsa's RecipientInfo only");
     assert_eq!(
-        requests[0].hash,
-        cachet::algorithms::DigestAlgorithm::Sha256
+        requests[0].scheme,
+        Transport::Oaep(cachet::algorithms::DigestAlgorithm::Sha256)
     );
     let v15 = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Cbc, false);
-    assert!(
-        envelope::oaep_requests(&v15, &bob).unwrap().is_empty(),
-        "none for PKCS#1 v1.5"
+    let raw = envelope::transport_requests(&v15, &bob).unwrap();
+    assert_eq!(raw.len(), 1);
+    assert_eq!(
+        raw[0].scheme,
+        Transport::RawRsa,
+        "PKCS#1 v1.5: the raw block"
     );
     assert!(
-        envelope::oaep_requests(&enc, &identity("bob-p256"))
+        envelope::transport_requests(&enc, &identity("bob-p256"))
             .unwrap()
             .is_empty(),
         "none for EC"
     );
     assert!(
-        envelope::oaep_requests(MESSAGE, &bob).unwrap().is_empty(),
+        envelope::transport_requests(MESSAGE, &bob)
+            .unwrap()
+            .is_empty(),
         "none for plain mail"
     );
     // The engine's key is taken: the right one decrypts...
@@ -1006,6 +1012,7 @@ fn oaep_key_transport_decrypted_outside_the_core() {
     bob.unwrapped = vec![Unwrapped {
         encrypted_key: encrypted_key.clone(),
         key: Some(Zeroizing::new(cek)),
+        padded: false,
     }];
     let d = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap();
     assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
@@ -1015,16 +1022,54 @@ fn oaep_key_transport_decrypted_outside_the_core() {
         bob.unwrapped = vec![Unwrapped {
             encrypted_key: encrypted_key.clone(),
             key: outside,
+            padded: false,
         }];
         let err = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap_err();
         assert_eq!(err.code(), "DECRYPTION_FAILED");
     }
-    // An outside result for a PKCS#1 v1.5 RecipientInfo is never taken: implicit rejection
-    // stays in the core.
+    // PKCS#1 v1.5: a key from outside is never taken (only a raw block is), so implicit
+    // rejection and the padding check stay in the core.
+    let v15_key = first_encrypted_key(&v15);
     bob.unwrapped = vec![Unwrapped {
-        encrypted_key: first_encrypted_key(&v15),
+        encrypted_key: v15_key.clone(),
         key: Some(Zeroizing::new(vec![7u8; 32])),
+        padded: false,
     }];
     let d = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap();
+    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    // The raw block (what Node's RSA_NO_PADDING gives) decrypts; the same block altered in one
+    // byte, or a failure there, is DECRYPTION_FAILED.
+    let m = rsa::BoxedUint::from_be_slice(&v15_key, 2048).unwrap();
+    let block = rsa::hazmat::rsa_decrypt_and_check(&**key, Some(&mut common::rng()), &m)
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    assert_eq!(block.len(), 256);
+    assert_eq!(&block[..2], &[0, 2]);
+    bob.unwrapped = vec![Unwrapped {
+        encrypted_key: v15_key.clone(),
+        key: Some(Zeroizing::new(block.clone())),
+        padded: true,
+    }];
+    let d = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap();
+    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    let mut altered = block.clone();
+    altered[200] ^= 1;
+    for outside in [Some(Zeroizing::new(altered)), None] {
+        bob.unwrapped = vec![Unwrapped {
+            encrypted_key: v15_key.clone(),
+            key: outside,
+            padded: true,
+        }];
+        let err = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap_err();
+        assert_eq!(err.code(), "DECRYPTION_FAILED");
+    }
+    // A raw block is never taken for an RSAES-OAEP RecipientInfo.
+    bob.unwrapped = vec![Unwrapped {
+        encrypted_key: encrypted_key.clone(),
+        key: Some(Zeroizing::new(block)),
+        padded: true,
+    }];
+    let d = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap();
     assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
 }

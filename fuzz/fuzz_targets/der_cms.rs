@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = cachet::cms::envelope::decrypt(data, &ids, &mut cachet_fuzz::rng());
         // The RSAES-OAEP RecipientInfos WebCrypto could decrypt (the JS shim asks first).
         for id in &ids {
-            let _ = cachet::cms::envelope::oaep_requests(data, id);
+            let _ = cachet::cms::envelope::transport_requests(data, id);
         }
     }
     if let Some(at) = cachet::cms::envelope::locate_content(data) {

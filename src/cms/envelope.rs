@@ -498,17 +498,20 @@ fn content_keys<R: rand_core::CryptoRng + ?Sized>(
     }
 }
 
-/// The RSAES-OAEP RecipientInfos of an EnvelopedData or AuthEnvelopedData `ContentInfo` that
-/// `identity` can have decrypted outside the core (see [`recipient::oaep_request`]).
+/// The RSA key-transport RecipientInfos of an EnvelopedData or AuthEnvelopedData `ContentInfo`
+/// that `identity` can have decrypted outside the core (see [`recipient::transport_request`]).
 ///
 /// # Errors
 /// `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`, as [`decrypt`].
-pub fn oaep_requests(ber: &[u8], identity: &Identity) -> Result<Vec<recipient::OaepRequest>> {
+pub fn transport_requests(
+    ber: &[u8],
+    identity: &Identity,
+) -> Result<Vec<recipient::TransportRequest>> {
     let parsed = parse(ber)?;
     Ok(parsed
         .infos
         .iter()
-        .filter_map(|ri| recipient::oaep_request(ri, identity))
+        .filter_map(|ri| recipient::transport_request(ri, identity))
         .collect())
 }
 

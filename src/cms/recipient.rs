@@ -572,13 +572,26 @@ fn unwrap_ktri<R: rand_core::CryptoRng + ?Sized>(
         return Err(Error::Decryption);
     };
     let ct = k.enc_key.as_bytes();
+    let outside = |padded: bool| {
+        unwrapped
+            .iter()
+            .find(|u| u.padded == padded && u.encrypted_key.as_slice() == ct)
+    };
     let decrypted = if k.key_enc_alg.oid == RSA_ENCRYPTION {
-        // Implicit rejection (rsa >= 0.10): never an error for bad padding. Always in the core:
-        // a result from outside is never taken for v1.5.
-        rsa_key.decrypt_blinded(rng, rsa::Pkcs1v15Encrypt, ct).ok()
+        match outside(true) {
+            // A raw block from outside (Node): checked and unpadded here, in constant time.
+            Some(u) => {
+                return Ok(match &u.key {
+                    Some(block) => pkcs1v15_block_key(rsa_key, ct, block, cek_len, rng),
+                    None => random_key(cek_len, rng),
+                });
+            }
+            // Implicit rejection (rsa >= 0.10): never an error for bad padding.
+            None => rsa_key.decrypt_blinded(rng, rsa::Pkcs1v15Encrypt, ct).ok(),
+        }
     } else if k.key_enc_alg.oid == RSAES_OAEP {
-        match unwrapped.iter().find(|u| u.encrypted_key.as_slice() == ct) {
-            // Decrypted outside (WebCrypto, see `oaep_request`); `None`: it failed there.
+        match outside(false) {
+            // Decrypted outside (WebCrypto, see `transport_request`); `None`: it failed there.
             Some(u) => u.key.as_ref().map(|key| key.to_vec()),
             None => oaep_decrypt(rsa_key, k.key_enc_alg.parameters.as_ref(), ct, rng)?,
         }
@@ -649,41 +662,111 @@ fn oaep_params(params: Option<&Any>) -> Result<(DigestAlgorithm, DigestAlgorithm
     })
 }
 
-/// A key-transport RecipientInfo for an identity whose RSAES-OAEP decryption another engine can
-/// do (WebCrypto: the same hash for OAEP and MGF1, one of SHA-1/256/384/512, no label): the
-/// encrypted key and the hash. The engine's result goes back in [`Identity::unwrapped`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OaepRequest {
-    /// The RecipientInfo's `encryptedKey`.
-    pub encrypted_key: Vec<u8>,
-    /// OAEP's (and MGF1's) hash.
-    pub hash: DigestAlgorithm,
+/// How another engine may decrypt a key-transport RecipientInfo for the core (see
+/// [`transport_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// RSAES-OAEP with this hash for OAEP and MGF1 and no label (WebCrypto's RSA-OAEP): the
+    /// engine returns the content-encryption key.
+    Oaep(DigestAlgorithm),
+    /// RSAES-PKCS1-v1_5: the engine returns the raw RSA block (`encryptedKey^d mod n`, as long as
+    /// the modulus; Node's `privateDecrypt` with `RSA_NO_PADDING`), which the core checks and
+    /// unpads in constant time ([`Unwrapped::padded`](crate::keys::Unwrapped::padded)).
+    RawRsa,
 }
 
-/// The [`OaepRequest`] of `ri` for `identity`, when it is one (see there).
+/// A key-transport RecipientInfo for an identity whose RSA decryption another engine can do
+/// natively (wasm has no 64-bit multiply: an RSA-2048 private-key operation costs several times
+/// more in the core). The engine's result goes back in [`Identity::unwrapped`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportRequest {
+    /// The RecipientInfo's `encryptedKey`.
+    pub encrypted_key: Vec<u8>,
+    /// What the engine does with it.
+    pub scheme: Transport,
+}
+
+/// The [`TransportRequest`] of `ri` for `identity`, when it is one: an RSA key, a RecipientInfo
+/// addressed to it, RSAES-PKCS1-v1_5 or RSAES-OAEP with the same hash for OAEP and MGF1 (SHA-1,
+/// SHA-256, SHA-384 or SHA-512) and no label.
 #[must_use]
-pub fn oaep_request(ri: &RecipientInfo, identity: &Identity) -> Option<OaepRequest> {
+pub fn transport_request(ri: &RecipientInfo, identity: &Identity) -> Option<TransportRequest> {
     let RecipientInfo::Ktri(k) = ri else {
         return None;
     };
-    if k.key_enc_alg.oid != RSAES_OAEP
-        || !matches!(identity.key, PrivateKey::Rsa(_))
-        || !is_for(ri, identity)
-    {
+    if !matches!(identity.key, PrivateKey::Rsa(_)) || !is_for(ri, identity) {
         return None;
     }
-    let (hash, mgf, label) = oaep_params(k.key_enc_alg.parameters.as_ref()).ok()?;
-    let webcrypto = matches!(
-        hash,
-        DigestAlgorithm::Sha1
-            | DigestAlgorithm::Sha256
-            | DigestAlgorithm::Sha384
-            | DigestAlgorithm::Sha512
-    );
-    (webcrypto && mgf == hash && label.is_empty()).then(|| OaepRequest {
+    let scheme = if k.key_enc_alg.oid == RSA_ENCRYPTION {
+        Transport::RawRsa
+    } else if k.key_enc_alg.oid == RSAES_OAEP {
+        let (hash, mgf, label) = oaep_params(k.key_enc_alg.parameters.as_ref()).ok()?;
+        let webcrypto = matches!(
+            hash,
+            DigestAlgorithm::Sha1
+                | DigestAlgorithm::Sha256
+                | DigestAlgorithm::Sha384
+                | DigestAlgorithm::Sha512
+        );
+        if !(webcrypto && mgf == hash && label.is_empty()) {
+            return None;
+        }
+        Transport::Oaep(hash)
+    } else {
+        return None;
+    };
+    Some(TransportRequest {
         encrypted_key: k.enc_key.as_bytes().to_vec(),
-        hash,
+        scheme,
     })
+}
+
+/// The content-encryption key in `block`, a raw RSA block another engine computed from `ct`
+/// with `key` ([`Transport::RawRsa`]), when it is `block^e mod n == ct` with PKCS#1 v1.5
+/// encryption padding (RFC 8017 §7.2.2) around exactly `cek_len` bytes; otherwise random bytes
+/// (RFC 3218 §2.3.2), so that content decryption fails the same way. Whether the padding holds
+/// is never branched on: every byte is looked at and the result selected in constant time.
+fn pkcs1v15_block_key<R: rand_core::CryptoRng + ?Sized>(
+    key: &rsa::RsaPrivateKey,
+    ct: &[u8],
+    block: &[u8],
+    cek_len: usize,
+    rng: &mut R,
+) -> Zeroizing<Vec<u8>> {
+    use rsa::traits::PublicKeyParts;
+    use subtle::{ConditionallySelectable, ConstantTimeEq};
+    let mut out = random_key(cek_len, rng);
+    let k = key.size();
+    // Public facts: the sizes, and whether the engine's block is RSA's answer for `ct` (it
+    // always is unless the engine is broken; the block itself stays secret).
+    if block.len() != k || ct.len() > k || k < cek_len + 11 {
+        return out;
+    }
+    let precision = key.n_bits_precision();
+    let (Ok(m), Ok(c)) = (
+        rsa::BoxedUint::from_be_slice(block, precision),
+        rsa::BoxedUint::from_be_slice(ct, precision),
+    ) else {
+        return out;
+    };
+    let m = Zeroizing::new(m);
+    if !rsa::hazmat::rsa_encrypt(key, &m).is_ok_and(|e| bool::from(e.ct_eq(&c))) {
+        return out;
+    }
+    // EM = 0x00 || 0x02 || PS (k - cek_len - 3 non-zero bytes) || 0x00 || M (cek_len bytes).
+    let Some(([zero, two, padding @ ..], [separator, message @ ..])) =
+        block.split_at_checked(k - cek_len - 1)
+    else {
+        return out;
+    };
+    let mut ok = zero.ct_eq(&0) & two.ct_eq(&2) & separator.ct_eq(&0);
+    for b in padding {
+        ok &= !b.ct_eq(&0);
+    }
+    for (o, m) in out.iter_mut().zip(message) {
+        o.conditional_assign(m, ok);
+    }
+    out
 }
 
 fn oaep_decrypt<R: rand_core::CryptoRng + ?Sized>(
@@ -778,4 +861,105 @@ fn unwrap_kari(
     let mut kek = Zeroizing::new(alloc::vec![0u8; kek_len]);
     kdf(&k.key_enc_alg.oid, &z, &info, &mut kek)?;
     aes_unwrap(&wrap.oid, &kek, rek.enc_key.as_bytes())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+
+    fn key() -> rsa::RsaPrivateKey {
+        let pem = include_str!("../../tests/vectors/pki/bob-rsa.key");
+        rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap()
+    }
+
+    /// `block` as RSA ciphertext for `key` (`block^e mod n`).
+    fn encrypt_raw(key: &rsa::RsaPrivateKey, block: &[u8]) -> Vec<u8> {
+        let m = rsa::BoxedUint::from_be_slice(block, key.n_bits_precision()).unwrap();
+        let c = rsa::hazmat::rsa_encrypt(key, &m).unwrap();
+        let bytes = c.to_be_bytes();
+        bytes[bytes.len() - key.size()..].to_vec()
+    }
+
+    /// A PKCS#1 v1.5 encryption block around `message` (padding bytes 0x5a).
+    fn padded(k: usize, message: &[u8]) -> Vec<u8> {
+        let mut b = alloc::vec![0x5a_u8; k];
+        b[0] = 0;
+        b[1] = 2;
+        b[k - message.len() - 1] = 0;
+        b[k - message.len()..].copy_from_slice(message);
+        b
+    }
+
+    #[test]
+    fn a_raw_block_gives_its_key_only_when_checked_and_well_padded() {
+        let key = key();
+        let k = key.size();
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let cek: Vec<u8> = (1..=32).collect();
+        let good = padded(k, &cek);
+        // A good block: the key, which the rsa crate's own PKCS#1 v1.5 decryption agrees on.
+        let ct = encrypt_raw(&key, &good);
+        assert_eq!(key.decrypt(rsa::Pkcs1v15Encrypt, &ct).unwrap(), cek);
+        assert_eq!(*pkcs1v15_block_key(&key, &ct, &good, 32, &mut rng), cek);
+        // The same block for another key length, or not the block of `ct`: a random key.
+        for (ct, block, len) in [
+            (&ct, &good, 16),
+            (&ct, &good, 24),
+            (&encrypt_raw(&key, &padded(k, &[7; 32])), &good, 32),
+        ] {
+            let got = pkcs1v15_block_key(&key, ct, block, len, &mut rng);
+            assert_eq!(got.len(), len);
+            assert_ne!(&got[..], &good[k - len..]);
+        }
+        // A block of the wrong size, or a ciphertext of the wrong size.
+        assert_ne!(
+            *pkcs1v15_block_key(&key, &ct, &good[1..], 32, &mut rng),
+            cek
+        );
+        assert_ne!(
+            *pkcs1v15_block_key(&key, &[&[1], &ct[..]].concat(), &good, 32, &mut rng),
+            cek
+        );
+        // Every way the padding can be wrong: a random key of the right length, each time a
+        // different one, never the bytes that sit where the key would.
+        let mut bad = Vec::new();
+        for (at, value) in [
+            (0, 1),
+            (1, 1),
+            (1, 0),
+            (2, 0),
+            (9, 0),
+            (k - 34, 0),
+            (k - 33, 1),
+        ] {
+            let mut b = good.clone();
+            b[at] = value;
+            bad.push(b);
+        }
+        bad.push(padded(k, &[9; 31])); // a 31-byte key (its separator sits one byte later)
+        bad.push(padded(k, &[9; 33]));
+        for block in &bad {
+            let ct = encrypt_raw(&key, block);
+            let first = pkcs1v15_block_key(&key, &ct, block, 32, &mut rng);
+            let again = pkcs1v15_block_key(&key, &ct, block, 32, &mut rng);
+            assert_eq!(first.len(), 32);
+            assert_ne!(&first[..], &block[k - 32..]);
+            assert_ne!(first, again);
+        }
+        // The shortest padding allowed (8 bytes) is taken; with a longer key it is not enough.
+        let short = padded(k, &[3; 245]);
+        let ct = encrypt_raw(&key, &short);
+        assert_eq!(
+            *pkcs1v15_block_key(&key, &ct, &short, 245, &mut rng),
+            [3; 245]
+        );
+        assert_eq!(key.decrypt(rsa::Pkcs1v15Encrypt, &ct).unwrap(), [3; 245]);
+        assert_ne!(
+            &pkcs1v15_block_key(&key, &ct, &short, 246, &mut rng)[1..],
+            &short[k - 245..]
+        );
+    }
 }

@@ -161,25 +161,80 @@ function oaepKey(inner, hash, keep) {
   return keep ? kept(inner, `oaep/${hash}`, () => importOaep(inner, hash)) : importOaep(inner, hash);
 }
 
+/** Node's `node:crypto` (for raw RSA), or null in a browser; loaded once. */
+let nodeCrypto;
+function nodeCryptoModule() {
+  const isNode = typeof process === 'object' && process !== null &&
+    typeof process.versions?.node === 'string';
+  if (!isNode) return Promise.resolve(null);
+  const name = 'node:crypto'; // hidden from bundlers: browsers never take this branch
+  nodeCrypto ??= import(/* @vite-ignore */ /* webpackIgnore: true */ name)
+    .then((m) => (typeof m.default?.privateDecrypt === 'function' ? m.default : null), () => null);
+  return nodeCrypto;
+}
+
+async function importRaw(inner) {
+  const crypto = await nodeCryptoModule();
+  if (crypto === null || crypto.constants?.RSA_NO_PADDING === undefined) return null;
+  let pkcs8;
+  try {
+    pkcs8 = inner.webCryptoSigningKey('sha256'); // RSA keys only: the same PKCS#8 as for signing
+  } catch {
+    return null;
+  }
+  if (pkcs8 === undefined || pkcs8 === null) return null;
+  try {
+    return { crypto, key: crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
+  } catch {
+    return null; // Node cannot take the key: the core decrypts
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+/** Node's KeyObject of `inner` for raw RSA (kept with the identity with `keep`), or null. */
+function rawKey(inner, keep) {
+  return keep ? kept(inner, 'raw', () => importRaw(inner)) : importRaw(inner);
+}
+
 /**
- * RSAES-OAEP key transport through WebCrypto (its RSA-OAEP decryption is native; the core's RSA
- * costs several times more in wasm): for each RSAES-OAEP RecipientInfo of `message` addressed to
- * `inner` that WebCrypto can decrypt (the core says which: same hash for OAEP and MGF1, no
- * label), WebCrypto decrypts the encrypted key with the identity's key (imported once,
- * non-extractable, as for signing) and hands the result, or its failure, to the core, which uses
- * it for the next `decryptMessage`/`openMessage` only and wipes it. PKCS#1 v1.5 key transport
- * (WebCrypto has none) and everything else stay in the core; so does anything WebCrypto refuses.
+ * RSA key transport in native code (wasm has no 64-bit multiply: an RSA-2048 private-key
+ * operation costs several times more in the core). For each RSA key-transport RecipientInfo of
+ * `message` addressed to `inner` (the core says which):
+ * - RSAES-OAEP (same hash for OAEP and MGF1, no label): WebCrypto's RSA-OAEP decrypts the
+ *   encrypted key with the identity's key (imported once, non-extractable, as for signing);
+ * - RSAES-PKCS1-v1_5, in Node only: `privateDecrypt` with `RSA_NO_PADDING` gives the raw RSA
+ *   block (Node refuses v1.5 unpadding since CVE-2023-46809; WebCrypto has no v1.5 nor raw RSA,
+ *   so in a browser the core decrypts). The core checks the block against the encrypted key
+ *   with the public key and removes the padding itself, in constant time.
+ * The result, or its failure, goes to the core, which uses it for the next
+ * `decryptMessage`/`openMessage` only and wipes it; ours is wiped here. Anything an engine
+ * refuses stays in the core.
  */
 export async function webUnwrap(inner, message, keep) {
-  if (subtle() === undefined) return;
   let requests;
   try {
-    requests = inner.oaepRequests(message);
+    requests = inner.transportRequests(message);
   } catch {
     return; // the core reports what is wrong with the message
   }
-  for (const [encryptedKey, name] of requests) {
-    const key = await oaepKey(inner, OAEP_HASHES[name], keep);
+  for (const [encryptedKey, scheme] of requests) {
+    if (scheme === 'raw') {
+      const raw = await rawKey(inner, keep);
+      if (raw === null) continue;
+      let block;
+      try {
+        block = raw.crypto.privateDecrypt({ key: raw.key, padding: raw.crypto.constants.RSA_NO_PADDING },
+          encryptedKey);
+      } catch {
+        block = undefined; // not below the modulus: fails in the core as bad padding does
+      }
+      inner.unwrapped(encryptedKey, block, true);
+      block?.fill(0);
+      continue;
+    }
+    if (subtle() === undefined) continue;
+    const key = await oaepKey(inner, OAEP_HASHES[scheme], keep);
     if (key === null) continue;
     let cek;
     try {
@@ -187,7 +242,7 @@ export async function webUnwrap(inner, message, keep) {
     } catch {
       cek = undefined; // fails in the core as a wrong key does: DECRYPTION_FAILED
     }
-    inner.unwrapped(encryptedKey, cek);
+    inner.unwrapped(encryptedKey, cek, false);
     cek?.fill(0);
   }
 }

@@ -384,16 +384,17 @@ pub fn decrypt_message<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
-/// The RSAES-OAEP RecipientInfos of `message`'s outermost layer (when it is encrypted) that
-/// `identity` can have decrypted outside the core, e.g. by WebCrypto: see
-/// [`crate::cms::recipient::oaep_request`] and [`Identity::unwrapped`]. Empty for anything else.
+/// The RSA key-transport RecipientInfos of `message`'s outermost layer (when it is encrypted)
+/// that `identity` can have decrypted outside the core (WebCrypto's RSA-OAEP, Node's raw RSA):
+/// see [`crate::cms::recipient::transport_request`] and [`Identity::unwrapped`]. Empty for
+/// anything else.
 ///
 /// # Errors
 /// `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`.
-pub fn oaep_requests(
+pub fn transport_requests(
     message: &[u8],
     identity: &Identity,
-) -> Result<Vec<crate::cms::recipient::OaepRequest>> {
+) -> Result<Vec<crate::cms::recipient::TransportRequest>> {
     if !matches!(identity.key, crate::keys::PrivateKey::Rsa(_)) {
         return Ok(Vec::new()); // not worth parsing the message for
     }
@@ -407,7 +408,7 @@ pub fn oaep_requests(
     if !envelope::is_enveloped(&body) {
         return Ok(Vec::new());
     }
-    envelope::oaep_requests(&body, identity)
+    envelope::transport_requests(&body, identity)
 }
 
 /// The outermost layer of `message` when it is encrypted with AES-128/256 (GCM or CBC) for one

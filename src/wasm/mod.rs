@@ -560,29 +560,38 @@ pub fn encrypt_message(
 
 #[wasm_bindgen]
 impl Identity {
-    /// `[[encryptedKey, hash], ...]` (`hash`: `sha-1`, `sha-256`, ...) of the RSAES-OAEP
-    /// RecipientInfos of `message` for this identity that WebCrypto's RSA-OAEP can decrypt (see
-    /// [`crate::smime::envelope::oaep_requests`]); each result goes to `unwrapped`.
-    #[wasm_bindgen(js_name = oaepRequests)]
-    pub fn oaep_requests(&self, message: &[u8]) -> Result<Array, JsValue> {
+    /// `[[encryptedKey, scheme], ...]` of the RSA key-transport RecipientInfos of `message` for
+    /// this identity that a native engine can decrypt (see
+    /// [`crate::smime::envelope::transport_requests`]): `scheme` is the OAEP hash (`sha-1`,
+    /// `sha-256`, ...: WebCrypto's RSA-OAEP) or `raw` (PKCS#1 v1.5: the raw RSA block, Node's
+    /// `RSA_NO_PADDING`); each result goes to `unwrapped`.
+    #[wasm_bindgen(js_name = transportRequests)]
+    pub fn transport_requests(&self, message: &[u8]) -> Result<Array, JsValue> {
+        use crate::cms::recipient::Transport;
         let out = Array::new();
-        for r in envelope::oaep_requests(message, &self.0).map_err(to_js)? {
+        for r in envelope::transport_requests(message, &self.0).map_err(to_js)? {
+            let scheme = match r.scheme {
+                Transport::Oaep(hash) => hash.micalg(),
+                Transport::RawRsa => "raw",
+            };
             let pair = Array::of2(
                 &Uint8Array::from(r.encrypted_key.as_slice()),
-                &JsValue::from_str(r.hash.micalg()),
+                &JsValue::from_str(scheme),
             );
             out.push(&pair);
         }
         Ok(out)
     }
 
-    /// The content-encryption key WebCrypto decrypted from `encryptedKey` (`undefined`: it
-    /// failed), taken by the next `decryptMessage` or `openMessage` only, and wiped then (the
+    /// What the engine made of `encryptedKey` (`undefined`: it failed): the content-encryption
+    /// key (OAEP) or, with `padded`, the raw RSA block (PKCS#1 v1.5, checked and unpadded by the
+    /// core). Taken by the next `decryptMessage` or `openMessage` only, and wiped then (the
     /// caller wipes its own array).
-    pub fn unwrapped(&mut self, encrypted_key: &[u8], key: Option<Vec<u8>>) {
+    pub fn unwrapped(&mut self, encrypted_key: &[u8], key: Option<Vec<u8>>, padded: bool) {
         self.0.unwrapped.push(crate::keys::Unwrapped {
             encrypted_key: encrypted_key.to_vec(),
             key: key.map(Zeroizing::new),
+            padded,
         });
     }
 

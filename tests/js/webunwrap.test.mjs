@@ -1,10 +1,12 @@
-// RSAES-OAEP key transport through WebCrypto (websign.js `webUnwrap`): for a small message the
-// core names the OAEP RecipientInfos addressed to the identity, WebCrypto's RSA-OAEP decrypts
-// their encrypted keys, and the core takes the result for that message only. These tests prove
-// the path is taken for messages OpenSSL and Cachet make (SHA-1 and SHA-256 OAEP), that PKCS#1
-// v1.5, other OAEP parameters and EC keys stay in the core, that a failure there is the same
-// DECRYPTION_FAILED, and that an Identity imports its key once.
+// RSA key transport in native code (websign.js `webUnwrap`): for a small message the core names
+// the RSA RecipientInfos addressed to the identity; WebCrypto's RSA-OAEP decrypts OAEP encrypted
+// keys, Node's `privateDecrypt` with RSA_NO_PADDING gives PKCS#1 v1.5 ones' raw block (which the
+// core checks and unpads), and the core takes the result for that message only. These tests
+// prove the paths are taken for messages OpenSSL and Cachet make (SHA-1 and SHA-256 OAEP,
+// v1.5), that other OAEP parameters and EC keys stay in the core, that a failure there or a
+// wrong result is the same DECRYPTION_FAILED, and that an Identity imports its key once.
 import assert from 'node:assert/strict';
+import nodeCrypto from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -14,11 +16,24 @@ import { AT_DATE, MESSAGE, cachet, pki, read, readText, rejectsWith, run, scratc
 const bob = { privateKey: read('bob-rsa.p12'), password: 'test' };
 const root = readText('root-ca.pem');
 
-/** Count WebCrypto RSA-OAEP decryptions and key imports while `fn` runs. */
-async function counting(fn, patchDecrypt) {
+/** Count WebCrypto RSA-OAEP decryptions and key imports, and Node's raw RSA decryptions and key
+ *  imports, while `fn` runs; `patchDecrypt` / `patchRaw` stand in for the engines. */
+async function counting(fn, patchDecrypt, patchRaw) {
   const subtle = globalThis.crypto.subtle;
-  const calls = { oaep: 0, importOaep: 0, hashes: [] };
+  const calls = { oaep: 0, importOaep: 0, hashes: [], raw: 0, importRaw: 0 };
   const original = { decrypt: subtle.decrypt, importKey: subtle.importKey };
+  const node = { privateDecrypt: nodeCrypto.privateDecrypt, createPrivateKey: nodeCrypto.createPrivateKey };
+  nodeCrypto.privateDecrypt = function counted(options, data) {
+    if (options?.padding === nodeCrypto.constants.RSA_NO_PADDING) {
+      calls.raw += 1;
+      if (patchRaw) return patchRaw(() => node.privateDecrypt(options, data));
+    }
+    return node.privateDecrypt(options, data);
+  };
+  nodeCrypto.createPrivateKey = function counted(...args) {
+    calls.importRaw += 1;
+    return node.createPrivateKey(...args);
+  };
   subtle.decrypt = function counted(alg, key, data) {
     if (alg?.name === 'RSA-OAEP') {
       calls.oaep += 1;
@@ -36,6 +51,7 @@ async function counting(fn, patchDecrypt) {
   } finally {
     delete subtle.decrypt;
     delete subtle.importKey;
+    Object.assign(nodeCrypto, node);
   }
 }
 
@@ -86,9 +102,8 @@ test('RSA-OAEP key transport from OpenSSL (SHA-1, SHA-256) and Cachet goes throu
   }
 });
 
-test('PKCS#1 v1.5, OAEP with another MGF1 hash, and EC keys stay in the core', async () => {
+test('OAEP with another MGF1 hash, and EC keys stay in the core', async () => {
   const cases = [
-    ['v1.5', await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem') }), bob],
     ['oaep sha-256, mgf1 sha-1', opensslEncrypt('oaep-mixed', ['rsa_padding_mode:oaep', 'rsa_oaep_md:sha256',
       'rsa_mgf1_md:sha1']), bob],
     ['p-256', await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-p256.pem') }),
@@ -97,9 +112,70 @@ test('PKCS#1 v1.5, OAEP with another MGF1 hash, and EC keys stay in the core', a
   for (const [name, message, keys] of cases) {
     const { result: d, calls } = await counting(() => cachet.decrypt({ message, decryptionKeys: keys }));
     assert.equal(calls.oaep, 0, name);
+    assert.equal(calls.raw, 0, name);
     assert.ok(d.message.length > 0, name);
   }
 });
+
+test('RSA PKCS#1 v1.5 key transport from OpenSSL and Cachet goes through Node\'s raw RSA', async () => {
+  const id = await cachet.readIdentity(bob);
+  try {
+    const messages = {
+      'openssl v1.5': opensslEncrypt('v15', []),
+      'cachet': await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem') }),
+      'cachet aes-256-gcm': await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'),
+        cipher: 'aes256-gcm' }),
+    };
+    for (const [name, message] of Object.entries(messages)) {
+      const { result: d, calls } = await counting(() => cachet.decrypt({ message, decryptionKeys: id }));
+      assert.equal(calls.raw, 1, `${name}: Node decrypted the key`);
+      assert.equal(calls.oaep, 0, name);
+      const text = typeof d.message === 'string' ? d.message : new TextDecoder().decode(d.message);
+      assert.match(text, /Hello (over OAEP|Bob)/, name);
+    }
+    // The Identity keeps its KeyObject: no import the second time.
+    const { calls } = await counting(() => cachet.decrypt({ message: messages.cachet, decryptionKeys: id }));
+    assert.deepEqual([calls.importRaw, calls.raw], [0, 1]);
+    // open() too (signed, then encrypted with v1.5).
+    const sealed = await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'),
+      signingKeys: { privateKey: read('alice-rsa.p12'), password: 'test' }, date: AT_DATE });
+    const { result: o, calls: openCalls } = await counting(() => cachet.open({ message: sealed, decryptionKeys: id,
+      trustAnchors: root, date: AT_DATE }));
+    assert.equal(openCalls.raw, 1);
+    assert.equal(o.signedValid, true);
+  } finally {
+    id.dispose();
+  }
+});
+
+test('a failure of Node\'s raw RSA, or a wrong block from it, is DECRYPTION_FAILED, never a retry in the core',
+  async () => {
+    const message = await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem') });
+    const id = await cachet.readIdentity(bob);
+    try {
+      const flipped = (at) => (real) => {
+        const block = Buffer.from(real());
+        block[at] ^= 1;
+        return block;
+      };
+      for (const [name, patch] of [
+        ['fails', () => { throw new Error('data too large for modulus'); }],
+        ['a byte of the key changed', flipped(255)],
+        ['a padding byte changed', flipped(1)],
+        ['shorter', (real) => real().subarray(1)],
+      ]) {
+        const { result, calls } = await counting(
+          () => rejectsWith(cachet.decrypt({ message, decryptionKeys: id }), 'DECRYPTION_FAILED'), undefined, patch);
+        assert.ok(result, name);
+        assert.equal(calls.raw, 1, name);
+      }
+      // The next message is not affected (the core kept the block for one message only).
+      const d = await cachet.decrypt({ message, decryptionKeys: id });
+      assert.match(d.message, /Hello Bob/);
+    } finally {
+      id.dispose();
+    }
+  });
 
 test('a WebCrypto failure, or a wrong key from it, is DECRYPTION_FAILED, never a retry in the core', async () => {
   const message = await cachet.encrypt({ message: MESSAGE, encryptionKeys: read('bob-rsa.pem'), rsaOaep: true });
