@@ -580,3 +580,153 @@ fn a_large_stand_in_is_given_up_on() {
     }
     assert!(split_by_pieces(&m, 1 << 20).is_none());
 }
+
+// ---- seal: header protection from a stand-in ------------------------------------------------
+
+/// Every way `seal` protects: header protection off; on, signed only; on, encrypted with each
+/// policy, with and without the Legacy Display Element.
+fn protect_variants() -> Vec<(bool, bool, Policy, bool)> {
+    let mut out = vec![
+        (false, false, Policy::Baseline, true),
+        (false, true, Policy::Baseline, true),
+        (true, false, Policy::Baseline, true),
+    ];
+    for policy in [Policy::Baseline, Policy::Shy, Policy::NoConfidentiality] {
+        for legacy in [true, false] {
+            out.push((true, true, policy, legacy));
+        }
+    }
+    out
+}
+
+/// Whenever the stand-in answers, its payload (`prefix` and the message from `start` on) and
+/// outer header are those of the whole message, for every variant and piece size; returns
+/// whether it answered for all of them.
+fn protects_alike(message: &[u8]) -> bool {
+    let alice = identity("alice-rsa");
+    let bob = common::certs("pki/bob-rsa.pem").remove(0);
+    let mut answered = true;
+    for (hp, encrypt, policy, legacy) in protect_variants() {
+        let signers = [&alice];
+        let recipients = [&bob];
+        let options = SealOptions {
+            signers: &signers,
+            sign: SignOptions {
+                opaque: false,
+                digest: DigestAlgorithm::Sha256,
+                rsa_pss: false,
+                time: AT,
+            },
+            recipients: if encrypt { &recipients } else { &[] },
+            encrypt: EncryptOptions::default(),
+            header_protection: hp,
+            policy,
+            legacy_display: legacy,
+        };
+        let whole = cachet::smime::seal::protect_payload(message, &options);
+        for piece in [1, 3, 64, 4096, message.len()] {
+            let Some(read) = read(message, piece) else {
+                answered = false;
+                continue;
+            };
+            let got =
+                cachet::smime::seal::protect_payload_stand_in(&read, encrypt, &options).unwrap();
+            let Some(cachet::smime::protect::Spliced {
+                outer,
+                prefix,
+                start,
+            }) = got
+            else {
+                answered = false;
+                continue;
+            };
+            let (w_outer, w_payload) = whole
+                .as_ref()
+                .expect("the stand-in protected what the whole path refuses");
+            let what =
+                format!("hp {hp}, encrypt {encrypt}, {policy:?}, legacy {legacy}, piece {piece}");
+            assert_eq!(&outer, w_outer, "outer: {what}");
+            assert_eq!(
+                [&prefix[..], &message[start..]].concat(),
+                *w_payload,
+                "payload: {what}"
+            );
+        }
+    }
+    answered
+}
+
+fn single(fields: &str, body: &str) -> String {
+    format!("From: Alice <a@example.org>\r\nTo: b@example.org\r\nSubject: Numbers\r\n{fields}\r\n{body}")
+}
+
+#[test]
+fn seal_protects_a_stand_in_as_the_whole_message() {
+    let text = "Hello Bob,\r\n\r\nthe numbers follow.\r\n".repeat(200);
+    let qp = "caf=C3=A9 and a long line that goes on=\r\n and on\r\n".repeat(200);
+    let answered = [
+        // What a web mail sends: text and an attachment.
+        composed(300_000),
+        // One text part: 7-bit, quoted-printable; a preamble before the first part.
+        single("Content-Type: text/plain; charset=utf-8\r\n", &text).into_bytes(),
+        single(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+            &qp,
+        )
+        .into_bytes(),
+        mixed(&text, "base64", &b64_lines(500)).into_bytes(),
+        // A non-ASCII Subject into a quoted-printable part: the element is encoded in front.
+        format!(
+            "From: a@example.org\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nContent-Type: text/plain\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n{qp}"
+        )
+        .into_bytes(),
+    ];
+    for (i, m) in answered.iter().enumerate() {
+        assert!(protects_alike(m), "case {i}: the stand-in gave up");
+    }
+    // Where the element changes more than the part's start, the whole message is protected
+    // (still agreeing wherever the stand-in answers, e.g. without the element).
+    let whole_path = [
+        // 8-bit text is re-encoded for signing.
+        single(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
+            &"Gr\u{fc}\u{df}e\r\n".repeat(300),
+        ),
+        single("Content-Type: text/html\r\n", &"<html><body><p>hi</p></body></html>\r\n".repeat(50)),
+        single(
+            "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n",
+            &b64_lines(100),
+        ),
+        // A non-ASCII Subject into a 7-bit part: re-encoded to quoted-printable.
+        format!(
+            "From: a@example.org\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nContent-Type: text/plain\r\n\r\n{text}"
+        ),
+        // Every alternative takes the element.
+        format!(
+            "From: a@example.org\r\nSubject: s\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n\
+             --a\r\nContent-Type: text/plain\r\n\r\n{text}\r\n--a\r\nContent-Type: text/plain\r\n\r\n{text}\r\n--a--\r\n"
+        ),
+    ];
+    for (i, m) in whole_path.iter().enumerate() {
+        assert!(
+            !protects_alike(m.as_bytes()),
+            "case {i}: the stand-in answered for every variant"
+        );
+    }
+}
+
+#[test]
+fn seal_protects_messages_of_other_clients_as_the_whole_message() {
+    let mut answered = 0;
+    for message in vectors() {
+        protects_alike(&message);
+        if protects_alike(&cachet::mime::to_crlf(&message)) {
+            answered += 1;
+        }
+    }
+    assert!(
+        answered > 10,
+        "only {answered} vectors answered by the stand-in"
+    );
+}

@@ -29,9 +29,9 @@ fn stand_in_agrees(plaintext: &[u8], options: &cachet::smime::VerifyOptions<'_>)
     let digests: Vec<_> = found
         .iter()
         .flat_map(|f| {
-            f.digests.iter().filter_map(|d| {
-                Some((*d, d.digest(plaintext.get(f.content.clone())?)?))
-            })
+            f.digests
+                .iter()
+                .filter_map(|d| Some((*d, d.digest(plaintext.get(f.content.clone())?)?)))
         })
         .collect();
     let Ok(Some((report, range))) =
@@ -52,12 +52,18 @@ fn stand_in_agrees(plaintext: &[u8], options: &cachet::smime::VerifyOptions<'_>)
             .map(|l| match l {
                 envelope::Layer::Signed { signers, .. } => format!(
                     "{:?}",
-                    signers.iter().map(|s| (s.status, s.code)).collect::<Vec<_>>()
+                    signers
+                        .iter()
+                        .map(|s| (s.status, s.code))
+                        .collect::<Vec<_>>()
                 ),
                 other => envelope::layer_type(other).to_string(),
             })
             .collect();
-        format!("{layers:?} {} {} {:?}", r.authenticated, r.signed_valid, r.protected)
+        format!(
+            "{layers:?} {} {} {:?}",
+            r.authenticated, r.signed_valid, r.protected
+        )
     };
     assert_eq!(view(&report), view(&whole));
     assert_eq!(plaintext.get(range), Some(whole.content.as_slice()));

@@ -435,6 +435,32 @@ function splitMessage(message) {
   return wasm.splitMessage(message);
 }
 
+/**
+ * `seal`'s header protection of a large message read by the core in pieces (never whole in
+ * wasm memory): `[outer, prefix, start]`, the payload being `prefix` and then
+ * `message[start..]`; `undefined` where the core cannot say so (a Legacy Display Element that
+ * changes more than a text part's start, line ends to convert, a part to re-encode): the core
+ * protects the whole message then.
+ */
+function protectInPieces(message, encrypt, hp, legacy, hcp) {
+  if (message.length < BULK_THRESHOLD) return undefined;
+  const skeleton = readSkeleton(message);
+  try {
+    return skeleton.protect(encrypt, hp, legacy, hcp);
+  } finally {
+    skeleton.free();
+  }
+}
+
+/** The header section of `message` (bytes) as text: up to its first empty line. */
+function headerText(message) {
+  for (let at = message.indexOf(10); at !== -1; at = message.indexOf(10, at + 1)) {
+    const next = message[at + 1] === 13 ? at + 2 : at + 1;
+    if (message[next] === 10) return new TextDecoder().decode(message.subarray(0, at + 1));
+  }
+  return new TextDecoder().decode(message);
+}
+
 /** The core's `MessageSkeleton` of `message`, fed in pieces (the caller frees it). */
 function readSkeleton(message) {
   const skeleton = new wasm.MessageSkeleton();
@@ -731,7 +757,7 @@ export async function seal(options) {
     envelope = c.envelope;
   } else {
     message = bytes(options.message, 'message');
-    envelope = envelopeOf(new TextDecoder().decode(message), stringList(options.bcc, 'bcc'));
+    envelope = envelopeOf(headerText(message), stringList(options.bcc, 'bcc'));
   }
   let storeCapabilities;
   let recipients = [];
@@ -787,8 +813,32 @@ export async function seal(options) {
     && bulk(options.onProgress === undefined ? message.length : Infinity, cipher);
   await progress(doSign ? 'sign' : 'protect', message.length);
   const step = external ? 'prepare' : 'whole';
+  // A large message: protected by the core from its reading in pieces where it can (the payload
+  // is `prefix` and then the message's own bytes), so that it is never whole in wasm memory.
+  // WebCrypto hashes (and encrypts) it then; without WebCrypto the core does all, whole.
+  const pieces = bulk(message.length, 'aes256-gcm') && (external || !doEncrypt)
+    ? await call(() => protectInPieces(message, doEncrypt, hp, legacy, hcp)) : undefined;
   let out;
-  if (!doSign) {
+  if (pieces !== undefined && !doSign) {
+    const [outer, prefix, start] = pieces;
+    out = [outer, [prefix, message.subarray(start)]];
+  } else if (pieces !== undefined) {
+    const [outer, prefix, start] = pieces;
+    const ids = await call(() => identities(signingKeys, 'seal: signingKeys'));
+    try {
+      if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
+      const { inner, owned } = ids[0];
+      const signer = await webSigner(inner, digest, rsaPss, !owned);
+      const parts = await signEntity(call, inner, signer, joined(prefix, message.subarray(start)),
+        { opaque: !detached, digest, rsaPss, when });
+      // Detached: the payload is hashed; what goes on is its pieces (the copy can go).
+      const content = detached ? [prefix, message.subarray(start)] : [parts.content];
+      if (external) out = [outer, [parts.head, ...content, parts.tail]];
+      else out = joined(await call(() => wasm.joinMessage(outer, parts.head)), ...content, parts.tail);
+    } finally {
+      freeAll(ids);
+    }
+  } else if (!doSign) {
     out = await call(() => wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp,
       legacy, hcp, step));
   } else {

@@ -78,6 +78,12 @@ impl StandIn {
     }
 }
 
+/// Is `line` (without its CRLF) one of the placeholder lines a run of dropped lines becomes?
+#[must_use]
+pub fn is_placeholder(line: &[u8]) -> bool {
+    matches!(line, b"x" | b"x " | b"\x80")
+}
+
 /// The MIME structure of a message read in pieces (module docs).
 pub struct Skeleton {
     out: Vec<u8>,

@@ -234,6 +234,124 @@ pub fn protect(
     Ok((outer, payload))
 }
 
+/// What [`protect_stand_in`] makes: the outer header fields, and the payload as `prefix`
+/// followed by the message from offset `start` to its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spliced {
+    /// The outer header fields.
+    pub outer: Vec<u8>,
+    /// The payload's bytes before the message's own.
+    pub prefix: Vec<u8>,
+    /// Where in the message the rest of the payload starts (it runs to the end).
+    pub start: usize,
+}
+
+/// [`protect`] for a message read in pieces (see [`mime::skeleton`]): the outer header fields
+/// and the payload as `prefix` followed by the message from offset `start` to its end, so that
+/// the message is never whole here. `None` when the stand-in cannot say what [`protect`] would
+/// make of the whole message (the caller then protects the whole message):
+/// - the entity must be re-encoded, or its body does not run to the end of the message;
+/// - a Legacy Display Element is to go into a part other than `text/plain` (HTML: where it goes
+///   depends on the text), or one in base64 or a 7-bit/8-bit part the element would turn to
+///   quoted-printable (re-encoded text);
+/// - the payload made from the stand-in is not new bytes followed by the stand-in's own tail from
+///   a kept byte on, or those new bytes hold a line standing in for dropped lines (e.g. a second
+///   part taking the element).
+///
+/// # Errors
+/// `MIME_MALFORMED`, as [`protect`].
+pub fn protect_stand_in(
+    stand_in: &mime::skeleton::StandIn,
+    mode: Mode,
+    policy: Policy,
+    legacy_display: bool,
+) -> Result<Option<Spliced>> {
+    let bytes = stand_in.bytes.as_slice();
+    let Ok(split) = crate::smime::split_entity(bytes) else {
+        return Ok(None);
+    };
+    if !split
+        .body
+        .is_some_and(|b| b.start <= stand_in.header_end && b.end == bytes.len())
+    {
+        return Ok(None);
+    }
+    if legacy_display && mode == Mode::Cipher {
+        // The element holds header values (decoded): ASCII unless one of them is not.
+        let ascii = Entity::parse(bytes)?.fields.iter().all(|f| {
+            let value = String::from_utf8_lossy(f.raw.get(f.name.len() + 1..).unwrap_or_default())
+                .replace("\r\n", "");
+            mime::decode_words(value.trim()).is_ascii()
+        });
+        let (_, content) = crate::smime::split_for_signing(bytes)?;
+        if !legacy_targets_are_plain(&content, 0, ascii) {
+            return Ok(None);
+        }
+    }
+    let (outer, payload) = protect(bytes, mode, policy, legacy_display)?;
+    // The longest tail the payload shares with the stand-in: the message from there on.
+    let shared = payload
+        .iter()
+        .rev()
+        .zip(bytes.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let Some(start) = stand_in.original(bytes.len() - shared) else {
+        return Ok(None);
+    };
+    let prefix = payload
+        .get(..payload.len() - shared)
+        .unwrap_or_default()
+        .to_vec();
+    let stands_in = prefix
+        .split(|&b| b == b'\n')
+        .any(|line| mime::skeleton::is_placeholder(line.strip_suffix(b"\r").unwrap_or(line)));
+    Ok((!stands_in).then_some(Spliced {
+        outer,
+        prefix,
+        start,
+    }))
+}
+
+/// Does every part [`inject_legacy_display`] would put the element into take it in front of
+/// its own bytes (`text/plain`, not base64, and no re-encoding to quoted-printable for a
+/// non-ASCII element: a 7-bit or 8-bit part counts only with an `ascii` element)? Those are the
+/// only changes a stand-in can follow.
+fn legacy_targets_are_plain(entity: &[u8], depth: usize, ascii: bool) -> bool {
+    if depth > 4 {
+        return true; // inject_legacy_display goes no deeper
+    }
+    let Ok(e) = Entity::parse(entity) else {
+        return false;
+    };
+    let ct = e.content_type();
+    if ct.is("text/html") {
+        return false;
+    }
+    if ct.is("text/plain") {
+        // 7-bit/8-bit: an ASCII element goes in front as it is, a non-ASCII one re-encodes the
+        // part (requote).
+        return match e.transfer_encoding().as_str() {
+            "quoted-printable" => true,
+            "7bit" | "8bit" | "binary" => ascii,
+            _ => false,
+        };
+    }
+    let (true, Some(boundary)) = (ct.mime_type.starts_with("multipart/"), ct.param("boundary"))
+    else {
+        return true; // no element goes there
+    };
+    let alternative = ct.is("multipart/alternative");
+    let Ok(parts) = mime::split_multipart(e.body, boundary) else {
+        return false;
+    };
+    parts
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| alternative || i == 0)
+        .all(|(_, part)| legacy_targets_are_plain(part, depth + 1, ascii))
+}
+
 /// Add the Legacy Display Element for `lines` to each main body part of `entity` (RFC 9788
 /// §4.5.3): every text child of a `multipart/alternative`, the first child of any other
 /// multipart; `text/plain` gets the lines and a blank line in front of its text, `text/html` a

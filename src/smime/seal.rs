@@ -87,3 +87,43 @@ pub fn protect_payload(message: &[u8], options: &SealOptions<'_>) -> Result<(Vec
         smime::split_for_signing(&message)
     }
 }
+
+/// [`protect_payload`] for a message read in pieces (see [`mime::skeleton`]), never whole here:
+/// the outer header fields, and the payload as `prefix` followed by the message from offset
+/// `start` to its end. `encrypt`: the message is to be encrypted (signed only otherwise), and
+/// `options`' signers and recipients are not looked at. `None` when the stand-in cannot say (see
+/// [`protect::protect_stand_in`]): the caller protects the whole message, which also reports any
+/// error in it.
+///
+/// # Errors
+/// `INPUT_TOO_LARGE` for a message over the size limit.
+pub fn protect_payload_stand_in(
+    stand_in: &mime::skeleton::StandIn,
+    encrypt: bool,
+    options: &SealOptions<'_>,
+) -> Result<Option<protect::Spliced>> {
+    if stand_in.total > smime::MAX_MESSAGE_SIZE {
+        return Err(Error::InputTooLarge {
+            what: "message size",
+            limit: smime::MAX_MESSAGE_SIZE,
+        });
+    }
+    if options.header_protection {
+        let mode = if encrypt { Mode::Cipher } else { Mode::Clear };
+        return protect::protect_stand_in(stand_in, mode, options.policy, options.legacy_display)
+            .or(Ok(None));
+    }
+    let Ok(split) = smime::split_entity(&stand_in.bytes) else {
+        return Ok(None);
+    };
+    Ok(match split.body {
+        Some(body) if body.start <= stand_in.header_end && body.end == stand_in.bytes.len() => {
+            Some(protect::Spliced {
+                outer: split.outer,
+                prefix: split.head,
+                start: body.start,
+            })
+        }
+        _ => None,
+    })
+}

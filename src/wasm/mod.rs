@@ -1057,6 +1057,56 @@ impl WasmSkeleton {
         Ok(split_array(split).into())
     }
 
+    /// `seal`'s header protection (instead of the others; `encrypt`: the message is to be
+    /// encrypted): `[outer, prefix, start]`, the payload being `prefix` and then the message from
+    /// `start` on; or `undefined`.
+    pub fn protect(
+        &mut self,
+        encrypt: bool,
+        header_protection: bool,
+        legacy_display: bool,
+        hcp: &str,
+    ) -> Result<JsValue, JsValue> {
+        let skeleton = self
+            .reading
+            .take()
+            .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: read already")))?;
+        let policy = crate::smime::protect::Policy::from_name(hcp)
+            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown hcp {hcp:?}"))))?;
+        let total = skeleton.total();
+        let Some(stand_in) = skeleton.finish() else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let options = crate::smime::seal::SealOptions {
+            signers: &[],
+            sign: SignOptions {
+                opaque: false,
+                digest: DigestAlgorithm::Sha256,
+                rsa_pss: false,
+                time: UnixTime(0),
+            },
+            recipients: &[],
+            encrypt: EncryptOptions::default(),
+            header_protection,
+            policy,
+            legacy_display,
+        };
+        let found = crate::smime::seal::protect_payload_stand_in(&stand_in, encrypt, &options)
+            .map_err(to_js)?;
+        let Some(spliced) = found else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let (outer, prefix, start) = (spliced.outer, spliced.prefix, spliced.start);
+        debug_assert!(start <= total);
+        let parts = Array::of2(
+            &Uint8Array::from(outer.as_slice()),
+            &Uint8Array::from(prefix.as_slice()),
+        );
+        #[allow(clippy::cast_precision_loss)] // message sizes are far below 2^53
+        parts.push(&JsValue::from_f64(start as f64));
+        Ok(parts.into())
+    }
+
     /// Where the detached signed content is, and its signers' digests, or `undefined`.
     pub fn detached(&mut self) -> JsValue {
         if let Some(skeleton) = self.reading.take() {

@@ -56,7 +56,7 @@ async function countingGcm(fn) {
 
 
 // First in this file: wasm memory never shrinks, so it is measured before other tests grow it.
-test('a large message to sign, encrypt or verify is read by the core in pieces, never whole in wasm memory; OpenSSL verifies and decrypts what we write, we verify what it signs', async () => {
+test('a large message to sign, encrypt, seal or verify is read by the core in pieces, never whole in wasm memory; OpenSSL verifies and decrypts what we write, we verify what it signs', async () => {
   const core = await import('../../pkg/cachet_wasm.js');
   const exports = core.initSync(); // the instance index.js loaded: its memory
   const MiB = 1 << 20;
@@ -83,6 +83,9 @@ test('a large message to sign, encrypt or verify is read by the core in pieces, 
   const enc = await cachet.encrypt({ message, encryptionKeys: read('bob-rsa.pem') });
   const report = await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE });
   const theirs = await cachet.verify({ message: opensslSigned, trustAnchors: root, date: AT_DATE });
+  // seal (header protection, the Subject hidden and shown again in the text part) too.
+  const { message: sealed } = await cachet.seal({ message, sign: true, encrypt: true, signingKeys: alice,
+    encryptionKeys: read('bob-rsa.pem'), date: AT_DATE });
   const grown = exports.memory.buffer.byteLength - before;
   // Read whole, each message would be copied into wasm memory (32 MiB and more, for good).
   assert.ok(grown < 8 * MiB, `wasm memory grew by ${(grown / MiB).toFixed(1)} MiB`);
@@ -113,12 +116,22 @@ test('a large message to sign, encrypt or verify is read by the core in pieces, 
     '-recip', pki('bob-rsa.pem'), '-out', join(dir, 'decrypted')]);
   assert.equal(dec.status, 0, dec.stderr);
   assert.equal(readFileSync(join(dir, 'decrypted'), 'latin1'), entity);
+  // What seal wrote: OpenSSL decrypts it and verifies the payload, which is the one the core
+  // makes of the whole message (its Legacy Display Element in front of the text part).
+  writeFileSync(join(dir, 'sealed.eml'), sealed);
+  const sslOpened = run('openssl', ['cms', '-decrypt', '-in', join(dir, 'sealed.eml'), '-inkey', pki('bob-rsa.key'),
+    '-recip', pki('bob-rsa.pem'), '-out', join(dir, 'sealed-inner.eml')]);
+  assert.equal(sslOpened.status, 0, sslOpened.stderr);
+  const sslVerified = run('openssl', ['cms', '-verify', '-in', join(dir, 'sealed-inner.eml'), '-CAfile',
+    pki('root-ca.pem'), '-purpose', 'smimesign', '-out', join(dir, 'sealed-payload')]);
+  assert.equal(sslVerified.status, 0, sslVerified.stderr);
+  const [, wholePayload] = core.sealMessageUnsigned(message, [read('bob-rsa.pem')], 'aes256-gcm', false, true, true,
+    'hcp_baseline', 'protect');
+  const payload = readFileSync(join(dir, 'sealed-payload'), 'latin1');
+  assert.equal(payload, new TextDecoder().decode(wholePayload));
+  assert.match(payload, /hp-legacy-display="1"\r\n\r\nSubject: Large\r\n\r\nSee the attachment\./);
   // Opening it signed and encrypted (header protection too): the decrypted plaintext is read
   // in pieces as well, and the report is the whole-plaintext path's (tests/skeleton.rs).
-  const { message: sealed } = await cachet.seal({ message, sign: true, encrypt: true, signingKeys: alice,
-    encryptionKeys: read('bob-rsa.pem'), date: AT_DATE });
-  // (seal itself reads the message whole: wasm memory is large by now, so the path is seen by
-  // the calls made, not by its growth.)
   const { openDecrypted } = core.Identity.prototype;
   let wholeCalls = 0;
   core.Identity.prototype.openDecrypted = function counted(...args) {
@@ -569,4 +582,41 @@ test('MessageSkeleton: out-of-order calls are API_MISUSE and hostile pieces give
   // The module still works.
   const signed = await cachet.sign({ message: 'Subject: ok\r\n\r\nfine\r\n', signingKeys: alice, date: AT_DATE });
   assert.equal((await cachet.verify({ message: signed, trustAnchors: root, date: AT_DATE })).valid, true);
+});
+
+test('large seal signed only, encrypted only, and of an HTML message (the whole path): OpenSSL reads each, the payload is the whole path\'s', async () => {
+  const core = await import('../../pkg/cachet_wasm.js');
+  const dir = scratch('bulk-seal-pieces');
+  const lines = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. 0123456789\r\n'.repeat(20_000);
+  const text = `From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: Plain\r\n\r\n${lines}`;
+  const html = 'From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: Rich\r\n'
+    + `Content-Type: text/html\r\n\r\n<html><body>\r\n${lines}</body></html>\r\n`;
+  for (const [name, message, sign, encrypt] of [['signed', text, true, false], ['encrypted', text, false, true],
+    ['html', html, true, true]]) {
+    const bytes = new TextEncoder().encode(message);
+    const sealed = await cachet.seal({ message: bytes, sign, encrypt, signingKeys: alice,
+      encryptionKeys: read('bob-rsa.pem'), date: AT_DATE });
+    let file = join(dir, `${name}.eml`);
+    writeFileSync(file, sealed.message);
+    if (encrypt) {
+      const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-inkey', pki('bob-rsa.key'), '-recip',
+        pki('bob-rsa.pem'), '-out', `${file}.dec`]);
+      assert.equal(dec.status, 0, `${name}: ${dec.stderr}`);
+      file = `${file}.dec`;
+    }
+    let payload = readFileSync(file, 'latin1');
+    if (sign) {
+      const ver = run('openssl', ['cms', '-verify', '-in', file, '-CAfile', pki('root-ca.pem'), '-purpose', 'smimesign',
+        '-out', `${file}.ver`]);
+      assert.equal(ver.status, 0, `${name}: ${ver.stderr}`);
+      payload = readFileSync(`${file}.ver`, 'latin1');
+    }
+    const [, whole] = core.sealMessageUnsigned(bytes, [read('bob-rsa.pem')], 'aes256-gcm', false, true, true,
+      'hcp_baseline', 'protect');
+    const expected = new TextDecoder().decode(whole);
+    if (encrypt) assert.equal(payload, expected, name);
+    else assert.match(payload, /hp="clear"/, name); // signed only: nothing hidden, no element
+    assert.ok(payload.endsWith(name === 'html' ? '</body></html>\r\n' : lines), name);
+    if (name === 'html') assert.match(payload, /<html><body><div class="header-protection-legacy-display">/);
+  }
 });
