@@ -221,12 +221,10 @@ export async function sign(options) {
     if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
       // The entity is `head` and the body as it is in the message (not copied) when canonical.
       const [outer, head, from, to] = await call(() => splitMessage(message));
-      const body = message.subarray(from, to);
-      const content = head.length === 0 ? body : joined(head, body);
-      const parts = await signEntity(call, inner, signer, content,
+      const parts = await signEntity(call, inner, signer, [head, message.subarray(from, to)],
         { opaque: !detached, digest, rsaPss, when });
       const start = await call(() => wasm.joinMessage(outer, parts.head));
-      signed = joined(start, parts.content, parts.tail);
+      signed = joined(start, ...parts.content, parts.tail);
     } else {
       signed = await call(() => wasm.signMessage(message, inner, !detached, digest, rsaPss, when));
     }
@@ -829,12 +827,10 @@ export async function seal(options) {
       if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
       const { inner, owned } = ids[0];
       const signer = await webSigner(inner, digest, rsaPss, !owned);
-      const parts = await signEntity(call, inner, signer, joined(prefix, message.subarray(start)),
+      const parts = await signEntity(call, inner, signer, [prefix, message.subarray(start)],
         { opaque: !detached, digest, rsaPss, when });
-      // Detached: the payload is hashed; what goes on is its pieces (the copy can go).
-      const content = detached ? [prefix, message.subarray(start)] : [parts.content];
-      if (external) out = [outer, [parts.head, ...content, parts.tail]];
-      else out = joined(await call(() => wasm.joinMessage(outer, parts.head)), ...content, parts.tail);
+      if (external) out = [outer, [parts.head, ...parts.content, parts.tail]];
+      else out = joined(await call(() => wasm.joinMessage(outer, parts.head)), ...parts.content, parts.tail);
     } finally {
       freeAll(ids);
     }
@@ -852,11 +848,11 @@ export async function seal(options) {
       const signer = await webSigner(inner, digest, rsaPss, !owned);
       if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
         const [outer, payload] = await seal('protect');
-        const parts = await signEntity(call, inner, signer, payload,
+        const parts = await signEntity(call, inner, signer, [payload],
           { opaque: !detached, digest, rsaPss, when });
-        if (external) out = [outer, [parts.head, parts.content, parts.tail]];
+        if (external) out = [outer, [parts.head, ...parts.content, parts.tail]];
         else {
-          const entity = joined(parts.head, parts.content, parts.tail);
+          const entity = joined(parts.head, ...parts.content, parts.tail);
           if (!doEncrypt) out = await call(() => wasm.joinMessage(outer, entity));
           else out = await call(() => wasm.encryptAndJoin(outer, entity, recipients, cipher, rsaOaep));
         }

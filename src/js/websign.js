@@ -88,24 +88,41 @@ export function external(signer, size, threshold) {
 }
 
 /**
- * Sign the canonical `content` with `signer` (from `webSigner`; null: the core signs, ECDSA and
- * Ed25519): WebCrypto hashes it and (RSA) signs the core's signed attributes; `run` calls into
- * the core (mapping its errors). Returns the
- * signed entity's parts `{ head, content, tail }` (opaque: `content` is empty), which `joined`
- * puts together: a detached signature's content is not copied into the core and back.
+ * The `name` (`sha256`, ...) digest of the bytes of `pieces` one after the other: in Node by
+ * `node:crypto`'s hash, piece by piece (no copy: WebCrypto's digest copies its input, which must
+ * be one buffer), elsewhere by WebCrypto.
  */
-export async function signEntity(run, inner, signer, content, { opaque, digest, rsaPss, when }) {
+export async function digestOf(name, pieces) {
+  const crypto = await nodeCryptoModule();
+  if (crypto !== null && typeof crypto.createHash === 'function') {
+    const hash = crypto.createHash(name);
+    for (const piece of pieces) hash.update(piece);
+    return new Uint8Array(hash.digest());
+  }
+  return new Uint8Array(await subtle().digest(HASHES[name], pieces.length === 1 ? pieces[0] : joined(...pieces)));
+}
+
+/**
+ * Sign the canonical content, the bytes of `pieces` one after the other, with `signer` (from
+ * `webSigner`; null: the core signs, ECDSA and Ed25519): WebCrypto (in Node, `node:crypto`)
+ * hashes it and (RSA) WebCrypto signs the core's signed attributes; `run` calls into the core
+ * (mapping its errors). Returns the signed entity's parts `{ head, content, tail }`, `content`
+ * being `pieces` (opaque: none), which `joined` puts together: a detached signature's content
+ * is not copied into the core and back.
+ */
+export async function signEntity(run, inner, signer, pieces, { opaque, digest, rsaPss, when }) {
   // Ed25519 always hashes with SHA-512 (RFC 8419); the core says which digest the key uses.
   const name = signer ? digestName(digest) : await run(() => inner.signingDigest(digest));
-  const value = new Uint8Array(await subtle().digest(HASHES[name], content));
+  const value = await digestOf(name, pieces);
   let signature = new Uint8Array(0); // ECDSA, Ed25519: the core signs
   if (signer) {
     const tbs = await run(() => inner.toBeSigned(value, name, when));
     signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
   }
-  const [head, tail] = await run(() => inner.signEntityParts(opaque ? content : new Uint8Array(0),
-    value, signature, opaque, name, rsaPss, when));
-  return { head, content: opaque ? new Uint8Array(0) : content, tail };
+  const content = opaque ? (pieces.length === 1 ? pieces[0] : joined(...pieces)) : new Uint8Array(0);
+  const [head, tail] = await run(() => inner.signEntityParts(content, value, signature, opaque, name,
+    rsaPss, when));
+  return { head, content: opaque ? [] : pieces, tail };
 }
 
 /** The bytes of `parts` one after the other. */
@@ -131,7 +148,7 @@ export async function contentDigests(message, where) {
   const out = [];
   for (const micalg of names) {
     const name = digestName(micalg);
-    if (name !== undefined) out.push([micalg, new Uint8Array(await subtle().digest(HASHES[name], part))]);
+    if (name !== undefined) out.push([micalg, await digestOf(name, [part])]);
   }
   return out;
 }
