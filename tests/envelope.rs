@@ -964,8 +964,7 @@ fn first_encrypted_key(message: &[u8]) -> Vec<u8> {
 #[test]
 fn rsa_key_transport_decrypted_outside_the_core() {
     use cachet::cms::recipient::Transport;
-    use cachet::keys::{PrivateKey, Unwrapped};
-    use zeroize::Zeroizing;
+    use cachet::keys::PrivateKey;
     // What the JS shim does with WebCrypto's RSA-OAEP and Node's raw RSA: the core names the RSA
     // key-transport RecipientInfos it may decrypt elsewhere; the results come back in `unwrapped`.
     let mut bob = identity("bob-rsa");
@@ -1005,71 +1004,64 @@ fn rsa_key_transport_decrypted_outside_the_core() {
     let PrivateKey::Rsa(key) = &bob.key else {
         panic!("bob-rsa is RSA")
     };
+    let key = key.clone();
     let encrypted_key = requests[0].encrypted_key.clone();
     let cek = key
         .decrypt(rsa::Oaep::<sha2::Sha256>::new(), &encrypted_key)
         .unwrap();
-    bob.unwrapped = vec![Unwrapped {
-        encrypted_key: encrypted_key.clone(),
-        key: Some(Zeroizing::new(cek)),
-        padded: false,
-    }];
-    let d = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap();
-    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    let hello = Ok(true);
+    assert_eq!(
+        outside(&mut bob, &enc, &encrypted_key, Some(cek), false),
+        hello
+    );
     // ...and a wrong one, or a failure there, is DECRYPTION_FAILED: the core does not decrypt
     // that RecipientInfo again.
-    for outside in [Some(Zeroizing::new(vec![7u8; 32])), None] {
-        bob.unwrapped = vec![Unwrapped {
-            encrypted_key: encrypted_key.clone(),
-            key: outside,
-            padded: false,
-        }];
-        let err = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap_err();
-        assert_eq!(err.code(), "DECRYPTION_FAILED");
+    for wrong in [Some(vec![7u8; 32]), None] {
+        let got = outside(&mut bob, &enc, &encrypted_key, wrong, false);
+        assert_eq!(got, Err("DECRYPTION_FAILED"));
     }
     // PKCS#1 v1.5: a key from outside is never taken (only a raw block is), so implicit
     // rejection and the padding check stay in the core.
     let v15_key = first_encrypted_key(&v15);
-    bob.unwrapped = vec![Unwrapped {
-        encrypted_key: v15_key.clone(),
-        key: Some(Zeroizing::new(vec![7u8; 32])),
-        padded: false,
-    }];
-    let d = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap();
-    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    let got = outside(&mut bob, &v15, &v15_key, Some(vec![7u8; 32]), false);
+    assert_eq!(got, hello);
     // The raw block (what Node's RSA_NO_PADDING gives) decrypts; the same block altered in one
     // byte, or a failure there, is DECRYPTION_FAILED.
     let m = rsa::BoxedUint::from_be_slice(&v15_key, 2048).unwrap();
-    let block = rsa::hazmat::rsa_decrypt_and_check(&**key, Some(&mut common::rng()), &m)
+    let block = rsa::hazmat::rsa_decrypt_and_check(&*key, Some(&mut common::rng()), &m)
         .unwrap()
         .to_be_bytes()
         .to_vec();
     assert_eq!(block.len(), 256);
     assert_eq!(&block[..2], &[0, 2]);
-    bob.unwrapped = vec![Unwrapped {
-        encrypted_key: v15_key.clone(),
-        key: Some(Zeroizing::new(block.clone())),
-        padded: true,
-    }];
-    let d = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap();
-    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    let got = outside(&mut bob, &v15, &v15_key, Some(block.clone()), true);
+    assert_eq!(got, hello);
     let mut altered = block.clone();
     altered[200] ^= 1;
-    for outside in [Some(Zeroizing::new(altered)), None] {
-        bob.unwrapped = vec![Unwrapped {
-            encrypted_key: v15_key.clone(),
-            key: outside,
-            padded: true,
-        }];
-        let err = envelope::decrypt_message(&v15, &[&bob], &mut common::rng()).unwrap_err();
-        assert_eq!(err.code(), "DECRYPTION_FAILED");
+    for wrong in [Some(altered), None] {
+        let got = outside(&mut bob, &v15, &v15_key, wrong, true);
+        assert_eq!(got, Err("DECRYPTION_FAILED"));
     }
     // A raw block is never taken for an RSAES-OAEP RecipientInfo.
-    bob.unwrapped = vec![Unwrapped {
-        encrypted_key: encrypted_key.clone(),
-        key: Some(Zeroizing::new(block)),
-        padded: true,
+    let got = outside(&mut bob, &enc, &encrypted_key, Some(block), true);
+    assert_eq!(got, hello);
+}
+
+/// Decrypt `message` for `bob` with what another engine made of `encrypted_key` (`padded`: a
+/// raw RSA block): whether the text is the one sent, or the error code.
+fn outside(
+    bob: &mut cachet::Identity,
+    message: &[u8],
+    encrypted_key: &[u8],
+    key: Option<Vec<u8>>,
+    padded: bool,
+) -> Result<bool, &'static str> {
+    bob.unwrapped = vec![cachet::keys::Unwrapped {
+        encrypted_key: encrypted_key.to_vec(),
+        key: key.map(zeroize::Zeroizing::new),
+        padded,
     }];
-    let d = envelope::decrypt_message(&enc, &[&bob], &mut common::rng()).unwrap();
-    assert!(String::from_utf8(d.message).unwrap().contains("Hello Bob."));
+    envelope::decrypt_message(message, &[bob], &mut common::rng())
+        .map(|d| String::from_utf8(d.message).unwrap().contains("Hello Bob."))
+        .map_err(|e| e.code())
 }

@@ -27,26 +27,38 @@ function digestName(digest) {
   return name in HASHES ? name : undefined;
 }
 
-async function importSigner(inner, digest, rsaPss) {
+/**
+ * `use(pkcs8)` with the identity's RSA private key as PKCS#8 bytes (the core's
+ * `webCryptoSigningKey` for `digest`), wiped right after; null when there is none (not RSA) or
+ * the engine refuses it (`use` throws): the core does the work then, and reports whatever is
+ * wrong with the key as usual.
+ */
+async function withRsaKey(inner, digest, use) {
   let pkcs8;
   try {
     pkcs8 = inner.webCryptoSigningKey(digest);
   } catch {
-    return null; // the core signs, and reports whatever is wrong with the key as usual
+    return null;
   }
   if (pkcs8 === undefined || pkcs8 === null) return null;
+  try {
+    return await use(pkcs8);
+  } catch {
+    return null;
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+function importSigner(inner, digest, rsaPss) {
   const hash = HASHES[digest];
   const name = rsaPss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5';
-  try {
+  return withRsaKey(inner, digest, async (pkcs8) => {
     const key = await subtle().importKey('pkcs8', pkcs8, { name, hash }, false, ['sign']);
     // RFC 4056 / what the core writes: the salt is as long as the hash.
     const params = rsaPss ? { name, saltLength: HASH_LENGTHS[digest] } : { name };
     return { key, params };
-  } catch {
-    return null; // this WebCrypto cannot take the key: the core signs
-  } finally {
-    pkcs8.fill(0);
-  }
+  });
 }
 
 /**
@@ -156,21 +168,10 @@ export async function contentDigests(message, where) {
 /** WebCrypto's hash name for each OAEP hash the core names (`micalg` form). */
 const OAEP_HASHES = { 'sha-1': 'SHA-1', 'sha-256': 'SHA-256', 'sha-384': 'SHA-384', 'sha-512': 'SHA-512' };
 
-async function importOaep(inner, hash) {
-  let pkcs8;
-  try {
-    pkcs8 = inner.webCryptoSigningKey('sha256'); // RSA keys only: the same PKCS#8 as for signing
-  } catch {
-    return null;
-  }
-  if (pkcs8 === undefined || pkcs8 === null) return null;
-  try {
-    return await subtle().importKey('pkcs8', pkcs8, { name: 'RSA-OAEP', hash }, false, ['decrypt']);
-  } catch {
-    return null; // this WebCrypto cannot take the key: the core decrypts
-  } finally {
-    pkcs8.fill(0);
-  }
+function importOaep(inner, hash) {
+  // RSA keys only: the same PKCS#8 as for signing.
+  return withRsaKey(inner, 'sha256',
+    (pkcs8) => subtle().importKey('pkcs8', pkcs8, { name: 'RSA-OAEP', hash }, false, ['decrypt']));
 }
 
 /** The RSA-OAEP CryptoKey of `inner` for `hash` (kept with the identity with `keep`). */
@@ -193,20 +194,8 @@ function nodeCryptoModule() {
 async function importRaw(inner) {
   const crypto = await nodeCryptoModule();
   if (crypto === null || crypto.constants?.RSA_NO_PADDING === undefined) return null;
-  let pkcs8;
-  try {
-    pkcs8 = inner.webCryptoSigningKey('sha256'); // RSA keys only: the same PKCS#8 as for signing
-  } catch {
-    return null;
-  }
-  if (pkcs8 === undefined || pkcs8 === null) return null;
-  try {
-    return { crypto, key: crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
-  } catch {
-    return null; // Node cannot take the key: the core decrypts
-  } finally {
-    pkcs8.fill(0);
-  }
+  return withRsaKey(inner, 'sha256',
+    (pkcs8) => ({ crypto, key: crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) }));
 }
 
 /** Node's KeyObject of `inner` for raw RSA (kept with the identity with `keep`), or null. */
