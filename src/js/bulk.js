@@ -5,6 +5,7 @@
 // and the bytes are wiped as soon as WebCrypto has them.
 
 import { CachetError, ERROR_CODES, wrap } from './errors.js';
+import { unwrapOutside } from './websign.js';
 
 /** Content at least this large goes through WebCrypto (smaller: one wasm call is faster). */
 export const BULK_THRESHOLD = 256 * 1024;
@@ -211,7 +212,7 @@ function gcmCounter(iv, at) {
  * another cipher): the caller takes the whole-message path, which also reports why.
  * `onDecrypt(bytes)` is awaited before the decryption.
  */
-export async function decryptContentInPlace(message, identity, core, onDecrypt, headRoom = 0) {
+export async function decryptContentInPlace(message, identity, core, onDecrypt, headRoom = 0, keep = false) {
   const header = headerSection(message);
   if (!core.isBase64Pkcs7(header, message.length)) return null;
   // The encrypted content is found in the first piece decoded (the DER's front: ~768 KiB);
@@ -222,6 +223,14 @@ export async function decryptContentInPlace(message, identity, core, onDecrypt, 
   const at = core.locateContent(der.subarray(0, Math.min(der.length, CHUNK)));
   if (at === null) return null;
   const [start, end] = at;
+  // RSA key transport in native code where there is one (websign.js `unwrapOutside`).
+  let requests = [];
+  try {
+    requests = identity.transportRequestsHollow(der.subarray(0, start), end - start, der.subarray(end));
+  } catch {
+    // the core reports what is wrong with the envelope below
+  }
+  await unwrapOutside(identity, requests, keep);
   const found = identity.externalContentHollow(der.subarray(0, start), end - start, der.subarray(end));
   if (found === null) return null;
   await onDecrypt?.(end - start);
@@ -255,14 +264,14 @@ export async function decryptContentInPlace(message, identity, core, onDecrypt, 
  * goes in the room in front of the plaintext. `{ message, cipher, authenticated }`, or `null`.
  * Throws DECRYPTION_FAILED when no content key opens the content.
  */
-export async function decryptInPlace(message, identity, core) {
+export async function decryptInPlace(message, identity, core, keep = false) {
   let head;
   try {
     head = core.decryptedHead(headerSection(message));
   } catch {
     return null; // the whole-message path reports what is wrong
   }
-  const d = await decryptContentInPlace(message, identity, core, undefined, head.length);
+  const d = await decryptContentInPlace(message, identity, core, undefined, head.length, keep);
   if (d === null) return null;
   const { plaintext, cipher, header, buffer, room } = d;
   if (plaintext === undefined) throw decryptionFailed();

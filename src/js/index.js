@@ -500,7 +500,9 @@ export async function decrypt(options) {
         // (base64 decoded here, the ciphertext never in wasm) when the envelope allows it.
         const large = message.length >= BULK_THRESHOLD && bulk(Infinity, 'aes256-gcm');
         let d = null;
-        if (large) d = await decryptInPlace(message, id.inner, wasm).catch((err) => { throw wrap(err); });
+        if (large) {
+          d = await decryptInPlace(message, id.inner, wasm, !id.owned).catch((err) => { throw wrap(err); });
+        }
         if (d === null) {
           const found = large ? await call(() => id.inner.externalContent(message)) : null;
           if (found) {
@@ -575,7 +577,8 @@ export async function open(options) {
       await progress('decrypt', bytes);
     };
     const inPlace = wanted
-      ? await decryptContentInPlace(message, id.inner, wasm, decrypting).catch((err) => { throw wrap(err); })
+      ? await decryptContentInPlace(message, id.inner, wasm, decrypting, 0, !id.owned)
+        .catch((err) => { throw wrap(err); })
       : null;
     if (inPlace) {
       await progress('verify', inPlace.plaintext?.length ?? 0);

@@ -224,6 +224,11 @@ export async function webUnwrap(inner, message, keep) {
   } catch {
     return; // the core reports what is wrong with the message
   }
+  await unwrapOutside(inner, requests, keep);
+}
+
+/** `webUnwrap` for the core's `transportRequests` (or `transportRequestsHollow`) `requests`. */
+export async function unwrapOutside(inner, requests, keep) {
   for (const [encryptedKey, scheme] of requests) {
     if (scheme === 'raw') {
       const raw = await rawKey(inner, keep);

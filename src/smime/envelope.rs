@@ -488,6 +488,23 @@ pub fn external_content_hollow<R: rand_core::CryptoRng + ?Sized>(
     }
 }
 
+/// [`transport_requests`] for the DER a caller decoded from a large message and keeps, without
+/// its encrypted content (`head` before it, `tail` after it: see [`external_content_hollow`]).
+///
+/// # Errors
+/// `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE`.
+pub fn transport_requests_hollow(
+    position: &envelope::ContentPosition,
+    head: &[u8],
+    tail: &[u8],
+    identity: &Identity,
+) -> Result<Vec<crate::cms::recipient::TransportRequest>> {
+    if !matches!(identity.key, crate::keys::PrivateKey::Rsa(_)) {
+        return Ok(Vec::new());
+    }
+    envelope::transport_requests(&envelope::hollow(position, head, tail)?, identity)
+}
+
 /// [`decrypt_message`]'s result for a message whose content the caller decrypted (see
 /// [`external_content`]).
 ///

@@ -567,20 +567,25 @@ impl Identity {
     /// `RSA_NO_PADDING`); each result goes to `unwrapped`.
     #[wasm_bindgen(js_name = transportRequests)]
     pub fn transport_requests(&self, message: &[u8]) -> Result<Array, JsValue> {
-        use crate::cms::recipient::Transport;
-        let out = Array::new();
-        for r in envelope::transport_requests(message, &self.0).map_err(to_js)? {
-            let scheme = match r.scheme {
-                Transport::Oaep(hash) => hash.micalg(),
-                Transport::RawRsa => "raw",
-            };
-            let pair = Array::of2(
-                &Uint8Array::from(r.encrypted_key.as_slice()),
-                &JsValue::from_str(scheme),
-            );
-            out.push(&pair);
-        }
-        Ok(out)
+        Ok(requests_array(
+            envelope::transport_requests(message, &self.0).map_err(to_js)?,
+        ))
+    }
+
+    /// `transportRequests` for the DER of a large message without its encrypted content, as
+    /// `externalContentHollow` takes it (`[]` when the content is not located there).
+    #[wasm_bindgen(js_name = transportRequestsHollow)]
+    pub fn transport_requests_hollow(
+        &self,
+        head: &[u8],
+        content_length: usize,
+        tail: &[u8],
+    ) -> Result<Array, JsValue> {
+        let Some(position) = hollow_position(head, content_length) else {
+            return Ok(Array::new());
+        };
+        let requests = envelope::transport_requests_hollow(&position, head, tail, &self.0);
+        Ok(requests_array(requests.map_err(to_js)?))
     }
 
     /// What the engine made of `encryptedKey` (`undefined`: it failed): the content-encryption
@@ -1011,6 +1016,34 @@ fn split_array(split: crate::smime::SplitEntity) -> Array {
     parts.push(&JsValue::from_f64(body.start as f64));
     parts.push(&JsValue::from_f64(body.end as f64));
     parts
+}
+
+/// `[[encryptedKey, scheme], ...]` (see `Identity.transportRequests`).
+fn requests_array(requests: Vec<crate::cms::recipient::TransportRequest>) -> Array {
+    use crate::cms::recipient::Transport;
+    let out = Array::new();
+    for r in requests {
+        let scheme = match r.scheme {
+            Transport::Oaep(hash) => hash.micalg(),
+            Transport::RawRsa => "raw",
+        };
+        let pair = Array::of2(
+            &Uint8Array::from(r.encrypted_key.as_slice()),
+            &JsValue::from_str(scheme),
+        );
+        out.push(&pair);
+    }
+    out
+}
+
+/// Where the encrypted content is, when `head` is the DER up to it and it is `content_length`
+/// long (see `Identity.externalContentHollow`).
+fn hollow_position(
+    head: &[u8],
+    content_length: usize,
+) -> Option<crate::cms::envelope::ContentPosition> {
+    crate::cms::envelope::locate_content(head)
+        .filter(|p| p.content.start == head.len() && p.content.len() == content_length)
 }
 
 /// A large message read in pieces, never whole in wasm memory (see [`crate::mime::skeleton`]):
@@ -1508,19 +1541,19 @@ impl Identity {
     /// or `decryptMessage`, which report why).
     #[wasm_bindgen(js_name = externalContentHollow)]
     pub fn external_content_hollow(
-        &self,
+        &mut self,
         head: &[u8],
         content_length: usize,
         tail: &[u8],
     ) -> Result<JsValue, JsValue> {
-        let Some(position) = crate::cms::envelope::locate_content(head)
-            .filter(|p| p.content.start == head.len() && p.content.len() == content_length)
-        else {
+        let Some(position) = hollow_position(head, content_length) else {
+            self.0.unwrapped.clear();
             return Ok(JsValue::NULL);
         };
         let mut rng: SysRng = rand_core::UnwrapErr(getrandom::SysRng);
-        let found = envelope::external_content_hollow(&position, head, tail, &[&self.0], &mut rng)
-            .map_err(to_js)?;
+        let found = envelope::external_content_hollow(&position, head, tail, &[&self.0], &mut rng);
+        self.0.unwrapped.clear(); // for this message only
+        let found = found.map_err(to_js)?;
         Ok(found.map_or(JsValue::NULL, |f| external_object(&f).into()))
     }
 

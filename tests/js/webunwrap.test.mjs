@@ -206,3 +206,33 @@ test('a WebCrypto failure, or a wrong key from it, is DECRYPTION_FAILED, never a
     'DECRYPTION_FAILED'));
   assert.equal(calls.oaep, 1);
 });
+
+test('large messages (decrypted in place) take the same native RSA paths: v1.5 through Node, OAEP through WebCrypto', async () => {
+  const big = MESSAGE + `${'0123456789abcdef'.repeat(4)}\r\n`.repeat(10_000);
+  assert.ok(big.length > 600_000);
+  const id = await cachet.readIdentity(bob);
+  try {
+    for (const [name, options, engine] of [
+      ['v1.5 aes256-cbc', { cipher: 'aes256-cbc' }, 'raw'],
+      ['v1.5 aes256-gcm', { cipher: 'aes256-gcm' }, 'raw'],
+      ['oaep aes256-gcm', { cipher: 'aes256-gcm', rsaOaep: true }, 'oaep'],
+    ]) {
+      const message = await cachet.encrypt({ message: big, encryptionKeys: read('bob-rsa.pem'), ...options });
+      const { result: d, calls } = await counting(() => cachet.decrypt({ message, decryptionKeys: id }));
+      assert.equal(calls[engine], 1, name);
+      assert.ok(d.message.endsWith(big.slice(-200)), name);
+      const { result: o, calls: openCalls } = await counting(() => cachet.open({ message, decryptionKeys: id }));
+      assert.equal(openCalls[engine], 1, `${name}: open`);
+      assert.ok(new TextDecoder().decode(o.content).includes('0123456789abcdef'), name);
+      // A wrong block from Node: DECRYPTION_FAILED, the core does not decrypt it again.
+      if (engine === 'raw') {
+        const { calls: bad } = await counting(
+          () => rejectsWith(cachet.decrypt({ message, decryptionKeys: id }), 'DECRYPTION_FAILED'), undefined,
+          (real) => { const b = Buffer.from(real()); b[255] ^= 1; return b; });
+        assert.equal(bad.raw, 1, name);
+      }
+    }
+  } finally {
+    id.dispose();
+  }
+});
