@@ -111,7 +111,13 @@ export async function digestOf(name, pieces) {
     for (const piece of pieces) hash.update(piece);
     return new Uint8Array(hash.digest());
   }
-  return new Uint8Array(await subtle().digest(HASHES[name], pieces.length === 1 ? pieces[0] : joined(...pieces)));
+  return new Uint8Array(await subtle().digest(HASHES[name], whole(pieces)));
+}
+
+/** The bytes of `pieces` as one array: the only non-empty one as it is, else joined. */
+function whole(pieces) {
+  const parts = pieces.filter((p) => p.length > 0);
+  return parts.length === 1 ? parts[0] : joined(...parts);
 }
 
 /**
@@ -131,7 +137,7 @@ export async function signEntity(run, inner, signer, pieces, { opaque, digest, r
     const tbs = await run(() => inner.toBeSigned(value, name, when));
     signature = new Uint8Array(await subtle().sign(signer.params, signer.key, tbs));
   }
-  const content = opaque ? (pieces.length === 1 ? pieces[0] : joined(...pieces)) : new Uint8Array(0);
+  const content = opaque ? whole(pieces) : new Uint8Array(0);
   const [head, tail] = await run(() => inner.signEntityParts(content, value, signature, opaque, name,
     rsaPss, when));
   return { head, content: opaque ? [] : pieces, tail };
