@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 
-import { AT_DATE, MESSAGE, cachet, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
+import { AT_DATE, MESSAGE, ROOT, cachet, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
 
 const bob = { privateKey: read('bob-rsa.p12'), password: 'test' };
 const root = readText('root-ca.pem');
@@ -235,4 +235,44 @@ test('large messages (decrypted in place) take the same native RSA paths: v1.5 t
   } finally {
     id.dispose();
   }
+});
+
+test('messages of real clients (Thunderbird/NSS, Outlook, BouncyCastle, KMail/gpgsm, RFC 4134) open through the native paths as in the core', async () => {
+  // tests/vectors/encrypted.tsv (sources: tests/vectors/corpus/SOURCES.md), as tests/vectors_encrypted.rs
+  // reads it with the core alone.
+  const dir = join(ROOT, 'tests/vectors');
+  const rows = readFileSync(join(dir, 'encrypted.tsv'), 'utf8').split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split('\t'));
+  const corpus = (p) => readFileSync(join(dir, 'corpus', p));
+  let raw = 0;
+  let oaep = 0;
+  let opened = 0;
+  for (const [file, key, cert, password, trust, at, layers] of rows) {
+    if (!/^(enveloped|authEnveloped|undecryptable):/.test(layers)) continue;
+    const keys = { privateKey: corpus(key), ...(cert === '-' ? {} : { certificate: corpus(cert) }),
+      ...(password === '-' ? {} : { password }) };
+    const anchors = trust === '-' ? [] : [corpus(trust)];
+    const open = () => cachet.open({ message: corpus(file), decryptionKeys: keys, trustAnchors: anchors,
+      certificates: anchors, date: new Date(at) });
+    if (layers.startsWith('undecryptable:')) {
+      const { result, calls } = await counting(() => open().then((o) => o.layers[0]));
+      assert.equal(result.type, 'undecryptable', file);
+      assert.equal(result.code, layers.split(':')[1], file);
+      raw += calls.raw;
+      continue;
+    }
+    const { result: o, calls } = await counting(open);
+    raw += calls.raw;
+    oaep += calls.oaep;
+    const got = o.layers.map((l) => (l.type === 'signed' ? `signed:${l.signers.map((s) => s.status).join('+')}`
+      : `${l.type}:${l.cipher}`)).join(',');
+    assert.equal(got, layers, file);
+    opened += 1;
+  }
+  assert.ok(opened >= 19, `${opened} opened`);
+  // PKCS#1 v1.5 with 2048-bit keys (Thunderbird/NSS, Outlook): Node's raw RSA; OpenSSL's OAEP
+  // (SHA-1, SHA-256): WebCrypto. The 1024-bit keys (BouncyCastle, RFC 4134, KMail) stay in the
+  // core, as every key below 2048 bits does, and so do EC keys and OAEP with a label.
+  assert.ok(raw >= 6, `${raw} through Node's raw RSA`);
+  assert.ok(oaep >= 3, `${oaep} through WebCrypto's RSA-OAEP`);
 });
