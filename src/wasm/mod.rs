@@ -1100,12 +1100,12 @@ impl WasmSkeleton {
         legacy_display: bool,
         hcp: &str,
     ) -> Result<JsValue, JsValue> {
+        let policy = crate::smime::protect::Policy::from_name(hcp)
+            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown hcp {hcp:?}"))))?;
         let skeleton = self
             .reading
             .take()
             .ok_or_else(|| to_js(Error::misuse("MessageSkeleton: read already")))?;
-        let policy = crate::smime::protect::Policy::from_name(hcp)
-            .ok_or_else(|| to_js(Error::misuse(alloc::format!("unknown hcp {hcp:?}"))))?;
         let total = skeleton.total();
         let Some(stand_in) = skeleton.finish() else {
             return Ok(JsValue::UNDEFINED);

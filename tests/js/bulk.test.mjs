@@ -561,7 +561,13 @@ test('MessageSkeleton: out-of-order calls are API_MISUSE and hostile pieces give
   assert.equal(s.detached(), undefined, 'read already');
   assert.throws(() => s.verify([], [], [], 0, []), misuse);
   assert.equal(s.feed(text), false, 'read already');
+  assert.throws(() => s.protect(true, true, true, 'hcp_baseline'), misuse, 'protect after split');
   s.free();
+  const p = new core.MessageSkeleton();
+  p.feed(text);
+  assert.throws(() => p.protect(true, true, true, 'hcp_nonsense'), misuse, 'unknown hcp');
+  assert.ok(Array.isArray(p.protect(true, true, true, 'hcp_baseline')), 'still there to read');
+  p.free();
   const t = new core.MessageSkeleton();
   assert.throws(() => t.verify([], [], [], 0, []), misuse, 'verify before detached');
   t.feed(text);
@@ -578,6 +584,10 @@ test('MessageSkeleton: out-of-order calls are API_MISUSE and hostile pieces give
     for (const p of pieces) h.feed(new TextEncoder().encode(p));
     assert.equal(h.split(), undefined);
     h.free();
+    const g = new core.MessageSkeleton();
+    for (const p of pieces) g.feed(new TextEncoder().encode(p));
+    assert.equal(g.protect(true, true, true, 'hcp_baseline'), undefined);
+    g.free();
   }
   // The module still works.
   const signed = await cachet.sign({ message: 'Subject: ok\r\n\r\nfine\r\n', signingKeys: alice, date: AT_DATE });
