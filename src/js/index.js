@@ -819,24 +819,11 @@ export async function seal(options) {
   // WebCrypto hashes (and encrypts) it then; without WebCrypto the core does all, whole.
   const pieces = bulk(message.length, 'aes256-gcm') && (external || !doEncrypt)
     ? await call(() => protectInPieces(message, doEncrypt, hp, legacy, hcp)) : undefined;
+  // `[outer, payload pieces]` from that reading, or `undefined`.
+  const protectedPieces = pieces && [pieces[0], [pieces[1], message.subarray(pieces[2])]];
   let out;
-  if (pieces !== undefined && !doSign) {
-    const [outer, prefix, start] = pieces;
-    out = [outer, [prefix, message.subarray(start)]];
-  } else if (pieces !== undefined) {
-    const [outer, prefix, start] = pieces;
-    const ids = await call(() => identities(signingKeys, 'seal: signingKeys'));
-    try {
-      if (ids.length !== 1) throw misuse('seal: signingKeys: exactly one identity');
-      const { inner, owned } = ids[0];
-      const signer = await webSigner(inner, digest, rsaPss, !owned);
-      const parts = await signEntity(call, inner, signer, [prefix, message.subarray(start)],
-        { opaque: !detached, digest, rsaPss, when });
-      if (external) out = [outer, [parts.head, ...parts.content, parts.tail]];
-      else out = joined(await call(() => wasm.joinMessage(outer, parts.head)), ...parts.content, parts.tail);
-    } finally {
-      freeAll(ids);
-    }
+  if (protectedPieces !== undefined && !doSign) {
+    out = protectedPieces;
   } else if (!doSign) {
     out = await call(() => wasm.sealMessageUnsigned(message, recipients, cipher, rsaOaep, hp,
       legacy, hcp, step));
@@ -849,15 +836,18 @@ export async function seal(options) {
         !detached, digest, rsaPss, hp, legacy, when, hcp, s));
       // RSA: the core protects the header fields, WebCrypto hashes and signs (websign.js).
       const signer = await webSigner(inner, digest, rsaPss, !owned);
-      if (signsOutside(signer, message.length, BULK_THRESHOLD)) {
-        const [outer, payload] = await seal('protect');
-        const parts = await signEntity(call, inner, signer, [payload],
+      if (protectedPieces !== undefined || signsOutside(signer, message.length, BULK_THRESHOLD)) {
+        const [outer, payload] = protectedPieces
+          ?? await seal('protect').then(([o, p]) => [o, [p]]);
+        const parts = await signEntity(call, inner, signer, payload,
           { opaque: !detached, digest, rsaPss, when });
         if (external) out = [outer, [parts.head, ...parts.content, parts.tail]];
-        else {
-          const entity = joined(parts.head, ...parts.content, parts.tail);
-          if (!doEncrypt) out = await call(() => wasm.joinMessage(outer, entity));
-          else out = await call(() => wasm.encryptAndJoin(outer, entity, recipients, cipher, rsaOaep));
+        else if (!doEncrypt) {
+          // The signed content is not copied into the core and back (as `sign` does).
+          out = joined(await call(() => wasm.joinMessage(outer, parts.head)), ...parts.content, parts.tail);
+        } else {
+          out = await call(() => wasm.encryptAndJoin(outer, joined(parts.head, ...parts.content, parts.tail),
+            recipients, cipher, rsaOaep));
         }
       } else {
         out = await seal(step);

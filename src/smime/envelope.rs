@@ -137,24 +137,23 @@ pub fn split_skeleton(skeleton: mime::skeleton::Skeleton) -> Result<Option<smime
             limit: smime::MAX_MESSAGE_SIZE,
         });
     }
-    let Some(stand_in) = skeleton.finish() else {
-        return Ok(None);
-    };
-    let Ok(split) = smime::split_entity(&stand_in.bytes) else {
-        return Ok(None);
-    };
-    // The body runs from inside the header section (which the stand-in shares with the
-    // message) to the end: to the end of the message.
-    match split.body {
-        Some(body) if body.start <= stand_in.header_end && body.end == stand_in.bytes.len() => {
-            Ok(Some(smime::SplitEntity {
-                outer: split.outer,
-                head: split.head,
-                body: Some(body.start..total),
-            }))
-        }
-        _ => Ok(None),
-    }
+    Ok(skeleton.finish().as_ref().and_then(split_stand_in))
+}
+
+/// [`split_message_in_place`] from a stand-in: `None` unless the entity needs no re-encoding and
+/// its body runs from inside the header section (which the stand-in shares with the message) to
+/// the end, which is then the end of the message: the body is `start..total` of the message.
+#[must_use]
+pub fn split_stand_in(stand_in: &mime::skeleton::StandIn) -> Option<smime::SplitEntity> {
+    let split = smime::split_entity(&stand_in.bytes).ok()?;
+    let body = split
+        .body
+        .filter(|b| b.start <= stand_in.header_end && b.end == stand_in.bytes.len())?;
+    Some(smime::SplitEntity {
+        outer: split.outer,
+        head: split.head,
+        body: Some(body.start..stand_in.total),
+    })
 }
 
 /// The outer header fields and an (encrypted) entity as one message.

@@ -267,13 +267,7 @@ pub fn protect_stand_in(
     legacy_display: bool,
 ) -> Result<Option<Spliced>> {
     let bytes = stand_in.bytes.as_slice();
-    let Ok(split) = crate::smime::split_entity(bytes) else {
-        return Ok(None);
-    };
-    if !split
-        .body
-        .is_some_and(|b| b.start <= stand_in.header_end && b.end == bytes.len())
-    {
+    if crate::smime::envelope::split_stand_in(stand_in).is_none() {
         return Ok(None);
     }
     if legacy_display && mode == Mode::Cipher {

@@ -113,17 +113,11 @@ pub fn protect_payload_stand_in(
         return protect::protect_stand_in(stand_in, mode, options.policy, options.legacy_display)
             .or(Ok(None));
     }
-    let Ok(split) = smime::split_entity(&stand_in.bytes) else {
-        return Ok(None);
-    };
-    Ok(match split.body {
-        Some(body) if body.start <= stand_in.header_end && body.end == stand_in.bytes.len() => {
-            Some(protect::Spliced {
-                outer: split.outer,
-                prefix: split.head,
-                start: body.start,
-            })
-        }
-        _ => None,
-    })
+    Ok(
+        envelope::split_stand_in(stand_in).map(|split| protect::Spliced {
+            outer: split.outer,
+            prefix: split.head,
+            start: split.body.map_or(stand_in.total, |b| b.start),
+        }),
+    )
 }
