@@ -1,0 +1,122 @@
+// Hostile messages through the public API in Chromium: the same seeded mutations as
+// tests/js/hostile.test.mjs (made in Node, tests/js/mutate.mjs), read by the page, whose paths
+// differ from Node's (RSA decryption in wasm rather than Node's raw RSA, WebCrypto digests of
+// joined pieces, the browser's WebCrypto AES). Every failure must be a CachetError with a code
+// of ERROR_CODES other than INTERNAL or API_MISUSE; no uncaught error or rejection in the page;
+// the module keeps working after each one; failures leak no wasm memory.
+//   CACHET_JS_FUZZ_ROUNDS=N (default 12 here), CACHET_JS_FUZZ_SEED=S
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { BULK_THRESHOLD } from '../../pkg/bulk.js';
+import { AT_DATE, cachet, read } from '../js/helpers.mjs';
+import { baseMessages, mutate, prng } from '../js/mutate.mjs';
+import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
+
+const ROUNDS = Number(process.env.CACHET_JS_FUZZ_ROUNDS ?? 12);
+const SEED = Number(process.env.CACHET_JS_FUZZ_SEED ?? 0xb10b);
+
+let server;
+let browser;
+before(async () => {
+  requireBuild();
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const b64 = (bytes) => Buffer.from(bytes).toString('base64');
+
+test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail only with a message\'s CachetError; the module keeps working and leaks no memory', async () => {
+  const { page, problems } = await openPage(browser.context, server.url);
+  const file = (name) => b64(readFileSync(join(pkiDir, name)));
+  await page.evaluate(async (fx) => {
+    const cachet = await import('/pkg/index.js');
+    const core = await import('/pkg/cachet_wasm.js');
+    await cachet.init();
+    const bytes = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+    const keys = [];
+    for (const p12 of [fx.bobRsa, fx.bobEc]) {
+      keys.push(await cachet.readIdentity({ privateKey: bytes(p12), password: 'test' }));
+    }
+    const root = atob(fx.root);
+    const date = new Date(fx.date);
+    const ops = {
+      decrypt: (m) => cachet.decrypt({ message: m, decryptionKeys: keys }),
+      open: (m) => cachet.open({ message: m, decryptionKeys: keys, trustAnchors: root, date }),
+      verify: (m) => cachet.verify({ message: m, trustAnchors: root, date }),
+    };
+    const memory = core.initSync().memory; // the instance index.js loaded
+    window.hostile = {
+      memory: () => memory.buffer.byteLength,
+      // Each message through each operation: 'ok', a CachetError's code, or what else escaped.
+      async run(messages) {
+        const out = [];
+        for (const m of messages) {
+          const input = bytes(m);
+          for (const [op, call] of Object.entries(ops)) {
+            try {
+              await call(input);
+              out.push([op, 'ok']);
+            } catch (err) {
+              out.push([op, err instanceof cachet.CachetError && err.code in cachet.ERROR_CODES
+                ? err.code : `escaped: ${err?.stack ?? err}`, err?.message]);
+            }
+          }
+        }
+        return out;
+      },
+      async reference(messages) {
+        const out = [];
+        for (const m of messages) {
+          const o = await ops.open(bytes(m));
+          out.push(o.layers.length > 0 && o.layers.every((l) => l.type !== 'undecryptable')
+            && (o.signedValid || !o.layers.some((l) => l.type === 'signed')));
+        }
+        return out;
+      },
+    };
+  }, { bobRsa: file('bob-rsa.p12'), bobEc: file('bob-p256.p12'), root: file('root-ca.pem'), date: AT_DATE.toISOString() });
+
+  const { bases, large } = await baseMessages(cachet, {
+    signingKeys: { privateKey: read('alice-rsa.p12'), password: 'test' },
+    encryptionKeys: [read('bob-rsa.pem'), read('bob-p256.pem')], date: AT_DATE,
+  }, BULK_THRESHOLD);
+  const reference = async () => {
+    const ok = await page.evaluate((ms) => window.hostile.reference(ms), bases.map(([, m]) => b64(m)));
+    assert.deepEqual(ok, bases.map(() => true), 'every base message opens in the page');
+  };
+  await reference();
+
+  const rnd = prng(SEED);
+  const codes = new Map();
+  let grownAfterWarmUp = null;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    if (round === Math.min(3, ROUNDS - 1)) grownAfterWarmUp = await page.evaluate(() => window.hostile.memory());
+    const mutated = bases.map(([, m]) => b64(mutate(m, rnd)));
+    const results = await page.evaluate((ms) => window.hostile.run(ms), mutated);
+    results.forEach(([op, code, text], i) => {
+      const where = `${op} of ${bases[Math.floor(i / 3)][0]}, seed ${SEED}, round ${round}`;
+      assert.ok(!code.startsWith('escaped'), `${where}: not a CachetError: ${code}`);
+      assert.ok(code !== 'INTERNAL' && code !== 'API_MISUSE', `${where}: ${code}: ${text}`);
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    });
+  }
+  await reference();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(problems, [], 'uncaught errors or rejections in the page');
+  const growth = (await page.evaluate(() => window.hostile.memory())) - grownAfterWarmUp;
+  assert.ok(growth <= Math.max(1, Math.ceil(ROUNDS / 100)) * 2 * large.length,
+    `wasm memory grew ${growth} bytes over ${ROUNDS} rounds`);
+  const seen = [...codes.keys()].filter((c) => c !== 'ok');
+  assert.ok(seen.length >= 4, `only ${seen.join(', ')}`);
+  assert.ok((codes.get('ok') ?? 0) > 0, 'no mutated message was still readable');
+  console.log(`hostile (Chromium): seed ${SEED}, wasm memory +${growth} bytes after the warm-up:`,
+    Object.fromEntries([...codes].sort()));
+  await page.close();
+});

@@ -1,0 +1,98 @@
+// Hostile messages through the public JS API. The libFuzzer targets (fuzz/) run the Rust core
+// natively; this test runs what they cannot: the wasm module and the JS shim around it, whose
+// large-message paths (bulk.js: header split, base64 decoded in place, WebCrypto chunks, the
+// skeleton's pieces, Node's raw RSA) read untrusted bytes in JS. Seeded mutations of real
+// S/MIME messages (small and over the bulk threshold; enveloped CBC and GCM, signed detached and
+// opaque, sealed; RSA and P-256) go through decrypt, open and verify. Every failure must be a
+// CachetError with a code of ERROR_CODES other than INTERNAL (a trap: the core panicked) or
+// API_MISUSE (the caller's bug, never the message's); nothing else may escape, no promise may be
+// left rejecting in the background, the module keeps working after each one, and failures leak
+// no wasm memory.
+//   CACHET_JS_FUZZ_ROUNDS=N   mutations per base message (default 40); CACHET_JS_FUZZ_SEED=S
+import assert from 'node:assert/strict';
+import test from 'node:test';
+
+import { BULK_THRESHOLD } from '../../pkg/bulk.js';
+import { AT_DATE, cachet, read, readText } from './helpers.mjs';
+import { baseMessages, mutate, prng } from './mutate.mjs';
+
+const ROUNDS = Number(process.env.CACHET_JS_FUZZ_ROUNDS ?? 40);
+const SEED = Number(process.env.CACHET_JS_FUZZ_SEED ?? 0x5eed);
+
+const alice = { privateKey: read('alice-rsa.p12'), password: 'test' };
+const bobRsa = { privateKey: read('bob-rsa.p12'), password: 'test' };
+const bobEc = { privateKey: read('bob-p256.p12'), password: 'test' };
+const root = readText('root-ca.pem');
+
+const FORBIDDEN = new Set(['INTERNAL', 'API_MISUSE']);
+
+test('mutated S/MIME messages, small and over the bulk threshold, fail only with a message\'s CachetError; the module keeps working and leaks no memory', async () => {
+  const core = await import('../../pkg/cachet_wasm.js');
+  await cachet.init();
+  const memory = core.initSync().memory; // the instance index.js loaded
+  const escaped = [];
+  const onRejection = (reason) => escaped.push(reason);
+  process.on('unhandledRejection', onRejection);
+  try {
+    const { bases, large } = await baseMessages(cachet, {
+      signingKeys: alice, encryptionKeys: [read('bob-rsa.pem'), read('bob-p256.pem')], date: AT_DATE,
+    }, BULK_THRESHOLD);
+    const keys = [bobRsa, bobEc];
+    // The reference: every base opens, before and after the mutations.
+    const reference = async () => {
+      for (const [name, m] of bases) {
+        const o = await cachet.open({ message: m, decryptionKeys: keys, trustAnchors: root, date: AT_DATE });
+        assert.ok(o.layers.length > 0 && o.layers.every((l) => l.type !== 'undecryptable'), name);
+        if (o.layers.some((l) => l.type === 'signed')) assert.equal(o.signedValid, true, name);
+      }
+    };
+    await reference();
+
+    const ops = {
+      decrypt: (m) => cachet.decrypt({ message: m, decryptionKeys: keys }),
+      open: (m) => cachet.open({ message: m, decryptionKeys: keys, trustAnchors: root, date: AT_DATE }),
+      verify: (m) => cachet.verify({ message: m, trustAnchors: root, date: AT_DATE }),
+    };
+    const rnd = prng(SEED);
+    const codes = new Map();
+    let outcomes = 0;
+    let grownAfterWarmUp = null;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      if (round === Math.min(5, ROUNDS - 1)) grownAfterWarmUp = memory.buffer.byteLength;
+      for (const [name, base] of bases) {
+        const mutated = mutate(base, rnd);
+        for (const [op, run] of Object.entries(ops)) {
+          const where = `${op} of ${name}, seed ${SEED}, round ${round}`;
+          try {
+            await run(mutated);
+            codes.set('ok', (codes.get('ok') ?? 0) + 1);
+          } catch (err) {
+            assert.ok(err instanceof cachet.CachetError, `${where}: not a CachetError: ${err?.stack ?? err}`);
+            assert.ok(err.code in cachet.ERROR_CODES, `${where}: unknown code ${err.code}`);
+            assert.ok(!FORBIDDEN.has(err.code), `${where}: ${err.code}: ${err.message}`);
+            codes.set(err.code, (codes.get(err.code) ?? 0) + 1);
+          }
+          outcomes += 1;
+        }
+      }
+    }
+    await reference();
+    // Let anything left running in the background settle (and reject) before looking.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(escaped, [], 'a promise rejected in the background');
+    // Failures free what they allocated: after the warm-up rounds (which grow the heap to the
+    // working size of the largest messages), wasm memory grows by less than one large message
+    // per 100 rounds (it never shrinks, so a leak per failure would show up here).
+    const growth = memory.buffer.byteLength - grownAfterWarmUp;
+    assert.ok(growth <= Math.max(1, Math.ceil(ROUNDS / 100)) * 2 * large.length,
+      `wasm memory grew ${growth} bytes over ${ROUNDS} rounds`);
+    // The mutations reach more than the first parser: several distinct failures, and some pass.
+    const seen = [...codes.keys()].filter((c) => c !== 'ok');
+    assert.ok(seen.length >= 4, `only ${seen.join(', ')}`);
+    assert.ok((codes.get('ok') ?? 0) > 0, 'no mutated message was still readable');
+    console.log(`hostile: ${outcomes} calls, seed ${SEED}, wasm memory +${growth} bytes after the warm-up:`,
+      Object.fromEntries([...codes].sort()));
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+});
