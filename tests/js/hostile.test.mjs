@@ -96,3 +96,67 @@ test('mutated S/MIME messages, small and over the bulk threshold, fail only with
     process.off('unhandledRejection', onRejection);
   }
 });
+
+test('mutated key and certificate files (PKCS#12, PEM/DER keys and certificates, .p7b): only a typed CachetError; a key store holding data keeps every record', async () => {
+  const { KeyStore, MemoryAdapter } = cachet;
+  const store = await KeyStore.open('hostile', { adapter: new MemoryAdapter(), iterations: 1000 });
+  await store.importPkcs12({ data: read('alice-rsa.p12'), password: 'test', passphrase: 'pp' });
+  await store.addCertificate({ certificate: read('bob-rsa.pem') });
+  await store.addTrustAnchors({ data: [readText('root-ca.pem')] });
+  // (A trust anchor list that took a mutated certificate is put back whole: its time is new.)
+  const snapshot = async () => JSON.stringify(await Promise.all(
+    ['identities', 'otherPeople', 'trustAnchors'].map(async (s) => (await store.list({ store: s })).items
+      .map((it) => (s === 'trustAnchors' ? { ...it, added: null } : it)))));
+  const before = await snapshot();
+  const files = {
+    p12: ['bob-rsa.p12', 'alice-p256.p12', 'bob-p256.p12'],
+    key: ['bob-rsa.key', 'alice-p256.key'],
+    cert: ['bob-rsa.pem', 'inter-ca.pem', 'bundle.p7b', 'bundle.pem'],
+  };
+  const message = new TextEncoder().encode('From: alice@example.org\r\nTo: bob@example.org\r\nSubject: x\r\n\r\nHi.\r\n');
+  const rnd = prng(SEED ^ 0x3e7);
+  const codes = new Map();
+  const tally = async (where, promise) => {
+    try {
+      await promise;
+      codes.set('ok', (codes.get('ok') ?? 0) + 1);
+    } catch (err) {
+      assert.ok(err instanceof cachet.CachetError, `${where}: not a CachetError: ${err?.stack ?? err}`);
+      assert.ok(err.code in cachet.ERROR_CODES && !FORBIDDEN.has(err.code), `${where}: ${err.code}: ${err.message}`);
+      codes.set(err.code, (codes.get(err.code) ?? 0) + 1);
+    }
+  };
+  const rounds = Math.max(1, Math.ceil(ROUNDS / 2));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [kind, names] of Object.entries(files)) {
+      for (const name of names) {
+        const bytes = mutate(read(name), rnd);
+        const where = `${kind} ${name}, seed ${SEED}, round ${round}`;
+        if (kind === 'p12') {
+          await tally(where, cachet.readIdentity({ privateKey: bytes, password: 'test' }).then((id) => id.dispose()));
+          await tally(where, store.importPkcs12({ data: bytes, password: 'test', passphrase: 'pp' })
+            .then((s) => store.remove({ id: s.id, store: 'identities' })));
+        } else if (kind === 'key') {
+          const certificate = read(name.replace('.key', '.pem'));
+          await tally(where, cachet.readIdentity({ privateKey: bytes, certificate }).then((id) => id.dispose()));
+          await tally(where, store.importKey({ privateKey: bytes, certificate, passphrase: 'pp' })
+            .then((s) => store.remove({ id: s.id, store: 'identities' })));
+        } else {
+          await tally(where, cachet.encrypt({ message, encryptionKeys: bytes }));
+          await tally(where, store.addTrustAnchors({ data: [bytes] }).then(() => store.replaceTrustAnchors({
+            data: [readText('root-ca.pem')] })));
+        }
+      }
+    }
+  }
+  // What the store held is there as it was, and the key still unlocks and signs.
+  assert.equal(await snapshot(), before);
+  const [id] = await store.unlock({ email: 'alice@example.org', passphrase: 'pp' }).then((x) => [x].flat());
+  assert.ok(id);
+  const signed = await cachet.sign({ message, store, signingKeys: 'alice@example.org', date: AT_DATE });
+  const report = await cachet.verify({ message: signed, store, date: AT_DATE });
+  assert.equal(report.valid, true, JSON.stringify(report.signers?.map((s) => [s.status, s.problem, s.reason])));
+  const seen = [...codes.keys()].filter((c) => c !== 'ok');
+  assert.ok(seen.length >= 4, `only ${seen.join(', ')}`);
+  console.log(`hostile files: seed ${SEED}:`, Object.fromEntries([...codes].sort()));
+});
