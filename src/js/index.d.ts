@@ -386,7 +386,7 @@ export interface Envelope {
 /** Sign and/or encrypt with header protection; returns the message and its SMTP envelope. */
 export function seal(options: SealOptions): Promise<{ message: string; envelope: Envelope }>;
 
-/** The SMTP envelope of a message: From, and To + Cc + `bcc`. */
+/** The SMTP envelope of a message: From, and To + Cc + `bcc`. Throws MIME_MALFORMED when the message has no From: address. */
 export function envelopeOf(message: string, bcc?: string[]): Envelope;
 // ---- the key store ---------------------------------------------------------------------------
 

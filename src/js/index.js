@@ -866,7 +866,10 @@ export async function seal(options) {
   return { message: new TextDecoder().decode(out), envelope };
 }
 
-/** The SMTP envelope of a message: From, and To + Cc + `bcc`. */
+/**
+ * The SMTP envelope of a message: From, and To + Cc + `bcc`. A message without a From: address
+ * is MIME_MALFORMED.
+ */
 export function envelopeOf(message, bcc = []) {
   const head = message.split(/\r?\n\r?\n/, 1)[0].replace(/\r?\n[ \t]+/g, ' ');
   const field = (name) => head.split(/\r?\n/)
@@ -874,7 +877,11 @@ export function envelopeOf(message, bcc = []) {
     .map((l) => l.slice(name.length + 1));
   const addresses = (value) => [...value.matchAll(/[^\s<>,"]+@[^\s<>,"]+/g)].map((m) => m[0]);
   const from = field('from').flatMap(addresses);
-  if (from.length === 0) throw misuse('the message has no From: address');
+  if (from.length === 0) {
+    // The message's fault, not the call's: RFC 5322 section 3.6 requires a From: field.
+    throw new CachetError('MIME_MALFORMED', 'MIME_MALFORMED: the message has no From: address',
+      { detail: 'the message has no From: address' });
+  }
   return {
     mailFrom: from[0],
     rcptTo: [...field('to').flatMap(addresses), ...field('cc').flatMap(addresses), ...bcc.map(addrSpec)],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { readFileSync } from 'node:fs';
 
-import { cachet, cli, pki, read, readText, run, scratch } from './helpers.mjs';
+import { cachet, cli, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
 
 const alice = { privateKey: read('alice-rsa.p12'), password: 'test' };
 const bob = { privateKey: read('bob-rsa.p12'), password: 'test' };
@@ -189,4 +189,16 @@ test('CLI compose --store: sender from the store, recipients collected from veri
   const json = JSON.parse(r.out);
   assert.equal(json.headers.subject, 'Stored keys');
   assert.equal(json.layers[1].signers[0].email, 'alice@example.org');
+});
+
+test('a message without a From: address is MIME_MALFORMED for seal and envelopeOf (the message, not the call, is at fault)', async () => {
+  const message = 'To: Bob <bob@example.org>\r\nSubject: no sender\r\n\r\nHello.\r\n';
+  await rejectsWith(cachet.seal({ message, sign: true, signingKeys: alice }), 'MIME_MALFORMED');
+  // A From: field without an address, and one only in the body.
+  await rejectsWith(cachet.seal({ message: `From: Alice\r\n${message}`, sign: true, signingKeys: alice }),
+    'MIME_MALFORMED');
+  assert.throws(() => cachet.envelopeOf(`${message}From: alice@example.org\r\n`),
+    (err) => err instanceof cachet.CachetError && err.code === 'MIME_MALFORMED');
+  assert.deepEqual(cachet.envelopeOf(`From: alice@example.org\r\n${message}`),
+    { mailFrom: 'alice@example.org', rcptTo: ['bob@example.org'] });
 });
