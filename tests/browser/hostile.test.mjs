@@ -106,7 +106,6 @@ test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail
     if (round === WARM_UP) grownAfterWarmUp = await page.evaluate(() => window.hostile.memory());
     const mutated = bases.map(([, m]) => b64(mutate(m, rnd)));
     const results = await page.evaluate((ms) => window.hostile.run(ms), mutated);
-    if (process.env.CACHET_JS_FUZZ_TRACE) console.log('round', round, await page.evaluate(() => window.hostile.memory()), mutated.map((m) => m.length).join(' '));
     results.forEach(([op, code, text], i) => {
       const where = `${op} of ${bases[Math.floor(i / 3)][0]}, seed ${SEED}, round ${round}`;
       assert.ok(!code.startsWith('escaped'), `${where}: not a CachetError: ${code}`);
