@@ -3,7 +3,9 @@
 // differ from Node's (RSA decryption in wasm rather than Node's raw RSA, WebCrypto digests of
 // joined pieces, the browser's WebCrypto AES). Every failure must be a CachetError with a code
 // of ERROR_CODES other than INTERNAL or API_MISUSE; no uncaught error or rejection in the page;
-// the module keeps working after each one; failures leak no wasm memory.
+// the module keeps working after each one; failures leak no wasm memory. Mutated plain messages
+// go through sign, encrypt and seal (the page's WebCrypto digests, seal in pieces), and what they
+// write must read back.
 //   CACHET_JS_FUZZ_ROUNDS=N (default 12 here), CACHET_JS_FUZZ_SEED=S
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { after, before, test } from 'node:test';
 
 import { BULK_THRESHOLD } from '../../pkg/bulk.js';
 import { AT_DATE, cachet, read } from '../js/helpers.mjs';
-import { baseMessages, mutate, prng } from '../js/mutate.mjs';
+import { baseMessages, message, mutate, prng } from '../js/mutate.mjs';
 import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
 
 const ROUNDS = Number(process.env.CACHET_JS_FUZZ_ROUNDS ?? 12);
@@ -35,7 +37,8 @@ after(async () => {
 const LEAK_ALLOWANCE = 4 << 20;
 const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 
-test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail only with a message\'s CachetError; the module keeps working and leaks no memory', async () => {
+/** A page with Cachet loaded, keys read and `window.hostile` to run messages through. */
+async function hostilePage() {
   const { page, problems } = await openPage(browser.context, server.url);
   const file = (name) => b64(readFileSync(join(pkiDir, name)));
   await page.evaluate(async (fx) => {
@@ -44,6 +47,8 @@ test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail
     await cachet.init();
     const bytes = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
     const keys = [];
+    const signer = await cachet.readIdentity({ privateKey: bytes(fx.alice), password: 'test' });
+    const bob = bytes(fx.bobCert);
     for (const p12 of [fx.bobRsa, fx.bobEc]) {
       keys.push(await cachet.readIdentity({ privateKey: bytes(p12), password: 'test' }));
     }
@@ -74,6 +79,40 @@ test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail
         }
         return out;
       },
+      // sign, encrypt and seal each message, and read what came out back (verify, decrypt,
+      // open): 'ok', a CachetError's code, 'unreadable: ...' or what else escaped.
+      async write(messages) {
+        const out = [];
+        const written = {
+          sign: [(m) => cachet.sign({ message: m, signingKeys: signer, date }),
+            (o) => cachet.verify({ message: o, trustAnchors: root, date })],
+          encrypt: [(m) => cachet.encrypt({ message: m, encryptionKeys: bob }),
+            (o) => cachet.decrypt({ message: o, decryptionKeys: keys })],
+          seal: [async (m) => (await cachet.seal({ message: m, sign: true, encrypt: true, signingKeys: signer,
+            encryptionKeys: [bob], date })).message,
+          (o) => cachet.open({ message: o, decryptionKeys: keys, trustAnchors: root, date })],
+        };
+        for (const m of messages) {
+          const input = bytes(m);
+          for (const [op, [write, readBack]] of Object.entries(written)) {
+            let o;
+            try {
+              o = await write(input);
+            } catch (err) {
+              out.push([op, err instanceof cachet.CachetError && err.code in cachet.ERROR_CODES
+                ? err.code : `escaped: ${err?.stack ?? err}`, err?.message]);
+              continue;
+            }
+            try {
+              await readBack(o);
+              out.push([op, 'ok']);
+            } catch (err) {
+              out.push([op, `unreadable: ${err?.code} ${err?.message}`]);
+            }
+          }
+        }
+        return out;
+      },
       async reference(messages) {
         const out = [];
         for (const m of messages) {
@@ -84,8 +123,14 @@ test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail
         return out;
       },
     };
-  }, { bobRsa: file('bob-rsa.p12'), bobEc: file('bob-p256.p12'), root: file('root-ca.pem'), date: AT_DATE.toISOString() });
+  }, { alice: file('alice-rsa.p12'), bobCert: file('bob-rsa.pem'), bobRsa: file('bob-rsa.p12'),
+    bobEc: file('bob-p256.p12'), root: file('root-ca.pem'), date: AT_DATE.toISOString() });
 
+  return { page, problems };
+}
+
+test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail only with a message\'s CachetError; the module keeps working and leaks no memory', async () => {
+  const { page, problems } = await hostilePage();
   const { bases } = await baseMessages(cachet, {
     signingKeys: { privateKey: read('alice-rsa.p12'), password: 'test' },
     encryptionKeys: [read('bob-rsa.pem'), read('bob-p256.pem')], date: AT_DATE,
@@ -124,5 +169,27 @@ test('Chromium: mutated S/MIME messages, small and over the bulk threshold, fail
   assert.ok((codes.get('ok') ?? 0) > 0, 'no mutated message was still readable');
   console.log(`hostile (Chromium): seed ${SEED}, wasm memory +${growth} bytes after the warm-up:`,
     Object.fromEntries([...codes].sort()));
+  await page.close();
+});
+
+test('Chromium: mutated plain messages (small and over the bulk threshold) through sign, encrypt and seal: a typed CachetError, or output that verify, decrypt and open read back', async () => {
+  const { page, problems } = await hostilePage();
+  const plain = [['small', message(0)], ['large', message(BULK_THRESHOLD + 64 * 1024)]];
+  const rnd = prng(SEED ^ 0x9a1);
+  const codes = new Map();
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const mutated = plain.map(([, m]) => b64(mutate(m, rnd)));
+    const results = await page.evaluate((ms) => window.hostile.write(ms), mutated);
+    results.forEach(([op, code, text], i) => {
+      const where = `${op} of a mutated ${plain[Math.floor(i / 3)][0]} message, seed ${SEED}, round ${round}`;
+      assert.ok(!code.startsWith('escaped') && !code.startsWith('unreadable'), `${where}: ${code}`);
+      assert.ok(code !== 'INTERNAL' && code !== 'API_MISUSE', `${where}: ${code}: ${text}`);
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(problems, [], 'uncaught errors or rejections in the page');
+  assert.ok((codes.get('ok') ?? 0) > 0, 'nothing was written');
+  console.log(`hostile outgoing (Chromium): seed ${SEED}:`, Object.fromEntries([...codes].sort()));
   await page.close();
 });
