@@ -142,6 +142,7 @@ const ops = {
     let steps = 0;
     const { message, envelope } = await cachet.seal({
       compose, sign, encrypt, store, ...(sign ? { signingKeys: from } : {}),
+      output: 'bytes', // submitted as is: a large message is not also held as a string
       onProgress: (p) => {
         steps = p.steps;
         if (p.stage !== 'done') report({ stage: STAGES[p.stage] ?? p.stage, step: p.step, steps, bytes: p.bytes });

@@ -441,6 +441,7 @@ async function compose(api, opts) {
     ...(keys.store ? { store: keys.store } : {}),
     ...(opts.cipher ? { cipher: opts.cipher } : {}),
     ...(opts.hcp ? { hcp: opts.hcp } : {}),
+    output: 'bytes',
   });
   await writeOutput(opts.out, sealed.message);
   return 0;

@@ -376,6 +376,11 @@ export interface SealOptions {
   /** Blind copies for the envelope (with `message`; `compose.bcc` otherwise). */
   bcc?: string | string[];
   date?: Date;
+  /**
+   * `'string'` (default) or `'bytes'`: the message as the bytes it is written in (a large message
+   * then exists once, not also as a string of its size; `submit` takes either).
+   */
+  output?: 'string' | 'bytes';
 }
 
 export interface Envelope {
@@ -384,6 +389,7 @@ export interface Envelope {
 }
 
 /** Sign and/or encrypt with header protection; returns the message and its SMTP envelope. */
+export function seal(options: SealOptions & { output: 'bytes' }): Promise<{ message: Uint8Array; envelope: Envelope }>;
 export function seal(options: SealOptions): Promise<{ message: string; envelope: Envelope }>;
 
 /** The SMTP envelope of a message: From, and To + Cc + `bcc`. Throws MIME_MALFORMED when the message has no From: address. */

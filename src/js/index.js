@@ -731,14 +731,19 @@ function reporter(onProgress, fn, stages) {
  * default, gives the Subject "[...]"; `'hcp_shy'` also drops display names from From/To/Cc and
  * gives the Date in UTC; `'hcp_no_confidentiality'` hides nothing; `legacyDisplay`, default true,
  * repeats what was hidden at the top of the text and HTML body for older clients). Give `message` (RFC
- * 5322) or `compose` (the options of `compose`). Returns `{ message, envelope }`; the envelope
- * (`mailFrom`, `rcptTo`, Bcc included) is what a submission needs.
+ * 5322) or `compose` (the options of `compose`). Returns `{ message, envelope }`: the message as a
+ * string, or with `output: 'bytes'` as a Uint8Array (for large mail: no second copy as a string);
+ * the envelope (`mailFrom`, `rcptTo`, Bcc included) is what a submission needs.
  */
 export async function seal(options) {
   checkOptions(options, 'seal', ['message', 'compose', 'sign', 'encrypt', 'signingKeys',
     'encryptionKeys', 'cipher', 'capabilities', 'rsaOaep', 'detached', 'digest', 'rsaPss',
-    'headerProtection', 'hcp', 'legacyDisplay', 'bcc', 'date', 'store', 'onProgress']);
+    'headerProtection', 'hcp', 'legacyDisplay', 'bcc', 'date', 'store', 'onProgress', 'output']);
   const doSign = boolean(options.sign, 'sign', true);
+  // The message as a string (default) or as the bytes it is written in: a large message then
+  // exists once (the string would be a second copy of its size) and goes to submit() as is.
+  const output = options.output ?? 'string';
+  if (output !== 'string' && output !== 'bytes') throw misuse("seal: output: 'string' or 'bytes'");
   const doEncrypt = boolean(options.encrypt, 'encrypt', false);
   if (!doSign && !doEncrypt) throw misuse('seal: sign, encrypt, or both');
   if ((options.message === undefined) === (options.compose === undefined)) {
@@ -863,7 +868,7 @@ export async function seal(options) {
     out = await encryptExternal(parts, cipher, framer(outer, recipients, cipher, rsaOaep, false));
   }
   await progress('done', out.length);
-  return { message: new TextDecoder().decode(out), envelope };
+  return { message: output === 'bytes' ? out : new TextDecoder().decode(out), envelope };
 }
 
 /**

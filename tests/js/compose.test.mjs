@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test from 'node:test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import { cachet, cli, pki, read, readText, rejectsWith, run, scratch } from './helpers.mjs';
 
@@ -201,4 +201,27 @@ test('a message without a From: address is MIME_MALFORMED for seal and envelopeO
     (err) => err instanceof cachet.CachetError && err.code === 'MIME_MALFORMED');
   assert.deepEqual(cachet.envelopeOf(`From: alice@example.org\r\n${message}`),
     { mailFrom: 'alice@example.org', rcptTo: ['bob@example.org'] });
+});
+
+test("seal output: 'bytes' gives the message as a Uint8Array (small and large); OpenSSL decrypts and verifies it; another value is API_MISUSE", async () => {
+  const dir = scratch('seal-bytes');
+  const text = 'All work and no play makes Jack a dull boy.\r\n';
+  for (const [size, body] of [['small', 'Hello Bob.\r\n'], ['large', text.repeat(Math.ceil((1 << 20) / text.length))]]) {
+    const message = `From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: bytes\r\n\r\n${body}`;
+    const sealed = await cachet.seal({ message, sign: true, encrypt: true, signingKeys: alice,
+      encryptionKeys: [read('bob-rsa.pem')], cipher: 'aes256-cbc', output: 'bytes' });
+    assert.ok(sealed.message instanceof Uint8Array, size);
+    assert.deepEqual(sealed.envelope, { mailFrom: 'alice@example.org', rcptTo: ['bob@example.org'] });
+    const file = join(dir, `${size}.eml`);
+    writeFileSync(file, sealed.message);
+    const dec = run('openssl', ['cms', '-decrypt', '-in', file, '-recip', pki('bob-rsa.pem'),
+      '-inkey', pki('bob-rsa.key'), '-out', join(dir, `${size}.signed`)]);
+    assert.equal(dec.status, 0, dec.stderr);
+    const ver = run('openssl', ['cms', '-verify', '-in', join(dir, `${size}.signed`), '-CAfile', pki('root-ca.pem'),
+      '-purpose', 'any', '-out', join(dir, `${size}.txt`)]);
+    assert.equal(ver.status, 0, ver.stderr);
+    assert.ok(readFileSync(join(dir, `${size}.txt`), 'latin1').includes(body.slice(0, 200)), size);
+  }
+  await rejectsWith(cachet.seal({ message: 'From: alice@example.org\r\n\r\nx\r\n', signingKeys: alice, output: 'buffer' }),
+    'API_MISUSE');
 });
