@@ -14,13 +14,11 @@ import { KeyStore } from './keystore.js';
 import {
   contentDigests, external as signsOutside, forget, joined, signEntity, webSigner, webUnwrap,
 } from './websign.js';
-import { bytes, checkOptions } from './options.js';
+import { bytes, checkOptions, isNode } from './options.js';
 
 export { CachetError, ERROR_CODES };
 
 const WASM_URL = new URL('./cachet_wasm_bg.wasm', import.meta.url);
-const isNode =
-  typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
 
 let ready = null;
 

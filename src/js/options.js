@@ -1,4 +1,5 @@
-// Option checking shared by the public API (index.js) and the key store (keystore.js).
+// Option checking shared by the public API (index.js) and the key store (keystore.js), and the
+// test for Node shared with websign.js.
 import { misuse } from './errors.js';
 
 /** One options object with only `allowed` keys, else API_MISUSE. `undefined` counts as `{}`
@@ -15,6 +16,10 @@ export function checkOptions(options, fn, allowed, { optional = false } = {}) {
 }
 
 const encoder = new TextEncoder();
+
+/** Whether this runs in Node (where node:crypto and node:fs exist), not a browser. */
+export const isNode =
+  typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
 
 /** string (UTF-8) | Uint8Array | ArrayBuffer | view | object with `der` -> Uint8Array. Never
  *  echoes the value. */

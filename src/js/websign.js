@@ -10,6 +10,8 @@
 // `importKey` as a NON-extractable CryptoKey and then wiped; the CryptoKey is kept with the
 // Identity (dropped by `dispose()`) so that later signatures do not import it again.
 
+import { isNode } from './options.js';
+
 /** WebCrypto's hash name for each digest name Cachet takes. */
 const HASHES = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
 const HASH_LENGTHS = { sha256: 32, sha384: 48, sha512: 64 };
@@ -188,8 +190,6 @@ function oaepKey(inner, hash, keep) {
 /** Node's `node:crypto` (for raw RSA), or null in a browser; loaded once. */
 let nodeCrypto;
 function nodeCryptoModule() {
-  const isNode = typeof process === 'object' && process !== null &&
-    typeof process.versions?.node === 'string';
   if (!isNode) return Promise.resolve(null);
   const name = 'node:crypto'; // hidden from bundlers: browsers never take this branch
   nodeCrypto ??= import(/* @vite-ignore */ /* webpackIgnore: true */ name)
