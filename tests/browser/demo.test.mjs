@@ -4,35 +4,15 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import {
-  launchBrowser,
-  openPage,
-  pkiDir,
-  requireBuild,
-  root,
-  screenshot,
-  startServer,
-} from './harness.mjs';
+import { openPage, pkiDir, root, screenshot, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  requireBuild();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = serverAndBrowser();
 
 /** Open the demo and wait until the package has initialised. */
 async function openDemo() {
-  const opened = await openPage(browser.context, server.url);
+  const opened = await openPage(live.browser.context, live.server.url);
   await opened.page.waitForSelector('html[data-ready]');
   const ready = await opened.page.getAttribute('html', 'data-ready');
   assert.equal(ready, 'true', `the package did not load: ${await opened.page.textContent('#error')}`);
@@ -61,7 +41,7 @@ async function signersOnPage(page) {
 }
 
 test('the server serves the page, the package and the demo files, and nothing else', async () => {
-  const get = (path) => fetch(new URL(path, server.url));
+  const get = (path) => fetch(new URL(path, live.server.url));
   for (const [path, type] of [
     ['/', 'text/html'],
     ['/app.js', 'text/javascript'],

@@ -4,26 +4,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchBrowser, openPage, outDir, pkiDir, requireBuild, startServer } from './harness.mjs';
+import { openPage, outDir, pkiDir, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  requireBuild();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = serverAndBrowser();
 
 const file = (name) => [...readFileSync(join(pkiDir, name))];
 
 test('every cipher and recipient kind round-trips in the browser', async () => {
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const fixtures = {};
   for (const n of ['bob-rsa', 'bob-p256', 'alice-p384', 'alice-rsa', 'carol-x25519']) {
     fixtures[n] = { pem: file(`${n}.pem`), p12: file(`${n}.p12`) };
@@ -76,7 +66,7 @@ test('every cipher and recipient kind round-trips in the browser', async () => {
 });
 
 test('large AES-GCM content goes through WebCrypto in the browser, both ways, and tampering fails', async () => {
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const fixtures = {
     bobPem: file('bob-rsa.pem'), bobP12: file('bob-rsa.p12'), alice: file('alice-rsa.p12'),
     alicePem: file('alice-rsa.pem'), root: file('root-ca.pem'),
@@ -134,7 +124,7 @@ test('large AES-GCM content goes through WebCrypto in the browser, both ways, an
 });
 
 test('large AES-CBC and chunked AES-GCM (chunk IVs, or AES-CTR + the core\'s GHASH) made in Chromium: OpenSSL decrypts them', async () => {
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const r = await page.evaluate(async (bobPem) => {
     const cachet = await import('/pkg/index.js');
     // The same module instance index.js uses: GCM goes in chunks from 32 MiB, lowered here.
@@ -200,7 +190,7 @@ test('OpenSSL-made large AES-CBC and AES-GCM envelopes decrypt in place in Chrom
     assert.equal(r.status, 0, `${cipher}: ${r.stderr}`);
     messages[cipher] = [...readFileSync(out)];
   }
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const r = await page.evaluate(async ({ messages, bobP12 }) => {
     const cachet = await import('/pkg/index.js');
     const { tuning } = await import('/pkg/bulk.js');

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { after, before } from 'node:test';
+
 import { chromium } from 'playwright-core';
 
 export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -99,4 +101,22 @@ export function requireBuild() {
   if (!existsSync(join(root, 'pkg', 'index.js'))) {
     throw new Error('pkg/index.js is missing: run `npm run build` first');
   }
+}
+
+/**
+ * For a test file: the demo server and a headless Chromium, started before its tests (after
+ * checking the build) and stopped after them. Returns `{ server, browser }`, filled in by then.
+ */
+export function serverAndBrowser() {
+  const live = {};
+  before(async () => {
+    requireBuild();
+    live.server = await startServer();
+    live.browser = await launchBrowser();
+  });
+  after(async () => {
+    await live.browser?.close();
+    await live.server?.stop();
+  });
+  return live;
 }

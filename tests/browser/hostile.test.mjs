@@ -10,27 +10,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { BULK_THRESHOLD } from '../../pkg/bulk.js';
 import { AT_DATE, cachet, read } from '../js/helpers.mjs';
 import { baseMessages, message, mutate, prng } from '../js/mutate.mjs';
-import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
+import { openPage, pkiDir, serverAndBrowser } from './harness.mjs';
 
 const ROUNDS = Number(process.env.CACHET_JS_FUZZ_ROUNDS ?? 12);
 const SEED = Number(process.env.CACHET_JS_FUZZ_SEED ?? 0xb10b);
 
-let server;
-let browser;
-before(async () => {
-  requireBuild();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = serverAndBrowser();
 
 // As in tests/js/hostile.test.mjs: a heap step is at most a few large messages; a leak of one large
 // message per failing call is dozens of them.
@@ -39,7 +29,7 @@ const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 
 /** A page with Cachet loaded, keys read and `window.hostile` to run messages through. */
 async function hostilePage() {
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const file = (name) => b64(readFileSync(join(pkiDir, name)));
   await page.evaluate(async (fx) => {
     const cachet = await import('/pkg/index.js');

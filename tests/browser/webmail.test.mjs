@@ -5,24 +5,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchBrowser, openPage, pkiDir, requireBuild, screenshot, startServer } from './harness.mjs';
+import { openPage, pkiDir, screenshot, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  requireBuild();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = serverAndBrowser();
 
 test('compose, sign+encrypt, send, and read with banners and protected headers', async () => {
-  const { page, problems } = await openPage(browser.context, `${server.url}mail.html`);
+  const { page, problems } = await openPage(live.browser.context, `${live.server.url}mail.html`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
   await page.fill('#to', 'Bob <bob@example.org>');
   await page.fill('#subject', 'Quarterly numbers');
@@ -72,14 +62,14 @@ test('compose, sign+encrypt, send, and read with banners and protected headers',
 });
 
 test('a message not addressed to the reader says so', async () => {
-  const { page } = await openPage(browser.context, `${server.url}mail.html`);
+  const { page } = await openPage(live.browser.context, `${live.server.url}mail.html`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
   // Alice writes to herself only, encrypted; Bob opens the raw message as a dropped file.
   await page.fill('#to', 'alice@example.org');
   await page.click('#send');
   await page.waitForFunction(() => /Sent/.test(document.querySelector('#send-status').textContent), null, { timeout: 60_000 });
   const id = await page.getAttribute('#send-status', 'data-id');
-  const raw = await (await fetch(`${server.url}outbox/${id}`)).arrayBuffer();
+  const raw = await (await fetch(`${live.server.url}outbox/${id}`)).arrayBuffer();
   await page.selectOption('#user', 'bob@example.org');
   await page.waitForFunction(() => /Unlocked bob/.test(document.querySelector('#keys-status').textContent), null, { timeout: 30_000 });
   await page.waitForFunction(() => document.querySelector('#busy').textContent === ''
@@ -96,7 +86,7 @@ const keyRows = (page) => page.$$eval('#keys li', (els) => els.map((e) => ({
 })));
 
 test('the key manager: identities persist in IndexedDB, a .p12 imports, a backup exports', async () => {
-  const { page, problems } = await openPage(browser.context, `${server.url}mail.html`);
+  const { page, problems } = await openPage(live.browser.context, `${live.server.url}mail.html`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
   assert.match(await page.textContent('#keys'), /alice@example\.org · my identity/);
   assert.match(await page.textContent('#keys'), /trust anchor/);
@@ -159,7 +149,7 @@ test('the key manager: identities persist in IndexedDB, a .p12 imports, a backup
 });
 
 test('a large attachment shows its progress: reading, composing, signing, encrypting, sending', async () => {
-  const { page, problems } = await openPage(browser.context, `${server.url}mail.html`);
+  const { page, problems } = await openPage(live.browser.context, `${live.server.url}mail.html`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
   await page.waitForFunction(() => /Unlocked alice/.test(document.querySelector('#keys-status').textContent), null, { timeout: 30_000 });
   // Record every state of the busy line and the progress bar while sending.

@@ -4,27 +4,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { run, scratch } from '../js/helpers.mjs';
-import { launchBrowser, openPage, pkiDir, requireBuild, startServer } from './harness.mjs';
+import { openPage, pkiDir, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  requireBuild();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = serverAndBrowser();
 
 const file = (name) => [...readFileSync(join(pkiDir, name))];
 
 test('RSA signatures are made by WebCrypto in Chromium; OpenSSL verifies them', async () => {
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const fixtures = { alice: file('alice-rsa.p12'), p256: file('alice-p256.p12'), root: file('root-ca.pem') };
   const r = await page.evaluate(async (fx) => {
     const cachet = await import('/pkg/index.js');
@@ -84,7 +74,7 @@ test('RSA-OAEP key transport is decrypted by WebCrypto in Chromium, for OpenSSL-
     assert.equal(r.status, 0, r.stderr);
     opensslMade[name] = [...readFileSync(out)];
   }
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = await openPage(live.browser.context, live.server.url);
   const r = await page.evaluate(async ({ bob, bobPem, opensslMade }) => {
     const cachet = await import('/pkg/index.js');
     const bytes = (a) => new Uint8Array(a);
