@@ -245,6 +245,91 @@ fn sign_then_encrypt_and_triple_wrap_open() {
     }
 }
 
+/// A part inside a layer `open` opened that only says it is S/MIME: the layers around it are
+/// reported (the outer signature holds: its signer signed those bytes), a malformed encryption
+/// layer as one that could not be decrypted, anything else as the content. The outermost layer
+/// is read strictly. (Found by tests/js/hostile.test.mjs: `seal` of a message whose
+/// Content-Type claimed enveloped-data over plain text wrote what `open` then refused whole.)
+#[test]
+fn a_malformed_part_inside_a_layer_is_reported_not_fatal() {
+    let alice = identity("alice-p256");
+    let sign = |m: &[u8]| {
+        let o = SignOptions {
+            opaque: false,
+            digest: cachet::algorithms::DigestAlgorithm::Sha256,
+            rsa_pss: false,
+            time: AT,
+        };
+        smime::sign_message(m, &[&alice], &o, &mut common::rng()).unwrap()
+    };
+    let head = "From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: x\r\n";
+    let claims = |kind: &str, body: &str| {
+        format!(
+            "{head}MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type={kind}\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    // Plain text claiming to be enveloped or signed data, a truncated AuthEnvelopedData (not
+    // recognisably CMS: content), and an EnvelopedData ContentInfo whose EnvelopedData is
+    // `SEQUENCE { INTEGER 0 }` (an encryption layer, malformed).
+    let text = base64(b"not CMS at all");
+    let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Gcm, false);
+    let truncated = base64(&body_der(&enc)[..200]);
+    let hollow = base64(&hex::decode("301206092a864886f70d010703a0053003020100").unwrap());
+    for (kind, body, layers, code) in [
+        ("enveloped-data", text.as_str(), vec!["signed"], None),
+        ("signed-data", text.as_str(), vec!["signed"], None),
+        ("enveloped-data", "!!not base64!!", vec!["signed"], None),
+        (
+            "authEnveloped-data",
+            truncated.as_str(),
+            vec!["signed"],
+            None,
+        ),
+        (
+            "enveloped-data",
+            hollow.as_str(),
+            vec!["signed", "undecryptable"],
+            Some("DER_MALFORMED"),
+        ),
+    ] {
+        let inner = claims(kind, body);
+        let report = open(&sign(&inner), "bob-rsa");
+        assert_eq!(types(&report), layers, "{kind}: {body:.20}");
+        assert!(report.signed_valid, "{kind}: the outer signature holds");
+        if let Some(code) = code {
+            let Layer::Undecryptable { code: got } = report.layers[1] else {
+                panic!()
+            };
+            assert_eq!(got, code);
+        } else {
+            // The content is the part as it was signed.
+            let ct = format!("smime-type={kind}");
+            assert!(report.content.windows(ct.len()).any(|w| w == ct.as_bytes()));
+        }
+        // The same part as the message itself: an error, as before.
+        let bob = identity("bob-rsa");
+        let anchors = anchors();
+        let options = VerifyOptions {
+            trust_anchors: &anchors,
+            certificates: &[],
+            crls: &[],
+            time: AT,
+        };
+        let err = envelope::open(&inner, &[&bob], &options, &mut common::rng()).unwrap_err();
+        assert!(
+            ["DER_MALFORMED", "MIME_MALFORMED", "CMS_MALFORMED"].contains(&err.code()),
+            "{kind}: {}",
+            err.code()
+        );
+    }
+}
+
+fn base64(der: &[u8]) -> String {
+    String::from_utf8(cachet::mime::base64_encode_lines(der)).unwrap()
+}
+
 #[test]
 fn cbc_only_is_unauthenticated_and_flagged() {
     let enc = encrypt(MESSAGE, &["bob-rsa"], ContentCipher::Aes256Cbc, false);

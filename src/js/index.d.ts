@@ -267,6 +267,8 @@ export interface OpenOptions extends VerifyOptions {
 export type Layer =
   | { type: 'enveloped' | 'authEnveloped'; cipher: string; authenticated: boolean }
   | { type: 'signed'; opaque: boolean; signers: SignerReport[] }
+  /** Opening stopped here: no key (`NOT_RECIPIENT`), `DECRYPTION_FAILED`, or, inside another
+   *  layer, a malformed encryption layer (`DER_MALFORMED`, `CMS_MALFORMED`, ...). */
   | { type: 'undecryptable'; code: string };
 
 export interface OpenResult {

@@ -578,10 +578,10 @@ pub enum Layer {
         /// The per-signer reports, as [`smime::verify_message`] gives them.
         signers: Vec<SignerReport>,
     },
-    /// An encryption layer that could not be decrypted (no key for it, or decryption failed):
-    /// opening stops there.
+    /// An encryption layer that could not be decrypted (no key for it, decryption failed, or,
+    /// inside another layer, malformed): opening stops there.
     Undecryptable {
-        /// The error code (`NOT_RECIPIENT`, `DECRYPTION_FAILED`, ...).
+        /// The error code (`NOT_RECIPIENT`, `DECRYPTION_FAILED`, `DER_MALFORMED`, ...).
         code: &'static str,
     },
 }
@@ -611,7 +611,9 @@ pub struct OpenReport {
 /// # Errors
 /// `MIME_MALFORMED`, `CMS_MALFORMED`, `DER_MALFORMED`, `INPUT_TOO_LARGE` (nesting past
 /// [`MAX_LAYERS`]). Signatures that do not hold and layers that cannot be decrypted are reported,
-/// not errors.
+/// not errors; so is a malformed part inside a layer already opened (an encryption layer as
+/// `Undecryptable`, anything else as the content): only the message's outermost layer is
+/// required to be well formed.
 pub fn open<R: rand_core::CryptoRng + ?Sized>(
     message: &[u8],
     identities: &[&Identity],
@@ -679,7 +681,18 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
             });
             report.content
         } else if smime::is_pkcs7_mime(&ct) {
-            let body = entity.decoded_body()?;
+            // Inside a layer already opened, a part that only says it is S/MIME (its body not
+            // base64, not CMS, or malformed CMS) does not make the whole message unreadable: the
+            // layers around it were verified or decrypted, and are reported. An encryption layer
+            // is reported as one that could not be decrypted, with the reason; anything else is
+            // the content (opening stops there), as an unsigned certs-only part is. The
+            // outermost layer of a message is read strictly, as before.
+            let inner = !layers.is_empty();
+            let body = match entity.decoded_body() {
+                Ok(body) => body,
+                Err(e) if inner && is_malformation(&e) => break,
+                Err(e) => return Err(e),
+            };
             if envelope::is_enveloped(&body) {
                 match envelope::decrypt(&body, identities, rng) {
                     Ok(d) => {
@@ -690,6 +703,10 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                         mime::to_crlf(&d.content).into_owned()
                     }
                     Err(e @ (Error::Decryption | Error::NotRecipient)) => {
+                        layers.push(Layer::Undecryptable { code: e.code() });
+                        break;
+                    }
+                    Err(e) if inner && is_malformation(&e) => {
                         layers.push(Layer::Undecryptable { code: e.code() });
                         break;
                     }
@@ -706,6 +723,7 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                     }
                     // certs-only (no signers) or something else: not a layer to unwrap.
                     Ok(_) | Err(Error::NotSigned) => break,
+                    Err(e) if inner && is_malformation(&e) => break,
                     Err(e) => return Err(e),
                 }
             }
@@ -715,6 +733,20 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
         current = mime::into_crlf(next);
     }
     Ok(conclude(layers, headers, current))
+}
+
+/// An error that says the input is not what it claims to be (rather than a limit reached, or a
+/// failure of the machine): what `open` tolerates in a part inside a layer it opened.
+fn is_malformation(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::DerMalformed { .. }
+            | Error::MimeMalformed { .. }
+            | Error::CmsMalformed { .. }
+            | Error::UnsupportedAlgorithm { .. }
+            | Error::CertificateMalformed
+            | Error::KeyUnsupported { .. }
+    )
 }
 
 /// What `open` reads of a message's outer header: its fields, the `From:` address, the date.
