@@ -324,6 +324,32 @@ fn a_malformed_part_inside_a_layer_is_reported_not_fatal() {
             err.code()
         );
     }
+    // A multipart/signed inside whose signature part is not base64, or not a signature.
+    for signature in ["!!not base64!!", text.as_str()] {
+        let inner = format!(
+            "{head}MIME-Version: 1.0\r\nContent-Type: multipart/signed; \
+             protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n\
+             Content-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+             {signature}\r\n--b--\r\n"
+        )
+        .into_bytes();
+        let report = open(&sign(&inner), "bob-rsa");
+        assert_eq!(types(&report), ["signed"], "{signature:.20}");
+        assert!(report.signed_valid);
+        let ct = b"multipart/signed";
+        assert!(report.content.windows(ct.len()).any(|w| w == ct));
+        let bob = identity("bob-rsa");
+        let anchors = anchors();
+        let options = VerifyOptions {
+            trust_anchors: &anchors,
+            certificates: &[],
+            crls: &[],
+            time: AT,
+        };
+        let err = envelope::open(&inner, &[&bob], &options, &mut common::rng()).unwrap_err();
+        assert!(["MIME_MALFORMED", "DER_MALFORMED", "CMS_MALFORMED"].contains(&err.code()));
+    }
 }
 
 fn base64(der: &[u8]) -> String {

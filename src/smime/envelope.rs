@@ -674,7 +674,14 @@ pub fn open_after<R: rand_core::CryptoRng + ?Sized>(
                 }
             }
         } else if ct.is("multipart/signed") {
-            let report = smime::verify_entity(&entity, from.clone(), date, verify, &[])?;
+            let report = match smime::verify_entity(&entity, from.clone(), date, verify, &[]) {
+                Ok(report) => report,
+                // As for application/pkcs7-mime below: inside a layer, the content.
+                Err(e) if !layers.is_empty() && (is_malformation(&e) || e == Error::NotSigned) => {
+                    break
+                }
+                Err(e) => return Err(e),
+            };
             layers.push(Layer::Signed {
                 opaque: false,
                 signers: report.signers,
@@ -846,7 +853,12 @@ pub fn open_stand_in(
             return Ok(None);
         };
         found.check(digests)?;
-        let report = smime::verify_entity(&entity, from, date, verify, digests)?;
+        let report = match smime::verify_entity(&entity, from, date, verify, digests) {
+            Ok(report) => report,
+            // What the whole plaintext gives then (the part as the content) is for `open_after`.
+            Err(e) if is_malformation(&e) || e == Error::NotSigned => return Ok(None),
+            Err(e) => return Err(e),
+        };
         layers.push(Layer::Signed {
             opaque: false,
             signers: report.signers,
