@@ -14,7 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 
 seconds="${CACHET_FUZZ_SECONDS:-20}"
-all=(der_cms certificate pem pkcs8 pkcs12 mime open path)
+all=(der_cms certificate pem pkcs8 pkcs12 mime open path roundtrip)
 if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -60,6 +60,7 @@ seed pkcs8 "${keys[@]}" "${ders[@]}"
 seed pkcs12 "${p12s[@]}"
 seed mime "${messages[@]}"
 seed open "${messages[@]}"
+seed roundtrip "${messages[@]}"
 
 (cd fuzz && cargo fuzz build -s none)
 
