@@ -989,6 +989,42 @@ pub fn decode_words(value: &str) -> String {
     out
 }
 
+/// Whether an unstructured header value (a Subject) written as it is would read back as
+/// something else: it holds `=?`, which readers take for the start of an RFC 2047 encoded-word
+/// (many decode one even inside a word), or starts with white space, which readers drop.
+#[must_use]
+pub fn needs_encoded_words(value: &str) -> bool {
+    value.contains("=?") || value.starts_with([' ', '\t'])
+}
+
+/// `value` as RFC 2047 encoded-words (`=?utf-8?B?...?=`, 64 characters at most, split between
+/// characters), separated by spaces (where the header writer folds; [`decode_words`] drops white
+/// space between adjacent encoded-words). It reads back as exactly `value`.
+#[must_use]
+pub fn encode_words(value: &str) -> String {
+    // 39 bytes are 52 base64 characters; with `=?utf-8?B?` and `?=`, 64 (RFC 2047 §2: 75 at most).
+    const MAX_BYTES: usize = 39;
+    let mut out = String::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(MAX_BYTES);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (word, tail) = rest.split_at(end);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str("=?utf-8?B?");
+        out.push_str(&<base64ct::Base64 as base64ct::Encoding>::encode_string(
+            word.as_bytes(),
+        ));
+        out.push_str("?=");
+        rest = tail;
+    }
+    out
+}
+
 /// One encoded-word at the start of `s`: its text and its length.
 fn decode_word(s: &str) -> Option<(String, usize)> {
     let body = s.strip_prefix("=?")?;
@@ -1299,6 +1335,25 @@ mod tests {
         assert_eq!(&*to_crlf(b"\r\r\n\n"), b"\r\n\r\n\r\n");
         assert_eq!(&*to_crlf(b"a\r\n"), b"a\r\n");
         assert_eq!(&*to_crlf(b"no line end"), b"no line end");
+    }
+
+    #[test]
+    fn encoded_words_written_read_back() {
+        for v in [
+            "=?utf-8?B?SGk=?=",
+            "a =?iso-8859-1?q?caf=E9?= b",
+            "   leading",
+            "\tTab",
+            "Grüße =? 😀 日本語 ".repeat(9).as_str(),
+            "x",
+        ] {
+            assert!(needs_encoded_words(v) || !v.contains("=?"));
+            let w = encode_words(v);
+            assert!(w.split(' ').all(|word| word.len() <= 64), "{w}");
+            assert_eq!(decode_words(&w), v);
+        }
+        assert!(!needs_encoded_words("Plans für Montag"));
+        assert!(needs_encoded_words(" x") && needs_encoded_words("a=?b"));
     }
 
     #[test]

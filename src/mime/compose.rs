@@ -174,11 +174,18 @@ pub fn compose<R: rand_core::CryptoRng + ?Sized>(
         return Err(Error::misuse("the subject contains a line break"));
     }
     let date = i64::try_from(options.time.0).map_err(|_| Error::misuse("time out of range"))?;
-    let mut builder = MessageBuilder::new()
-        .from(address(&options.from)?)
-        .subject(options.subject.as_str())
-        .date(date)
-        .message_id(MessageId::new(message_id));
+    let mut builder = MessageBuilder::new().from(address(&options.from)?);
+    // A subject that would read back as something else written as it is (see
+    // `mime::needs_encoded_words`) is written as encoded-words, which read back exactly.
+    builder = if crate::mime::needs_encoded_words(&options.subject) {
+        builder.header(
+            "Subject",
+            Raw::new(crate::mime::encode_words(&options.subject)),
+        )
+    } else {
+        builder.subject(options.subject.as_str())
+    };
+    let mut builder = builder.date(date).message_id(MessageId::new(message_id));
     if !options.to.is_empty() {
         builder = builder.to(address_list(&options.to)?);
     }

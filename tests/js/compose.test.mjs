@@ -225,3 +225,30 @@ test("seal output: 'bytes' gives the message as a Uint8Array (small and large); 
   await rejectsWith(cachet.seal({ message: 'From: alice@example.org\r\n\r\nx\r\n', signingKeys: alice, output: 'buffer' }),
     'API_MISUSE');
 });
+
+test('a Subject that would read otherwise written plain (=?...?= inside, leading white space) is written as encoded-words; Python\'s email parser and open read it back exactly', async () => {
+  const subjects = [
+    'How to write =?utf-8?B?SGk=?= by hand',
+    '\\=?iso-8859-1?q?caf=E9?=:x',
+    '   three spaces first',
+    '\tTab first',
+    `=? ${'Grüße 😀 日本語 '.repeat(6)}?=`,
+    'Plans für Montag', // (plain enough: written as mail-builder writes it)
+  ];
+  const messages = [];
+  for (const subject of subjects) {
+    const message = await cachet.compose({ ...mail, subject });
+    messages.push(message);
+    const sealed = await cachet.seal({ message, sign: true, encrypt: true, signingKeys: alice,
+      encryptionKeys: [read('bob-rsa.pem'), read('alice-rsa.pem')] });
+    const r = await cachet.open({ message: sealed.message, decryptionKeys: bob, trustAnchors: root });
+    assert.equal(r.protectedHeaders.fields.find(([n]) => n === 'Subject')[1], subject);
+  }
+  // A peer: Python's email package (RFC 2047 decoding of its own).
+  const script = 'import sys, json, email, email.policy\n'
+    + 'out = [str(email.message_from_string(m, policy=email.policy.default)["subject"]) for m in json.load(sys.stdin)]\n'
+    + 'print(json.dumps(out))';
+  const py = run('python3', ['-c', script], JSON.stringify(messages));
+  assert.equal(py.status, 0, py.stderr);
+  assert.deepEqual(JSON.parse(py.stdout.toString()), subjects);
+});
