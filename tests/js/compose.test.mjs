@@ -252,3 +252,71 @@ test('a Subject that would read otherwise written plain (=?...?= inside, leading
   assert.equal(py.status, 0, py.stderr);
   assert.deepEqual(JSON.parse(py.stdout.toString()), subjects);
 });
+
+/** Python's email package (a peer reader) checks each composed message against its options:
+ *  Subject, text and HTML bodies, attachments' file names and bytes. Returns its complaints. */
+function pythonReads(cases) {
+  const script = String.raw`
+import sys, json, email, email.policy, base64
+out = []
+for c in json.load(sys.stdin):
+    o = c['opts']; m = email.message_from_string(c['message'], policy=email.policy.default)
+    probs = []
+    if str(m['subject']) != o['subject']: probs.append(['subject', o['subject'], str(m['subject'])])
+    for kind in ('plain', 'html'):
+        key = 'text' if kind == 'plain' else 'html'
+        if key in o:
+            b = m.get_body(preferencelist=(kind,))
+            got = b.get_content().replace('\r\n', '\n') if b else None
+            if got != o[key]: probs.append([key, o[key], got])
+    atts = list(m.iter_attachments())
+    if len(atts) != len(o['attachments']): probs.append(['attachments', len(o['attachments']), len(atts)])
+    for a, want in zip(atts, o['attachments']):
+        if a.get_filename() != want['filename']: probs.append(['filename', want['filename'], a.get_filename()])
+        if a.get_payload(decode=True) != base64.b64decode(want['data']): probs.append(['data', want['filename']])
+    out.append(probs)
+print(json.dumps(out))
+`;
+  const py = run('python3', ['-c', script], JSON.stringify(cases));
+  assert.equal(py.status, 0, py.stderr);
+  return JSON.parse(py.stdout.toString());
+}
+
+test('compose, and seal then open, of seeded random mail (subjects, bodies, attachment names and bytes): Python\'s email package reads back what was composed', async () => {
+  const { prng } = await import('./mutate.mjs');
+  const rnd = prng(Number(process.env.CACHET_JS_FUZZ_SEED ?? 0xc0de));
+  const pick = (a) => a[rnd.below(a.length)];
+  const words = ['Hello', 'Grüße', '😀', '日本語', 'a'.repeat(120), ' ', '  ', '\t', '.', 'From ', '--b-1', '=',
+    '=3D', '=?utf-8?B?SGk=?=', '"', '\\', ';', 'x'.repeat(1200), '<p>', '&amp;', ''];
+  const line = () => Array.from({ length: rnd.below(6) }, () => pick(words) + (rnd.below(3) ? ' ' : '')).join('');
+  const text = () => Array.from({ length: rnd.below(5) }, line).join('\n') + (rnd.below(2) ? '\n' : '');
+  const names = ['a.txt', 'résumé.pdf', 'with space.bin', 'q"uote.txt', 'semi;colon.txt', `long-${'n'.repeat(100)}.dat`,
+    '日本語.txt', 'x=?utf-8?B?SGk=?=.txt'];
+  const cases = [];
+  for (let i = 0; i < 40; i += 1) {
+    const attachments = Array.from({ length: rnd.below(3) }, () => ({
+      filename: pick(names),
+      contentType: pick(['application/octet-stream', 'image/png', 'application/pdf']),
+      data: Uint8Array.from({ length: rnd.below(3000) }, () => rnd.below(256)),
+    }));
+    const opts = { from: 'Alice <alice@example.org>', to: ['Bob <bob@example.org>'], subject: line(), attachments };
+    const kind = rnd.below(3);
+    if (kind !== 1) opts.text = text();
+    if (kind !== 0) opts.html = `<p>${text()}</p>`;
+    const message = await cachet.compose(opts);
+    const expected = { ...opts, attachments: attachments.map((a) => ({ ...a, data: Buffer.from(a.data).toString('base64') })) };
+    cases.push({ opts: expected, message });
+    // Every other one sealed (signed; encrypted or not) and opened: the content as composed.
+    if (i % 2 === 0) {
+      const sealed = await cachet.seal({ message, sign: true, encrypt: rnd.below(2) === 1, signingKeys: alice,
+        encryptionKeys: [read('bob-rsa.pem')], hcp: pick(['hcp_baseline', 'hcp_shy']), legacyDisplay: false,
+        detached: rnd.below(2) === 1 });
+      const o = await cachet.open({ message: sealed.message, decryptionKeys: bob, trustAnchors: root });
+      assert.ok(o.signedValid, `case ${i}`);
+      assert.equal(o.protectedHeaders.fields.find(([n]) => n === 'Subject')[1], opts.subject, `case ${i}`);
+      cases.push({ opts: expected, message: new TextDecoder().decode(o.content) });
+    }
+  }
+  const complaints = pythonReads(cases);
+  complaints.forEach((p, i) => assert.deepEqual(p, [], `case ${i}: ${JSON.stringify(p).slice(0, 400)}`));
+});
