@@ -120,6 +120,8 @@ const RSA_MIN_VERIFY_BITS: usize = 1024;
 pub(crate) const RSA_MIN_SIGN_BITS: usize = 2048;
 /// Largest RSA modulus accepted (bits): bigger keys cost too much to verify.
 const RSA_MAX_BITS: usize = 8192;
+/// RSA moduli (bits) Cachet sends with: signs with, and encrypts a content key to.
+pub(crate) const RSA_SEND_BITS: core::ops::RangeInclusive<usize> = RSA_MIN_SIGN_BITS..=RSA_MAX_BITS;
 
 /// A signature that verified: how it was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

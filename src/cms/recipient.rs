@@ -120,8 +120,17 @@ fn recipient_key(cert: &Certificate) -> Result<RecipientKey> {
         .ok_or(Error::CertificateMalformed)?;
     if spki.algorithm.oid == RSA_ENCRYPTION {
         use rsa::pkcs1::DecodeRsaPublicKey;
+        use rsa::traits::PublicKeyParts as _;
         let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
             .map_err(|_| Error::CertificateMalformed)?;
+        // Sending is held to what signing is: no content key goes to an RSA key too small to
+        // keep it (or too large to be a sane one).
+        let bits = key.n().bits_vartime() as usize;
+        if !crate::algorithms::RSA_SEND_BITS.contains(&bits) {
+            return Err(Error::KeyUnsupported {
+                algorithm: alloc::format!("RSA-{bits}"),
+            });
+        }
         return Ok(RecipientKey::Rsa(key));
     }
     if spki.algorithm.oid == EC_PUBLIC_KEY {
@@ -306,7 +315,8 @@ fn wrap_key_len(wrap: &ObjectIdentifier) -> Result<usize> {
 /// The RecipientInfo that gives `cek` to the holder of `cert`'s key.
 ///
 /// # Errors
-/// `KEY_UNSUPPORTED` for a certificate without an RSA, P-256/P-384 or X25519 key;
+/// `KEY_UNSUPPORTED` for a certificate without an RSA (2048 to 8192 bits), P-256/P-384 or X25519
+/// key;
 /// `CERT_MALFORMED` (also for an X25519 key of small order, which gives no shared secret).
 pub fn wrap<R: rand_core::CryptoRng + ?Sized>(
     cert: &Certificate,

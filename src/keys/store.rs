@@ -420,6 +420,15 @@ fn hex_string(bytes: &[u8], upper: bool) -> String {
     out
 }
 
+/// The size in bits of `cert`'s RSA modulus, if it holds a readable RSA key.
+fn rsa_bits(cert: &Certificate) -> Option<usize> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::traits::PublicKeyParts as _;
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    let key = rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.as_bytes()?).ok()?;
+    Some(key.n().bits_vartime() as usize)
+}
+
 /// The facts of `cert` the key store indexes.
 #[must_use]
 pub fn certificate_info(cert: &Certificate) -> CertificateInfo {
@@ -450,7 +459,8 @@ pub fn certificate_info(cert: &Certificate) -> CertificateInfo {
     };
     let can_encrypt = email_eku
         && encipher_ku
-        && (algorithm == RSA_ENCRYPTION
+        && ((algorithm == RSA_ENCRYPTION
+            && rsa_bits(cert).is_some_and(|b| crate::algorithms::RSA_SEND_BITS.contains(&b)))
             || algorithm == EC_PUBLIC_KEY
             || algorithm == crate::keys::X25519);
     let is_ca = matches!(

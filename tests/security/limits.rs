@@ -226,8 +226,8 @@ fn signers_per_signed_data() {
     );
 }
 
-/// RSA below 2048 bits: signing refuses it; a 1024-bit signature verifies but is reported
-/// `weak-algorithm` / `KEY_TOO_SMALL`, never valid.
+/// RSA below 2048 bits: signing and encrypting to it are refused; a 1024-bit signature verifies
+/// but is reported `weak-algorithm` / `KEY_TOO_SMALL`, never valid.
 #[test]
 fn rsa_modulus_size() {
     let key = common::vector("corpus/kmail-kde/keys/unittest-cert.key");
@@ -238,6 +238,33 @@ fn rsa_modulus_size() {
         cachet::smime::sign_message(MESSAGE, &[&weak], &sign_options(false), &mut common::rng())
             .unwrap_err();
     assert_eq!(err.code(), "KEY_UNSUPPORTED");
+    // Nor does a content key go to it: encrypting to the 1024-bit certificate is refused (its
+    // key store entry says it cannot encrypt), whichever RSA key transport.
+    let weak_cert = &common::certs("corpus/kmail-kde/keys/unittest-cert.pem")[0];
+    for rsa_oaep in [false, true] {
+        let options = cachet::smime::envelope::EncryptOptions {
+            rsa_oaep,
+            ..Default::default()
+        };
+        let err = cachet::smime::envelope::encrypt_message(
+            MESSAGE,
+            &[weak_cert],
+            &options,
+            &mut common::rng(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "KEY_UNSUPPORTED");
+    }
+    assert!(!cachet::keys::store::certificate_info(weak_cert).can_encrypt);
+    let strong = &common::certs("pki/alice-rsa4096.pem")[0];
+    assert!(cachet::keys::store::certificate_info(strong).can_encrypt);
+    cachet::smime::envelope::encrypt_message(
+        MESSAGE,
+        &[strong],
+        &Default::default(),
+        &mut common::rng(),
+    )
+    .unwrap();
     let msg = common::vector("corpus/kmail-kde/messages/smime-opaque-sign.mbox");
     let trust = common::certs("corpus/kmail-kde/keys/unittest-cert.pem");
     let r = common::verify_at(&msg, &trust, &trust, cachet::UnixTime(1_357_833_000));
