@@ -8,6 +8,7 @@
 #![no_main]
 
 use cachet::algorithms::DigestAlgorithm;
+use cachet::cms::cipher::ContentCipher;
 use cachet::smime::envelope::{self, EncryptOptions, Layer};
 use cachet::smime::protect::Policy;
 use cachet::smime::seal::{self, SealOptions};
@@ -26,7 +27,11 @@ fn reads_back(written: &[u8], wrote: &[&str], what: &str) {
         &mut cachet_fuzz::rng(),
     )
     .unwrap_or_else(|e| panic!("{what}: open refused what was written: {}", e.code()));
-    assert!(report.layers.len() >= wrote.len(), "{what}: {} layers", report.layers.len());
+    assert!(
+        report.layers.len() >= wrote.len(),
+        "{what}: {} layers",
+        report.layers.len()
+    );
     for (layer, want) in report.layers.iter().zip(wrote) {
         match (layer, *want) {
             (Layer::Signed { signers, .. }, "signed") => assert!(
@@ -36,10 +41,16 @@ fn reads_back(written: &[u8], wrote: &[&str], what: &str) {
                         SignerStatus::InvalidSignature | SignerStatus::ContentAltered
                     )),
                 "{what}: the signature does not hold: {:?}",
-                signers.iter().map(|s| (s.status, s.code)).collect::<Vec<_>>()
+                signers
+                    .iter()
+                    .map(|s| (s.status, s.code))
+                    .collect::<Vec<_>>()
             ),
             (Layer::Encrypted { .. }, "encrypted") => {}
-            (other, want) => panic!("{what}: {} where {want} was written", envelope::layer_type(other)),
+            (other, want) => panic!(
+                "{what}: {} where {want} was written",
+                envelope::layer_type(other)
+            ),
         }
     }
 }
@@ -47,7 +58,10 @@ fn reads_back(written: &[u8], wrote: &[&str], what: &str) {
 fuzz_target!(|data: &[u8]| {
     let bob = &cachet_fuzz::identities()[1];
     let recipients = [&bob.certificate];
-    let opaque = data.first().is_some_and(|b| b & 1 == 1);
+    // The first byte picks the variant: opaque signing, the content cipher, header protection,
+    // its policy and the legacy display element.
+    let pick = data.first().copied().unwrap_or(0);
+    let opaque = pick & 1 == 1;
     let sign = SignOptions {
         opaque,
         digest: DigestAlgorithm::Sha256,
@@ -58,7 +72,15 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(signed) = smime::sign_message(data, &[bob], &sign, &mut rng) {
         reads_back(&signed, &["signed"], "sign_message");
     }
-    let encrypt = EncryptOptions::default();
+    let encrypt = EncryptOptions {
+        cipher: [
+            ContentCipher::Aes256Gcm,
+            ContentCipher::Aes128Cbc,
+            ContentCipher::ChaCha20Poly1305,
+            ContentCipher::Aes256Cbc,
+        ][usize::from(pick >> 1) & 3],
+        ..EncryptOptions::default()
+    };
     if let Ok(encrypted) = envelope::encrypt_message(data, &recipients, &encrypt, &mut rng) {
         reads_back(&encrypted, &["encrypted"], "encrypt_message");
     }
@@ -67,9 +89,10 @@ fuzz_target!(|data: &[u8]| {
         sign,
         recipients: &recipients,
         encrypt,
-        header_protection: true,
-        policy: Policy::Baseline,
-        legacy_display: true,
+        header_protection: pick & 8 == 0,
+        policy: [Policy::Baseline, Policy::Shy, Policy::NoConfidentiality]
+            [usize::from(pick >> 4) % 3],
+        legacy_display: pick & 64 == 0,
     };
     if let Ok(sealed) = seal::seal(data, &options, &mut rng) {
         reads_back(&sealed, &["encrypted", "signed"], "seal");
