@@ -12,7 +12,7 @@ mod common;
 use cachet::cms::cipher::ContentCipher;
 use cachet::smime::envelope::{self, EncryptOptions, Layer};
 use cachet::smime::{self, SignOptions, VerifyOptions};
-use common::{anchors, certs, identity, AT, MESSAGE};
+use common::{anchors, certs, identity, open, open_error, types, AT, MESSAGE};
 
 const CIPHERS: [ContentCipher; 5] = [
     ContentCipher::Aes256Gcm,
@@ -39,22 +39,6 @@ fn encrypt(message: &[u8], to: &[&str], cipher: ContentCipher, rsa_oaep: bool) -
         &mut common::rng(),
     )
     .unwrap()
-}
-
-fn open(message: &[u8], who: &str) -> envelope::OpenReport {
-    let id = identity(who);
-    let anchors = anchors();
-    let options = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
-    envelope::open(message, &[&id], &options, &mut common::rng()).unwrap()
-}
-
-fn types(report: &envelope::OpenReport) -> Vec<&'static str> {
-    report.layers.iter().map(envelope::layer_type).collect()
 }
 
 #[test]
@@ -309,19 +293,10 @@ fn a_malformed_part_inside_a_layer_is_reported_not_fatal() {
             assert!(report.content.windows(ct.len()).any(|w| w == ct.as_bytes()));
         }
         // The same part as the message itself: an error, as before.
-        let bob = identity("bob-rsa");
-        let anchors = anchors();
-        let options = VerifyOptions {
-            trust_anchors: &anchors,
-            certificates: &[],
-            crls: &[],
-            time: AT,
-        };
-        let err = envelope::open(&inner, &[&bob], &options, &mut common::rng()).unwrap_err();
+        let code = open_error(&inner, "bob-rsa");
         assert!(
-            ["DER_MALFORMED", "MIME_MALFORMED", "CMS_MALFORMED"].contains(&err.code()),
-            "{kind}: {}",
-            err.code()
+            ["DER_MALFORMED", "MIME_MALFORMED", "CMS_MALFORMED"].contains(&code),
+            "{kind}: {code}"
         );
     }
     // A multipart/signed inside whose signature part is not base64, or not a signature.
@@ -339,16 +314,8 @@ fn a_malformed_part_inside_a_layer_is_reported_not_fatal() {
         assert!(report.signed_valid);
         let ct = b"multipart/signed";
         assert!(report.content.windows(ct.len()).any(|w| w == ct));
-        let bob = identity("bob-rsa");
-        let anchors = anchors();
-        let options = VerifyOptions {
-            trust_anchors: &anchors,
-            certificates: &[],
-            crls: &[],
-            time: AT,
-        };
-        let err = envelope::open(&inner, &[&bob], &options, &mut common::rng()).unwrap_err();
-        assert!(["MIME_MALFORMED", "DER_MALFORMED", "CMS_MALFORMED"].contains(&err.code()));
+        let code = open_error(&inner, "bob-rsa");
+        assert!(["MIME_MALFORMED", "DER_MALFORMED", "CMS_MALFORMED"].contains(&code));
     }
 }
 

@@ -108,3 +108,37 @@ pub fn assert_listed(code: &str, status: &str) {
         "{code}/{status} is not in REPORT_CODES"
     );
 }
+
+/// `open` of `message` with the identity `who`'s key, the test PKI trusted, at [`AT`].
+pub fn open_result(
+    message: &[u8],
+    who: &str,
+) -> cachet::Result<cachet::smime::envelope::OpenReport> {
+    let id = identity(who);
+    let anchors = anchors();
+    let options = VerifyOptions {
+        trust_anchors: &anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    };
+    cachet::smime::envelope::open(message, &[&id], &options, &mut rng())
+}
+
+pub fn open(message: &[u8], who: &str) -> cachet::smime::envelope::OpenReport {
+    open_result(message, who).unwrap()
+}
+
+/// The code of the error `open` gives for `message` (which must fail).
+pub fn open_error(message: &[u8], who: &str) -> &'static str {
+    open_result(message, who).unwrap_err().code()
+}
+
+/// The type of each layer `open` reported, outermost first.
+pub fn types(report: &cachet::smime::envelope::OpenReport) -> Vec<&'static str> {
+    report
+        .layers
+        .iter()
+        .map(cachet::smime::envelope::layer_type)
+        .collect()
+}

@@ -1,13 +1,13 @@
 //! Helpers shared by the attack tests: build, take apart and re-assemble messages.
 
 use cachet::cms::cipher::ContentCipher;
-use cachet::smime::envelope::{self, EncryptOptions, OpenReport};
-use cachet::smime::{SignOptions, VerifyOptions};
+use cachet::smime::envelope::{self, EncryptOptions};
+use cachet::smime::SignOptions;
 use cms::content_info::ContentInfo;
 use cms::enveloped_data::{EncryptedContentInfo, RecipientInfo, RecipientInfos};
 use der::{Decode, Encode};
 
-use crate::common::{self, anchors, certs, identity, AT};
+use crate::common::{self, certs, identity, AT};
 
 pub fn cert(name: &str) -> x509_cert::Certificate {
     certs(&format!("pki/{name}.pem")).remove(0)
@@ -37,21 +37,7 @@ pub fn sign_options(opaque: bool) -> SignOptions {
     }
 }
 
-pub fn open(message: &[u8], who: &str) -> OpenReport {
-    let id = identity(who);
-    let anchors = anchors();
-    let options = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
-    envelope::open(message, &[&id], &options, &mut common::rng()).unwrap()
-}
-
-pub fn types(report: &OpenReport) -> Vec<&'static str> {
-    report.layers.iter().map(envelope::layer_type).collect()
-}
+pub use crate::common::{open, types};
 
 /// Split an `application/pkcs7-mime` message into its header text and its DER body.
 pub fn split(message: &[u8]) -> (String, Vec<u8>) {
