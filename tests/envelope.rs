@@ -409,12 +409,7 @@ fn limits_are_typed_errors() {
         m = smime::sign_message(&m, &[&alice], &o, &mut common::rng()).unwrap();
     }
     let anchors = anchors();
-    let options = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
+    let options = common::verify_options(&anchors);
     let err = envelope::open(&m, &[], &options, &mut common::rng()).unwrap_err();
     assert_eq!(err.code(), "INPUT_TOO_LARGE");
     // Size: a message over the limit is refused before it is parsed.

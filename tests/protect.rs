@@ -16,7 +16,7 @@ use cachet::mime::compose::{compose, Attachment, ComposeOptions};
 use cachet::smime::envelope::{self, EncryptOptions};
 use cachet::smime::protect::{Mode, Policy};
 use cachet::smime::seal::{seal, SealOptions};
-use cachet::smime::{SignOptions, VerifyOptions};
+use cachet::smime::SignOptions;
 use common::{anchors, certs, identity, AT};
 
 fn composed() -> Vec<u8> {
@@ -67,12 +67,7 @@ fn signed_and_encrypted_with_protected_headers() {
 
     let bob = identity("bob-rsa");
     let anchors = anchors();
-    let verify = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
+    let verify = common::verify_options(&anchors);
     let report = envelope::open(&sealed, &[&bob], &verify, &mut common::rng()).unwrap();
     assert!(report.signed_valid && report.authenticated);
     let p = report.protected.expect("protected headers");
@@ -106,12 +101,7 @@ fn signed_only_keeps_the_subject_and_marks_hp_clear() {
     let report = common::verify(&sealed);
     assert_eq!(common::verdict(&report), ("valid", "SIG_VALID"));
     let anchors = anchors();
-    let verify = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
+    let verify = common::verify_options(&anchors);
     let opened = envelope::open(&sealed, &[], &verify, &mut common::rng()).unwrap();
     let p = opened.protected.expect("hp=clear payload");
     assert_eq!(p.mode, Mode::Clear);
@@ -217,12 +207,7 @@ fn header_protection_downgrade_is_reported() {
     let bob = identity("bob-rsa");
     let decrypted = envelope::decrypt_message(&sealed, &[&bob], &mut common::rng()).unwrap();
     let anchors = anchors();
-    let verify = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
+    let verify = common::verify_options(&anchors);
     // The decrypted message is still alice's signed hp="cipher" payload, now without encryption.
     let report = envelope::open(&decrypted.message, &[], &verify, &mut common::rng()).unwrap();
     assert!(report.signed_valid);
@@ -241,12 +226,7 @@ fn rfc9788_payloads_in_whole_messages_made_by_openssl() {
     use cachet::smime::envelope::{Layer, OpenReport};
     let bob = identity("bob-rsa");
     let anchors = anchors();
-    let verify = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
+    let verify = common::verify_options(&anchors);
     let open = |name: &str, message: &[u8]| -> OpenReport {
         envelope::open(message, &[&bob], &verify, &mut common::rng())
             .unwrap_or_else(|e| panic!("{name}: {e}"))

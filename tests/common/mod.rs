@@ -109,6 +109,16 @@ pub fn assert_listed(code: &str, status: &str) {
     );
 }
 
+/// Verification against `anchors` at [`AT`], no extra certificates or CRLs.
+pub fn verify_options(anchors: &[Certificate]) -> VerifyOptions<'_> {
+    VerifyOptions {
+        trust_anchors: anchors,
+        certificates: &[],
+        crls: &[],
+        time: AT,
+    }
+}
+
 /// `open` of `message` with the identity `who`'s key, the test PKI trusted, at [`AT`].
 pub fn open_result(
     message: &[u8],
@@ -116,12 +126,7 @@ pub fn open_result(
 ) -> cachet::Result<cachet::smime::envelope::OpenReport> {
     let id = identity(who);
     let anchors = anchors();
-    let options = VerifyOptions {
-        trust_anchors: &anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    };
+    let options = verify_options(&anchors);
     cachet::smime::envelope::open(message, &[&id], &options, &mut rng())
 }
 

@@ -5,19 +5,9 @@
 use cachet::cms::cipher::ContentCipher;
 use cachet::mime::{self, Entity};
 use cachet::smime::envelope::{self, EncryptOptions};
-use cachet::smime::VerifyOptions;
 
-use crate::common::{self, anchors, identity, AT, MESSAGE};
+use crate::common::{self, anchors, identity, verify_options, AT, MESSAGE};
 use crate::support::{cert, sign_options};
-
-fn verify_options(anchors: &[x509_cert::Certificate]) -> VerifyOptions<'_> {
-    VerifyOptions {
-        trust_anchors: anchors,
-        certificates: &[],
-        crls: &[],
-        time: AT,
-    }
-}
 
 #[test]
 fn message_size() {
