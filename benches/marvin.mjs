@@ -9,7 +9,7 @@
 // Reported: median, quartiles, mean of the central 80 %, and Welch's t of each class against
 // `valid` on the trimmed samples (|t| > 4.5 is the usual "leak" threshold of dudect/TVLA).
 // A benchmark, not a test: it prints and asserts only that every decryption fails the same way.
-// Run: `npm run build && node benches/marvin.mjs` (MARVIN_SAMPLES per class, default 3000).
+// Run: `npm run bench:marvin` (MARVIN_SAMPLES per class, default 3000).
 import { constants, createPublicKey, publicEncrypt, randomBytes, randomInt, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
