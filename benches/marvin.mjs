@@ -19,6 +19,8 @@ import { constants, createPublicKey, publicEncrypt, randomBytes, randomInt, X509
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
+import { CHROMIUM, launchBrowser } from '../tests/browser/harness.mjs';
+
 const root = new URL('../', import.meta.url);
 const cachet = await import(new URL('pkg/index.js', root));
 const pki = (name) => readFileSync(new URL(`tests/vectors/pki/${name}`, root));
@@ -70,11 +72,24 @@ const args = new Set(process.argv.slice(2));
 const paths = args.has('--node') || args.has('--browser') ? args : new Set(['--node', '--browser']);
 
 /**
- * Time `once` (microseconds; it throws unless the decryption failed with DECRYPTION_FAILED) on
- * every input, after a warm-up, the classes in a random order in each round. Also the page's
- * source: it runs as it is in Chromium (no closure over this module).
+ * Time `decrypt` (microseconds, `performance.now()`: Node's and an isolated page's are fine-grained)
+ * on every input, after a warm-up, the classes in a random order in each round; every decryption
+ * must fail with DECRYPTION_FAILED. Also the page's source: it runs as it is in Chromium (no
+ * closure over this module).
  */
-async function measure(inputs, once) {
+async function measure(inputs, decrypt) {
+  const once = async (input) => {
+    const start = performance.now();
+    let code;
+    try {
+      await decrypt(input);
+    } catch (err) {
+      code = err.code;
+    }
+    const elapsed = (performance.now() - start) * 1000;
+    if (code !== 'DECRYPTION_FAILED') throw new Error(`expected DECRYPTION_FAILED, got ${code}`);
+    return elapsed;
+  };
   for (const c of inputs) for (const input of c.slice(0, 20)) await once(input); // warm up
   const times = [[], [], []];
   for (let i = 0; i < inputs[0].length; i += 1) {
@@ -91,18 +106,7 @@ async function measure(inputs, once) {
 async function inNode() {
   const id = await cachet.readIdentity({ privateKey: p12, password: 'test' });
   try {
-    return await measure(inputs, async (input) => {
-      const start = process.hrtime.bigint();
-      let code;
-      try {
-        await cachet.decrypt({ message: input, decryptionKeys: id });
-      } catch (err) {
-        code = err.code;
-      }
-      const elapsed = Number(process.hrtime.bigint() - start) / 1000;
-      if (code !== 'DECRYPTION_FAILED') throw new Error(`expected DECRYPTION_FAILED, got ${code}`);
-      return elapsed;
-    });
+    return await measure(inputs, (message) => cachet.decrypt({ message, decryptionKeys: id }));
   } finally {
     id.dispose();
   }
@@ -110,7 +114,6 @@ async function inNode() {
 
 /** The same measurement in a headless Chromium page (pkg/ served cross-origin isolated). */
 async function inChromium() {
-  const { chromium } = await import('playwright-core');
   const isolated = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
   const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const server = createServer((req, res) => {
@@ -130,14 +133,9 @@ async function inChromium() {
     }
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser(); // Debian's Chromium, the project's flags, a fresh profile
   try {
-    const page = await browser.newPage();
+    const page = await browser.context.newPage();
     page.setDefaultTimeout(0);
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     return await page.evaluate(async ({ measureSource, inputs, p12 }) => {
@@ -146,18 +144,7 @@ async function inChromium() {
       const measure = new Function(`return (${measureSource});`)();
       const cachet = await import('/pkg/index.js');
       const id = await cachet.readIdentity({ privateKey: new Uint8Array(p12), password: 'test' });
-      return measure(inputs, async (input) => {
-        const start = performance.now();
-        let code;
-        try {
-          await cachet.decrypt({ message: input, decryptionKeys: id });
-        } catch (err) {
-          code = err.code;
-        }
-        const elapsed = (performance.now() - start) * 1000;
-        if (code !== 'DECRYPTION_FAILED') throw new Error(`expected DECRYPTION_FAILED, got ${code}`);
-        return elapsed;
-      });
+      return measure(inputs, (message) => cachet.decrypt({ message, decryptionKeys: id }));
     }, { measureSource: measure.toString(), inputs, p12: [...p12] });
   } finally {
     await browser.close();
@@ -198,6 +185,6 @@ if (paths.has('--node')) {
     + ` Node's raw RSA, ${what}`, await inNode());
 }
 if (paths.has('--browser')) {
-  report(`Marvin, headless Chromium (/usr/bin/chromium): cachet.decrypt with the core's RSA in wasm, ${what}`,
+  report(`Marvin, headless Chromium (${CHROMIUM}): cachet.decrypt with the core's RSA in wasm, ${what}`,
     await inChromium());
 }
